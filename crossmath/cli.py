@@ -1,0 +1,127 @@
+"""The ``crossmath`` command: generate puzzles and verify record files.
+
+Bad input ends in one ``crossmath: error: ...`` line and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from tqdm import tqdm
+
+from crossmath._version import __version__
+from crossmath.puzzles.generator import PRESETS, GenerationError, generate
+from crossmath.puzzles.model import PuzzleError
+from crossmath.puzzles.records import image_names, record_line, to_record
+from crossmath.puzzles.text import FORMATS
+from crossmath.puzzles.verify import verify_file
+
+
+def span(text: str) -> tuple[int, int]:
+    """Parse ``N`` or ``MIN-MAX`` into a (min, max) pair."""
+    try:
+        parts = [int(part) for part in text.split("-", 1)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or MIN-MAX, got {text!r}") from None
+    return (parts[0], parts[-1])
+
+
+def add_generation_options(parser: argparse.ArgumentParser) -> None:
+    """The options that choose which puzzles are generated (shared by every command that generates)."""
+    group = parser.add_argument_group("puzzle settings")
+    group.add_argument("--difficulty", choices=sorted(PRESETS), default="medium", help="difficulty preset")
+    group.add_argument("--seed", type=int, default=0, help="seed of the series (default 0)")
+    group.add_argument("--equations", type=span, metavar="N|MIN-MAX", help="number of equations (preset: 5-15)")
+    group.add_argument("--max-rows", type=int, default=17, help="largest grid height in cells (default 17)")
+    group.add_argument("--max-cols", type=int, default=21, help="largest grid width in cells (default 21)")
+    group.add_argument("--operators", default="+-*/", help="operator set in ASCII (default +-*/)")
+    group.add_argument("--range", type=span, metavar="MIN-MAX", dest="number_range",
+                       help="number range (default: 1 to a maximum drawn in 50-250 per puzzle)")
+    group.add_argument("--blanks", type=int, help="number of blanks (not for hard: one per equation)")
+    group.add_argument("--depth", type=span, metavar="N|MIN-MAX", help="deepest step level (preset dependent)")
+
+
+def generation_kwargs(args: argparse.Namespace) -> dict:
+    """The keyword arguments of :func:`generate` chosen by :func:`add_generation_options`."""
+    return dict(difficulty=args.difficulty, seed=args.seed, equations=args.equations, max_rows=args.max_rows,
+                max_cols=args.max_cols, operators=args.operators, number_range=args.number_range,
+                blanks=args.blanks, depth=args.depth)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    kwargs = generation_kwargs(args)
+    indices = range(args.start, args.start + args.count)
+    puzzles = (generate(index=i, **kwargs) for i in indices)
+    progress = tqdm(puzzles, total=args.count, desc="generating", unit="puzzle", disable=None, file=sys.stderr)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        for number, (index, puzzle) in enumerate(zip(indices, progress)):
+            if args.format == "jsonl":
+                img, img_blank = image_names(index + 1)
+                out.write(record_line(to_record(puzzle, img=img, img_blank=img_blank)))
+                continue
+            if number:
+                out.write("\n")
+            out.write(FORMATS[args.format][0](puzzle).rstrip("\n") + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if not Path(args.file).is_file():
+        raise PuzzleError(f"no such file: {args.file}")
+    report = verify_file(args.file)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crossmath", description="Verified cross-math puzzles.")
+    parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = commands.add_parser("generate", help="print generated puzzles",
+                              description="Generate verified puzzles and print them (or write them to a file).")
+    add_generation_options(gen)
+    gen.add_argument("--count", type=int, default=1, help="how many puzzles (default 1)")
+    gen.add_argument("--start", type=int, default=0, help="index of the first puzzle in the series (default 0)")
+    gen.add_argument("--format", choices=["jsonl", *FORMATS], default="markdown",
+                     help="markdown (the published table), jsonl (published records), json, csv or cells")
+    gen.add_argument("-o", "--output", help="write to this file instead of standard output")
+    gen.set_defaults(run=_generate)
+
+    ver = commands.add_parser("verify", help="check every record of a JSONL file",
+                              description="Check every record of a file in the published format; print one line "
+                                          "per defective record and a summary. Exit status 1 if any is defective.")
+    ver.add_argument("file", help="a .jsonl file of records (ours or anyone's)")
+    ver.set_defaults(run=_verify)
+    return parser
+
+
+def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+            errors: tuple[type[Exception], ...] = (PuzzleError, GenerationError, OSError)) -> int:
+    """Parse arguments and run the chosen command, turning expected failures into one error line (exit 2)."""
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except errors as exc:
+        message = str(exc) or type(exc).__name__
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli(build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

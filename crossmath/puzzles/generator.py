@@ -1,0 +1,482 @@
+"""The generator: layout and values grown together, then blanks chosen so that the rounds solve every one.
+
+1. **Layout and values.** Equations are added one at a time, each through a number cell that so far belongs to
+   only one equation, perpendicular to it, at a place where it neither overlaps nor touches a collinear equation
+   and keeps the grid within the size limit. Its values are drawn at once, consistent with every cell it shares
+   (so closing a loop of equations is allowed when some operator fits). Trivial filler (``×1``, ``÷1``) and
+   repeated equations are never drawn.
+2. **Blanks, by construction.** Blanks are chosen in reverse solving order: a cell may be blanked only while it
+   lies in an equation with no blank yet. Read backwards, that sequence solves one blank per equation, so every
+   chosen set is solved completely by the rounds and the solution is unique. Preferring cells that cross an
+   equation which already has a blank builds longer chains, hence deeper steps.
+3. **Verification.** The finished puzzle goes through :func:`crossmath.puzzles.solver.solve`, which re-solves it
+   from the shown numbers and proves uniqueness by search; the puzzle is returned only if that agrees.
+
+Every draw comes from one ``random.Random`` seeded from ``sha256(difficulty, seed, index)`` and only its ``random()`` method
+is used, whose sequence Python guarantees across versions; nothing iterates a set or hash order. So
+``generate(..., seed=s, index=i)`` is the same puzzle on any machine, and item i of a dataset never depends on the
+items before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+from crossmath._version import __version__
+from crossmath.puzzles.arith import DIVIDE, MINUS, PLUS, TIMES, operators_from_ascii, operators_to_ascii
+from crossmath.puzzles.model import ACROSS, DOWN, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
+from crossmath.puzzles.solver import solve
+
+GENERATOR_VERSION = "1"
+"""Bumped whenever the puzzles drawn for a given seed change."""
+
+LAYOUT_ATTEMPTS = 400
+BLANKING_ATTEMPTS = 12
+PLACEMENT_TRIES = 40
+CANDIDATE_PLACEMENTS = 3
+COMPACTNESS = 0.5
+"""Share of placements that pick the most compact of the candidates rather than the first one drawn."""
+
+
+class GenerationError(ValueError):
+    """Settings no puzzle can satisfy, or settings for which none was found within the attempt budget."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A difficulty level: how many equations, how many blanks, how deep the steps go."""
+
+    equations: tuple[int, int]
+    blank_ratio: tuple[float, float] | None
+    """Blanks per equation, drawn uniformly in this interval; None means exactly one blank per equation."""
+    min_blanks_per_equation: int
+    max_blanks_per_equation: int
+    depth: tuple[int, int]
+    """Allowed deepest step level."""
+    chain_bias: float
+    """How strongly blanking prefers to extend chains of dependent blanks (deeper steps)."""
+
+
+PRESETS: dict[str, Preset] = {
+    # Published profile: every equation at most one blank, all step 1, about 0.67 blanks per equation.
+    "easy": Preset(equations=(5, 15), blank_ratio=(0.57, 0.82), min_blanks_per_equation=0,
+                   max_blanks_per_equation=1, depth=(1, 1),
+                   chain_bias=0.0),
+    # One or two blanks per equation, deepest step 2 to 5, about 0.82 blanks per equation.
+    "medium": Preset(equations=(5, 15), blank_ratio=(0.7, 0.95), min_blanks_per_equation=1,
+                     max_blanks_per_equation=2, depth=(2, 5),
+                     chain_bias=0.6),
+    # As many blanks as equations, deepest step 2 to 7.
+    "hard": Preset(equations=(5, 15), blank_ratio=None, min_blanks_per_equation=1,
+                   max_blanks_per_equation=3, depth=(2, 7), chain_bias=0.7),
+}
+
+DEFAULT_MAX_NUMBER = (50, 250)
+"""Without a ``number_range``, each puzzle draws from ``[1, hi]`` with hi uniform in this interval."""
+
+
+def equation_capacity(max_rows: int, max_cols: int) -> int:
+    """How many equations fit at most in a grid of this size (collinear ones need a gap)."""
+    number_rows, number_cols = (max_rows + 1) // 2, (max_cols + 1) // 2
+    return number_rows * (number_cols // 3) + number_cols * (number_rows // 3)
+
+
+class _Draw:
+    """Uniform draws built on ``random.random()`` alone, whose sequence is stable across Python versions."""
+
+    def __init__(self, *key_parts: object) -> None:
+        key = ":".join(["crossmath", *(str(part) for part in key_parts if part is not None)])
+        self._random = random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")).random
+
+    def below(self, n: int) -> int:
+        return int(self._random() * n)
+
+    def between(self, lo: int, hi: int) -> int:
+        return lo + int(self._random() * (hi - lo + 1))
+
+    def uniform(self, lo: float, hi: float) -> float:
+        return lo + (hi - lo) * self._random()
+
+    def chance(self, p: float) -> bool:
+        return self._random() < p
+
+    def pick(self, items: Sequence):
+        return items[int(self._random() * len(items))]
+
+    def shuffled(self, items: Sequence) -> list:
+        out = list(items)
+        for i in range(len(out) - 1, 0, -1):
+            j = int(self._random() * (i + 1))
+            out[i], out[j] = out[j], out[i]
+        return out
+
+
+@dataclass(frozen=True)
+class _Settings:
+    difficulty: str
+    preset: Preset
+    equations: tuple[int, int]
+    max_rows: int
+    max_cols: int
+    operators: tuple[str, ...]
+    number_range: tuple[int, int] | None
+    blanks: int | None
+    depth: tuple[int, int]
+
+
+def _as_span(value: int | tuple[int, int] | Sequence[int], name: str) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    try:
+        lo, hi = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise GenerationError(f"{name} must be a number or a (min, max) pair, not {value!r}") from None
+    if lo > hi:
+        raise GenerationError(f"{name}: minimum {lo} is above maximum {hi}")
+    return lo, hi
+
+
+def _settings(difficulty, equations, max_rows, max_cols, operators, number_range, blanks, depth) -> _Settings:
+    if difficulty not in PRESETS:
+        raise GenerationError(f"unknown difficulty {difficulty!r}; choose one of {', '.join(PRESETS)}")
+    preset = PRESETS[difficulty]
+    if max_rows < 1 or max_cols < 1 or max(max_rows, max_cols) < 5:
+        raise GenerationError(f"a {max_rows}x{max_cols} grid cannot hold an equation (5 cells in a line)")
+    n_lo, n_hi = _as_span(preset.equations if equations is None else equations, "equations")
+    capacity = equation_capacity(max_rows, max_cols)
+    if n_lo < 1:
+        raise GenerationError("a puzzle needs at least one equation")
+    if n_lo > capacity:
+        raise GenerationError(f"{n_lo} equations cannot fit in a {max_rows}x{max_cols} grid (at most {capacity})")
+    n_hi = min(n_hi, capacity)
+    try:
+        ops = operators_from_ascii(operators)
+    except ValueError as exc:
+        raise GenerationError(str(exc)) from None
+    if number_range is not None:
+        lo, hi = _as_span(number_range, "number_range")
+        if lo < 1:
+            raise GenerationError("numbers start at 1: zeros and negatives are not generated")
+        if hi < lo + 3:
+            raise GenerationError(f"number range [{lo}, {hi}] is too narrow to draw equations from")
+        number_range = (lo, hi)
+    depth_span = _as_span(preset.depth if depth is None else depth, "depth")
+    if depth_span[0] < 1:
+        raise GenerationError("the deepest step is at least 1")
+    if difficulty == "easy" and depth_span != (1, 1):
+        raise GenerationError("easy puzzles are solved in one step: depth must be 1")
+    if difficulty == "hard":
+        if blanks is not None:
+            raise GenerationError("hard puzzles have one blank per equation; set equations instead of blanks")
+        if depth_span[0] > n_hi:
+            raise GenerationError(
+                f"hard puzzles with at most {n_hi} equations (so {n_hi} blanks) cannot reach step {depth_span[0]}")
+    if blanks is not None:
+        if blanks < 1:
+            raise GenerationError("a puzzle needs at least one blank")
+        if blanks > n_hi:
+            raise GenerationError(f"{blanks} blanks need at least {blanks} equations to stay solvable; "
+                                  f"at most {n_hi} are allowed")
+        if depth_span[0] > blanks:
+            raise GenerationError(f"{blanks} blanks cannot reach step {depth_span[0]}")
+        n_lo = max(n_lo, blanks)
+    if difficulty != "easy" and depth_span[0] >= 2 and n_hi < 2:
+        raise GenerationError(f"{difficulty} puzzles need steps of 2 or more, which takes at least 2 equations")
+    return _Settings(difficulty, preset, (n_lo, n_hi), max_rows, max_cols, ops, number_range, blanks, depth_span)
+
+
+def generate(
+    difficulty: str = "medium",
+    *,
+    seed: int = 0,
+    index: int | None = None,
+    equations: int | tuple[int, int] | None = None,
+    max_rows: int = 17,
+    max_cols: int = 21,
+    operators: str = "+-*/",
+    number_range: tuple[int, int] | None = None,
+    blanks: int | None = None,
+    depth: int | tuple[int, int] | None = None,
+) -> Puzzle:
+    """Generate one verified puzzle; the same arguments give the same puzzle on any machine.
+
+    ``difficulty`` picks a preset (``easy``, ``medium``, ``hard``); ``equations`` (a number or a range), ``blanks``
+    and ``depth`` (deepest step, a number or a range) override it. ``index`` selects item i of a series drawn
+    from ``seed``. Raises :class:`GenerationError` for impossible settings, quickly.
+    """
+    settings = _settings(difficulty, equations, max_rows, max_cols, operators, number_range, blanks, depth)
+    draw = _Draw(difficulty, seed, index)
+    for _ in range(LAYOUT_ATTEMPTS):
+        lo, hi = settings.number_range or (1, draw.between(*DEFAULT_MAX_NUMBER))
+        n = draw.between(*settings.equations)
+        grown = _grow(draw, n, settings, lo, hi)
+        if grown is None:
+            continue
+        blanks_found = _blank(draw, grown, settings)
+        if blanks_found is None:
+            continue
+        chosen, levels = blanks_found
+        info = PuzzleInfo(difficulty, (lo, hi), operators_to_ascii(settings.operators), seed, index,
+                          f"crossmath {__version__}/{GENERATOR_VERSION}")
+        puzzle = Puzzle.make(grown.equations, grown.values, chosen, info)
+        _verify(puzzle, grown, levels)
+        return puzzle
+    raise GenerationError(f"no {difficulty} puzzle found in {LAYOUT_ATTEMPTS} attempts with these settings; "
+                          "loosen the grid size, number range, operators or blank/depth targets")
+
+
+def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> None:
+    """Re-solve the finished puzzle from its shown numbers; it must agree with what was built."""
+    solution = solve(puzzle)
+    top, left = min(r for r, _ in grown.values), min(c for _, c in grown.values)
+    expected_values = {(r - top, c - left): grown.values[(r, c)] for r, c in levels}
+    expected_steps = {(r - top, c - left): level for (r, c), level in levels.items()}
+    if not (solution.unique and solution.values == expected_values and solution.steps == expected_steps):
+        raise AssertionError(f"generated puzzle failed verification: {puzzle.to_dict()}")  # pragma: no cover
+
+
+# -- layout and values --------------------------------------------------------------------------------------------
+
+@dataclass
+class _Grown:
+    equations: list[Equation]
+    values: dict[Cell, int]
+    cell_equations: dict[Cell, list[int]]
+    """Each number cell (in the order cells appeared) and the equations through it."""
+
+
+def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown | None:
+    equations: list[Equation] = []
+    values: dict[Cell, int] = {}
+    cell_equations: dict[Cell, list[int]] = {}
+    line_starts: dict[tuple[str, int], list[int]] = {}
+    seen: set[tuple] = set()
+    bounds = [0, 0, 0, 0]  # min row, max row, min col, max col of number cells
+
+    def fits(direction: str, row: int, col: int) -> tuple | None:
+        """The new equation's cells and the grid bounds after it, if the layout rules allow it there."""
+        line, start = ((ACROSS, row), col) if direction == ACROSS else ((DOWN, col), row)
+        if any(-MIN_GAP < s - start < MIN_GAP for s in line_starts.get(line, ())):
+            return None
+        if direction == ACROSS:
+            cells = ((row, col), (row, col + 2), (row, col + 4))
+            bottom_row, right_col = row, col + 4
+        else:
+            cells = ((row, col), (row + 2, col), (row + 4, col))
+            bottom_row, right_col = row + 4, col
+        top, bottom, left, right = bounds
+        top, left = (row if row < top else top), (col if col < left else left)
+        bottom, right = (bottom_row if bottom_row > bottom else bottom), (right_col if right_col > right else right)
+        if bottom - top >= settings.max_rows or right - left >= settings.max_cols:
+            return None
+        return direction, line, start, cells, (top, bottom, left, right)
+
+    def place(direction: str, line: tuple, start: int, cells: tuple, new_bounds: tuple) -> bool:
+        filled = _fill(draw, settings.operators, lo, hi, *(values.get(cell) for cell in cells), seen)
+        if filled is None:
+            return False
+        op, numbers = filled
+        seen.add(_equation_key(op, *numbers))
+        index = len(equations)
+        row, col = cells[0]
+        equations.append(Equation(direction, row, col, op))
+        line_starts.setdefault(line, []).append(start)
+        bounds[:] = new_bounds
+        for cell, number in zip(cells, numbers):
+            values[cell] = number
+            cell_equations.setdefault(cell, []).append(index)
+        return True
+
+    def compactness(candidate: tuple) -> tuple[int, int]:
+        """Prefer placements that cross more equations, then those that grow the grid least."""
+        cells, (top, bottom, left, right) = candidate[3], candidate[4]
+        crossings = sum(1 for cell in cells if cell in values)
+        return -crossings, (bottom - top + 1) * (right - left + 1)
+
+    first = ACROSS if draw.chance(0.5) else DOWN
+    if (first == ACROSS and settings.max_cols < 5) or (first == DOWN and settings.max_rows < 5):
+        first = DOWN if first == ACROSS else ACROSS
+    bounds[:] = [0, 4, 0, 0] if first == DOWN else [0, 0, 0, 4]
+    if not place(*fits(first, 0, 0)):  # type: ignore[misc]
+        return None
+    while len(equations) < n:
+        open_cells = [cell for cell, through in cell_equations.items() if len(through) == 1]
+        if not open_cells:
+            return None
+        candidates = []
+        for _ in range(PLACEMENT_TRIES):
+            row, col = draw.pick(open_cells)
+            direction = DOWN if equations[cell_equations[(row, col)][0]].direction == ACROSS else ACROSS
+            offset = 2 * draw.below(3)
+            found = fits(direction, row - offset, col) if direction == DOWN else fits(direction, row, col - offset)
+            if found is not None:
+                candidates.append(found)
+                if len(candidates) == CANDIDATE_PLACEMENTS:
+                    break
+        if draw.chance(COMPACTNESS):
+            candidates.sort(key=compactness)
+        if not any(place(*candidate) for candidate in candidates):
+            return None
+    return _Grown(equations, values, cell_equations)
+
+
+def _equation_key(op: str, a: int, b: int, c: int) -> tuple:
+    if op in (PLUS, TIMES) and b < a:
+        a, b = b, a
+    return op, a, b, c
+
+
+def _fill(draw: _Draw, ops: tuple[str, ...], lo: int, hi: int, a: int | None, b: int | None, c: int | None,
+          seen: set) -> tuple[str, tuple[int, int, int]] | None:
+    """Choose an operator and the unknown values of ``a op b = c`` so that it holds; None if nothing fits."""
+    for op in draw.shuffled(ops):
+        # A - B = C is B + C = A, and A ÷ B = C is B × C = A: two shapes cover the four operators.
+        if op in (PLUS, TIMES):
+            triple = _fill_shape(draw, op == TIMES, lo, hi, a, b, c)
+        else:
+            turned = _fill_shape(draw, op == DIVIDE, lo, hi, b, c, a)
+            triple = None if turned is None else (turned[2], turned[0], turned[1])
+        if triple is not None and _equation_key(op, *triple) not in seen:
+            return op, triple
+    return None
+
+
+def _fill_shape(draw: _Draw, product: bool, lo: int, hi: int, x: int | None, y: int | None,
+                z: int | None) -> tuple[int, int, int] | None:
+    """Complete ``x + y = z`` (or ``x × y = z`` with both factors at least 2) within ``[lo, hi]``."""
+    low = max(lo, 2) if product else lo
+    if x is None and y is None:
+        if z is None:
+            if product:
+                if low * low > hi:
+                    return None
+                x = draw.between(low, hi // low)
+            else:
+                if 2 * lo > hi:
+                    return None
+                z = draw.between(2 * lo, hi)
+                x = draw.between(lo, z - lo)
+        elif product:
+            divisors = [d for d in range(low, int(z ** 0.5) + 1) if z % d == 0 and z // d >= low]
+            if not divisors:
+                return None
+            x = draw.pick(divisors)
+            if draw.chance(0.5):
+                x = z // x
+        else:
+            if z - lo < lo:
+                return None
+            x = draw.between(lo, z - lo)
+    if z is None and (x is None or y is None):
+        known = x if y is None else y
+        if known < low:
+            return None
+        top = hi // known if product else hi - known
+        if top < low:
+            return None
+        other = draw.between(low, top)
+        x, y = (known, other) if y is None else (other, known)
+    if z is None:
+        z = x * y if product else x + y  # type: ignore[operator]
+    elif x is None or y is None:
+        known = x if y is None else y
+        if product:
+            if known < low or z % known:
+                return None
+            other = z // known
+        else:
+            other = z - known
+        x, y = (known, other) if y is None else (other, known)
+    elif (x * y if product else x + y) != z:
+        return None
+    if min(x, y) < low or z > hi or z < lo or max(x, y) > hi:  # type: ignore[type-var]
+        return None
+    return x, y, z  # type: ignore[return-value]
+
+
+# -- blanks -------------------------------------------------------------------------------------------------------
+
+def _blank(draw: _Draw, grown: _Grown, settings: _Settings) -> tuple[list[Cell], dict[Cell, int]] | None:
+    preset = settings.preset
+    n = len(grown.equations)
+    if settings.blanks is not None:
+        target = settings.blanks
+    elif preset.blank_ratio is None:
+        target = n
+    else:
+        target = max(1, round(n * draw.uniform(*preset.blank_ratio)))
+    if target > n:
+        return None
+    exact = target == n  # every blank must use up exactly one equation without blanks
+    for _ in range(BLANKING_ATTEMPTS):
+        chosen = _choose_blanks(draw, grown, target, preset.max_blanks_per_equation, preset.chain_bias, exact)
+        if chosen is None:
+            continue
+        blank = set(chosen)
+        if any(sum(cell in blank for cell in eq.cells) < preset.min_blanks_per_equation for eq in grown.equations):
+            continue
+        levels = _levels(grown, chosen)
+        if settings.depth[0] <= max(levels.values()) <= settings.depth[1]:
+            return chosen, levels
+    return None
+
+
+def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: int, chain_bias: float,
+                   exact: bool) -> list[Cell] | None:
+    """Blanks in reverse solving order: each lies in an equation that has no blank yet when it is chosen."""
+    through = grown.cell_equations
+    cells_of = [eq.cells for eq in grown.equations]
+    count = [0] * len(cells_of)
+    NOT_ALLOWED, ALLOWED, CHAINING = 0, 1, 2
+
+    def status(cell: Cell) -> int:
+        free = 0
+        for e in through[cell]:
+            if count[e] >= max_per_equation:
+                return NOT_ALLOWED
+            free += count[e] == 0
+        if free == 0 or (exact and free != 1):
+            return NOT_ALLOWED
+        return CHAINING if free < len(through[cell]) else ALLOWED
+
+    state = {cell: status(cell) for cell in through}
+    chosen: list[Cell] = []
+    for _ in range(target):
+        candidates = [cell for cell, s in state.items() if s]
+        if not candidates:
+            return None
+        chaining = [cell for cell in candidates if state[cell] == CHAINING]
+        cell = draw.pick(chaining if chaining and draw.chance(chain_bias) else candidates)
+        chosen.append(cell)
+        del state[cell]
+        for e in through[cell]:
+            count[e] += 1
+        for e in through[cell]:
+            for other in cells_of[e]:
+                if other in state:
+                    state[other] = status(other)
+    return chosen
+
+
+def _levels(grown: _Grown, chosen: list[Cell]) -> dict[Cell, int]:
+    """Step level of each blank, by the rounds of DESIGN.md (every chosen set is solved completely)."""
+    unknown = set(chosen)
+    levels: dict[Cell, int] = {}
+    cells_of = [eq.cells for eq in grown.equations]
+    level = 0
+    while unknown:
+        level += 1
+        found = set()
+        for cells in cells_of:
+            missing = [cell for cell in cells if cell in unknown]
+            if len(missing) == 1:
+                found.add(missing[0])
+        if not found:  # pragma: no cover - impossible for sets built by _choose_blanks
+            raise AssertionError("blanks not solvable by rounds")
+        for cell in found:
+            levels[cell] = level
+        unknown -= found
+    return levels

@@ -1,0 +1,327 @@
+"""The puzzle model: equations on the parity lattice, number values, blanks and provenance.
+
+A :class:`Puzzle` is immutable and hashable; equality compares its content (layout, operators, values, blanks),
+never its provenance. Layout rules (DESIGN.md, "The puzzle") are checked when a puzzle is made, so every
+``Puzzle`` in memory has a well-formed grid; whether its numbers add up is the solver's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+from crossmath.puzzles.arith import OPERATORS
+
+if TYPE_CHECKING:
+    from crossmath.puzzles.solver import Solution
+
+Cell = tuple[int, int]
+"""A grid position ``(row, column)``, counted from the top-left corner."""
+
+ACROSS, DOWN = "across", "down"
+EQUALS = "="
+BLANK = "?"
+EQUATION_SPAN = 5
+MIN_GAP = EQUATION_SPAN + 1
+"""Two collinear equations start at least this many cells apart, which leaves one empty cell between them."""
+
+
+class PuzzleError(ValueError):
+    """A grid that breaks the puzzle rules, a text that does not parse, or a puzzle with no valid solution."""
+
+
+@dataclass(frozen=True, order=True)
+class Equation:
+    """``A op B = C`` laid out across (left to right) or down (top to bottom) from ``(row, col)``."""
+
+    direction: str
+    row: int
+    col: int
+    op: str
+
+    @cached_property
+    def cells(self) -> tuple[Cell, Cell, Cell]:
+        """The three number cells A, B and C."""
+        r, c = self.row, self.col
+        if self.direction == ACROSS:
+            return (r, c), (r, c + 2), (r, c + 4)
+        return (r, c), (r + 2, c), (r + 4, c)
+
+    @cached_property
+    def symbol_cells(self) -> tuple[Cell, Cell]:
+        """The operator cell and the ``=`` cell."""
+        r, c = self.row, self.col
+        if self.direction == ACROSS:
+            return (r, c + 1), (r, c + 3)
+        return (r + 1, c), (r + 3, c)
+
+    def text(self, values: Mapping[Cell, int | None]) -> str:
+        """The equation written solved and without spaces, e.g. ``128÷8=16``."""
+        a, b, c = (values[cell] for cell in self.cells)
+        return f"{a}{self.op}{b}={c}"
+
+    def shifted(self, drow: int, dcol: int) -> Equation:
+        """The same equation moved by ``(drow, dcol)``."""
+        return Equation(self.direction, self.row + drow, self.col + dcol, self.op)
+
+
+@dataclass(frozen=True)
+class PuzzleInfo:
+    """What a puzzle is labelled with and where it came from; not part of its content."""
+
+    difficulty: str | None = None
+    number_range: tuple[int, int] | None = None
+    operators: str | None = None
+    """The operator set the puzzle was drawn from, in ASCII (``"+-*/"``)."""
+    seed: int | None = None
+    index: int | None = None
+    generator: str | None = None
+    """``"crossmath <version>/<generator version>"`` for generated puzzles."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.number_range is not None:
+            data["number_range"] = list(self.number_range)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PuzzleInfo:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        if known.get("number_range") is not None:
+            known["number_range"] = tuple(known["number_range"])
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Puzzle:
+    """A cross-math puzzle: equations, the value of every number cell, and which number cells are blank.
+
+    ``numbers`` lists every number cell in reading order with its value; a blank's value is its solution, or None
+    when the puzzle was read from a text that does not carry the solution and has not been solved. Build puzzles
+    with :meth:`Puzzle.make`, which normalises the layout to the top-left corner and checks the layout rules.
+    """
+
+    rows: int
+    cols: int
+    equations: tuple[Equation, ...]
+    numbers: tuple[tuple[Cell, int | None], ...]
+    blanks: tuple[Cell, ...]
+    info: PuzzleInfo = field(default=PuzzleInfo(), compare=False)
+
+    def __post_init__(self) -> None:
+        _check_layout(self)
+
+    @classmethod
+    def make(
+        cls,
+        equations: Iterable[Equation],
+        values: Mapping[Cell, int | None],
+        blanks: Iterable[Cell] = (),
+        info: PuzzleInfo = PuzzleInfo(),
+    ) -> Puzzle:
+        """Build a puzzle from equations anywhere on the lattice, moving the grid so its content starts at (0, 0)."""
+        equations = list(equations)
+        if not equations:
+            raise PuzzleError("a puzzle needs at least one equation")
+        cells = [cell for eq in equations for cell in eq.cells]
+        top = min(r for r, _ in cells)
+        left = min(c for _, c in cells)
+        if top % 2 or left % 2:
+            raise PuzzleError("number cells must sit on even rows and even columns")
+        moved = sorted(
+            (eq.shifted(-top, -left) for eq in equations),
+            key=lambda eq: (eq.direction != ACROSS, eq.row, eq.col),
+        )
+        numbers = tuple(sorted(((r - top, c - left), values.get((r, c))) for r, c in set(cells)))
+        blank_cells = tuple(sorted((r - top, c - left) for r, c in set(blanks)))
+        rows = max(r for r, _ in cells) - top + 1
+        cols = max(c for _, c in cells) - left + 1
+        return cls(rows, cols, tuple(moved), numbers, blank_cells, info)
+
+    # -- reading the puzzle ---------------------------------------------------------------------------------------
+
+    @cached_property
+    def values(self) -> dict[Cell, int | None]:
+        """Every number cell and its value (a blank's solution, or None when unsolved)."""
+        return dict(self.numbers)
+
+    @cached_property
+    def givens(self) -> dict[Cell, int]:
+        """The number cells that are shown, with their values."""
+        blank = set(self.blanks)
+        return {cell: value for cell, value in self.numbers if cell not in blank}  # type: ignore[misc]
+
+    @property
+    def across(self) -> tuple[Equation, ...]:
+        return tuple(eq for eq in self.equations if eq.direction == ACROSS)
+
+    @property
+    def down(self) -> tuple[Equation, ...]:
+        return tuple(eq for eq in self.equations if eq.direction == DOWN)
+
+    @property
+    def is_solved(self) -> bool:
+        """True when every blank carries its value."""
+        values = self.values
+        return all(values[cell] is not None for cell in self.blanks)
+
+    @property
+    def solution(self) -> tuple[int, ...]:
+        """The blanks' values in reading order."""
+        if not self.is_solved:
+            raise PuzzleError("this puzzle carries no solution; use crossmath.solve() on it")
+        values = self.values
+        return tuple(values[cell] for cell in self.blanks)  # type: ignore[misc]
+
+    @property
+    def answer(self) -> str:
+        """The answer string: the blanks' values in reading order, separated by single spaces."""
+        return " ".join(str(v) for v in self.solution)
+
+    @cached_property
+    def analysis(self) -> Solution:
+        """What the solver finds on this puzzle: values, step levels, rounds, uniqueness (computed once)."""
+        from crossmath.puzzles.solver import solve
+
+        return solve(self)
+
+    @property
+    def steps(self) -> dict[Cell, int]:
+        """The step level of every blank (the round in which it is solved)."""
+        return self.analysis.steps
+
+    def grid(self, *, solved: bool = False) -> list[list[str]]:
+        """The grid as rows of cell texts: a number, an operator, ``=``, ``?`` for a blank, ``""`` for empty."""
+        grid = [[""] * self.cols for _ in range(self.rows)]
+        for eq in self.equations:
+            (r1, c1), (r2, c2) = eq.symbol_cells
+            grid[r1][c1] = eq.op
+            grid[r2][c2] = EQUALS
+        blank = set(self.blanks)
+        for (r, c), value in self.numbers:
+            if (r, c) in blank and not solved:
+                grid[r][c] = BLANK
+            elif value is None:
+                raise PuzzleError("cannot draw the solved grid of an unsolved puzzle")
+            else:
+                grid[r][c] = str(value)
+        return grid
+
+    def iter_cells(self) -> Iterator[tuple[Cell, str]]:
+        """Every filled cell with its text (blanks as ``?``), in reading order."""
+        for r, row in enumerate(self.grid()):
+            for c, text in enumerate(row):
+                if text:
+                    yield (r, c), text
+
+    def with_solution(self, values: Mapping[Cell, int]) -> Puzzle:
+        """This puzzle with the blanks' values filled in."""
+        merged = {cell: (values.get(cell, v) if v is None else v) for cell, v in self.numbers}
+        return Puzzle(self.rows, self.cols, self.equations, tuple(merged.items()), self.blanks, self.info)
+
+    def with_info(self, **changes: Any) -> Puzzle:
+        """This puzzle with some of its labels changed."""
+        info = PuzzleInfo(**{**asdict(self.info), **changes})
+        return Puzzle(self.rows, self.cols, self.equations, self.numbers, self.blanks, info)
+
+    # -- dict form ------------------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict that :meth:`from_dict` turns back into an equal puzzle, labels included."""
+        return {
+            "rows": self.rows,
+            "cols": self.cols,
+            "equations": [[eq.direction, eq.row, eq.col, eq.op] for eq in self.equations],
+            "numbers": [[r, c, v] for (r, c), v in self.numbers],
+            "blanks": [[r, c] for r, c in self.blanks],
+            "info": self.info.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Puzzle:
+        try:
+            equations = tuple(Equation(d, int(r), int(c), op) for d, r, c, op in data["equations"])
+            numbers = tuple(((int(r), int(c)), None if v is None else int(v)) for r, c, v in data["numbers"])
+            blanks = tuple((int(r), int(c)) for r, c in data["blanks"])
+            info = PuzzleInfo.from_dict(data.get("info", {}))
+            return cls(int(data["rows"]), int(data["cols"]), equations, numbers, blanks, info)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, PuzzleError):
+                raise
+            raise PuzzleError(f"not a puzzle dict: {exc}") from exc
+
+    # -- text forms (crossmath.puzzles.text) ----------------------------------------------------------------------
+
+    def to_markdown(self) -> str:
+        """The puzzle as the published ``markdown_table``."""
+        from crossmath.puzzles import text
+
+        return text.to_markdown(self)
+
+    @classmethod
+    def from_markdown(cls, markdown: str, *, solve: bool = True, info: PuzzleInfo = PuzzleInfo()) -> Puzzle:
+        """Parse a ``markdown_table``; with ``solve`` (the default) the blanks' values are filled in."""
+        from crossmath.puzzles import text
+
+        return text.from_markdown(markdown, solve=solve, info=info)
+
+
+def _check_layout(p: Puzzle) -> None:
+    """Raise PuzzleError unless the puzzle obeys the layout rules of DESIGN.md."""
+    if not p.equations:
+        raise PuzzleError("a puzzle needs at least one equation")
+    lines: dict[tuple[str, int], list[int]] = {}
+    number_cells: set[Cell] = set()
+    for eq in p.equations:
+        if eq.direction not in (ACROSS, DOWN):
+            raise PuzzleError(f"unknown direction {eq.direction!r}")
+        if eq.op not in OPERATORS:
+            raise PuzzleError(f"unknown operator {eq.op!r}")
+        if eq.row % 2 or eq.col % 2:
+            raise PuzzleError(f"equation at {eq.row},{eq.col} does not start on an even row and column")
+        line, start = ((ACROSS, eq.row), eq.col) if eq.direction == ACROSS else ((DOWN, eq.col), eq.row)
+        lines.setdefault(line, []).append(start)
+        number_cells.update(eq.cells)
+    for (direction, index), starts in lines.items():
+        starts.sort()
+        for first, second in zip(starts, starts[1:]):
+            if second - first < MIN_GAP:
+                raise PuzzleError(f"{direction} equations at {direction == ACROSS and 'row' or 'column'} {index} "
+                                  f"overlap or touch (starts {first} and {second})")
+    rows = max(r for r, _ in number_cells) + 1
+    cols = max(c for _, c in number_cells) + 1
+    if min(r for r, _ in number_cells) != 0 or min(c for _, c in number_cells) != 0:
+        raise PuzzleError("the grid is not tight to its content")
+    if (rows, cols) != (p.rows, p.cols):
+        raise PuzzleError(f"grid size {p.rows}x{p.cols} does not match its content ({rows}x{cols})")
+    cells = [cell for cell, _ in p.numbers]
+    if set(cells) != number_cells or len(cells) != len(number_cells):
+        raise PuzzleError("the numbers do not match the equations' number cells")
+    if cells != sorted(cells):
+        raise PuzzleError("numbers must be listed in reading order")
+    if list(p.blanks) != sorted(set(p.blanks)) or not set(p.blanks) <= number_cells:
+        raise PuzzleError("blanks must be distinct number cells in reading order")
+    blank = set(p.blanks)
+    for cell, value in p.numbers:
+        if value is None and cell not in blank:
+            raise PuzzleError(f"number cell {cell} has no value")
+    _check_connected(p.equations)
+
+
+def _check_connected(equations: tuple[Equation, ...]) -> None:
+    owner: dict[Cell, int] = {}
+    parent = list(range(len(equations)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, eq in enumerate(equations):
+        for cell in eq.cells:
+            j = owner.setdefault(cell, i)
+            parent[root(i)] = root(j)
+    if len({root(i) for i in range(len(equations))}) > 1:
+        raise PuzzleError("the equations do not form one connected group")

@@ -1,0 +1,197 @@
+"""The solver and verifier: round-based solving with step levels, and an independent proof of uniqueness.
+
+Rounds follow DESIGN.md exactly: round k solves every equation that has exactly one unknown given the values known
+at the start of round k, and the blanks it finds get step level k. The uniqueness proof does not trust the rounds:
+a depth-first search starts again from the shown numbers, propagates single unknowns one at a time and branches
+over the number range wherever propagation stalls, stopping at the second solution it finds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from crossmath.puzzles.arith import evaluate, solve_unknown
+from crossmath.puzzles.model import Cell, Equation, Puzzle, PuzzleError
+
+DEFAULT_RANGE = (1, 250)
+"""Values a blank may take in the uniqueness search when neither the caller nor the puzzle names a range."""
+
+DEFAULT_MAX_NODES = 200_000
+"""Branches the uniqueness search may try before it gives up and reports uniqueness as undecided."""
+
+
+class Contradiction(PuzzleError):
+    """The shown numbers admit no solution: an equation is false, or an unknown has no valid value."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What :func:`solve` found out about a puzzle."""
+
+    values: dict[Cell, int]
+    """Every blank's value (from the rounds, or from the search where the rounds stall)."""
+    steps: dict[Cell, int]
+    """The step level of each blank the rounds solve; a blank the rounds cannot reach has none."""
+    rounds: tuple[tuple[Equation, ...], ...]
+    """For each round k, the equations that have exactly one unknown at its start, in the puzzle's order."""
+    unique: bool | None
+    """True when the search proved no other solution exists, False when it found one, None if it ran out of budget."""
+    second: dict[Cell, int] | None = None
+    """Another solution, when the puzzle has several."""
+
+    @property
+    def complete(self) -> bool:
+        """True when the rounds alone solve every blank."""
+        return len(self.steps) == len(self.values)
+
+    @property
+    def depth(self) -> int:
+        """The deepest step level (0 for a puzzle without blanks)."""
+        return max(self.steps.values(), default=0)
+
+    @property
+    def answer(self) -> str:
+        """The blanks' values in reading order, separated by single spaces."""
+        return " ".join(str(self.values[cell]) for cell in sorted(self.values))
+
+
+def describe(eq: Equation) -> str:
+    """How messages name an equation: ``across equation at row 2, column 0``."""
+    return f"{eq.direction} equation at row {eq.row}, column {eq.col}"
+
+
+def _shown(eq: Equation, values: Mapping[Cell, int | None]) -> str:
+    a, b, c = ("?" if values.get(cell) is None else str(values[cell]) for cell in eq.cells)
+    return f"{a}{eq.op}{b}={c}"
+
+
+def solve(
+    puzzle: Puzzle,
+    *,
+    number_range: tuple[int, int] | None = None,
+    minimum: int = 1,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> Solution:
+    """Solve a puzzle from its shown numbers alone, give every blank its step level, and prove uniqueness.
+
+    ``minimum`` is the smallest value a cell may hold (1: no zeros, no negatives). ``number_range`` bounds the
+    values the uniqueness search branches over; it defaults to the puzzle's own range. Raises
+    :class:`Contradiction` when no solution exists.
+    """
+    givens = puzzle.givens
+    for eq in puzzle.equations:
+        _check_true(eq, givens)
+    known, steps, rounds = _solve_in_rounds(puzzle, minimum)
+    lo, hi = number_range or puzzle.info.number_range or DEFAULT_RANGE
+    found, exhausted = _search(puzzle.equations, givens, puzzle.blanks, (max(lo, minimum), hi), minimum, max_nodes)
+    if not found:
+        if exhausted:
+            raise Contradiction(f"no solution exists with values in [{max(lo, minimum)}, {hi}]")
+        raise Contradiction(f"no solution found within {max_nodes} search branches")
+    values = {cell: known[cell] for cell in puzzle.blanks} if len(steps) == len(puzzle.blanks) else found[0]
+    if len(found) > 1:
+        second = next(s for s in found if s != values)
+        return Solution(values, steps, rounds, False, second)
+    if found[0] != values:  # pragma: no cover - the two solvers disagreeing would be a bug in one of them
+        raise AssertionError("rounds and search disagree on the solution")
+    return Solution(values, steps, rounds, True if exhausted else None)
+
+
+def _check_true(eq: Equation, values: Mapping[Cell, int | None]) -> None:
+    a, b, c = (values.get(cell) for cell in eq.cells)
+    if a is not None and b is not None and c is not None and evaluate(eq.op, a, b) != c:
+        raise Contradiction(f"{describe(eq)} is false: {a}{eq.op}{b}={c}")
+
+
+def _solve_in_rounds(puzzle: Puzzle, minimum: int) -> tuple[dict[Cell, int], dict[Cell, int], tuple]:
+    known: dict[Cell, int] = dict(puzzle.givens)
+    unknown = set(puzzle.blanks)
+    steps: dict[Cell, int] = {}
+    rounds: list[tuple[Equation, ...]] = []
+    plans = [(eq, eq.op, eq.cells) for eq in puzzle.equations]
+    while unknown:
+        ready: list[Equation] = []
+        found: dict[Cell, int] = {}
+        for eq, op, cells in plans:
+            missing = [i for i in (0, 1, 2) if cells[i] in unknown]
+            if len(missing) != 1:
+                continue
+            ready.append(eq)
+            position = missing[0]
+            value = solve_unknown(op, position, known.get(cells[0]), known.get(cells[1]), known.get(cells[2]))
+            if value is None or value < minimum:
+                raise Contradiction(f"{describe(eq)} ({_shown(eq, known)}) has no valid value for its unknown")
+            if found.setdefault(cells[position], value) != value:
+                raise Contradiction(f"two equations give blank {cells[position]} different values "
+                                    f"({found[cells[position]]} and {value})")
+        if not ready:
+            break
+        level = len(rounds) + 1
+        known.update(found)
+        for cell in found:
+            steps[cell] = level
+        unknown.difference_update(found)
+        rounds.append(tuple(ready))
+    for eq in puzzle.equations:  # a value found by one equation must also satisfy the other one through its cell
+        _check_true(eq, known)
+    return known, steps, tuple(rounds)
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+def _search(
+    equations: tuple[Equation, ...],
+    givens: Mapping[Cell, int],
+    blanks: tuple[Cell, ...],
+    domain: tuple[int, int],
+    minimum: int,
+    max_nodes: int,
+) -> tuple[list[dict[Cell, int]], bool]:
+    """Up to two solutions, and whether the search space was exhausted (False when the budget ran out)."""
+    plans = [(eq.op, eq.cells) for eq in equations]
+    solutions: list[dict[Cell, int]] = []
+    budget = [max_nodes]
+
+    def propagate(known: dict[Cell, int]) -> bool:
+        progress = True
+        while progress:
+            progress = False
+            for op, cells in plans:
+                a, b, c = known.get(cells[0]), known.get(cells[1]), known.get(cells[2])
+                missing = (a is None) + (b is None) + (c is None)
+                if missing == 0:
+                    if evaluate(op, a, b) != c:  # type: ignore[arg-type]
+                        return False
+                elif missing == 1:
+                    position = 0 if a is None else 1 if b is None else 2
+                    value = solve_unknown(op, position, a, b, c)
+                    if value is None or value < minimum:
+                        return False
+                    known[cells[position]] = value
+                    progress = True
+        return True
+
+    def explore(known: dict[Cell, int]) -> None:
+        if not propagate(known):
+            return
+        free = [cell for cell in blanks if cell not in known]
+        if not free:
+            solutions.append({cell: known[cell] for cell in blanks})
+            return
+        branch = free[0]
+        for value in range(domain[0], domain[1] + 1):
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _OutOfBudget
+            explore({**known, branch: value})
+            if len(solutions) >= 2:
+                return
+
+    try:
+        explore(dict(givens))
+    except _OutOfBudget:
+        return solutions, False
+    return solutions, True

@@ -1,0 +1,212 @@
+"""Text serializations of a puzzle. Every grid format carries exactly what the image shows and parses back.
+
+- ``markdown``: the published ``markdown_table`` (byte-compatible): ``| 70 | + | 58 | = | ? |   | 86 |``;
+- ``json``: the grid as a JSON list of rows, ``""`` for an empty cell;
+- ``csv``: one line per row, comma-separated, empty fields for empty cells;
+- ``cells``: a coordinate list, one ``row col text`` line per filled cell, after a ``rows cols`` header.
+
+Companions: :func:`markdown_answer`, :func:`markdown_answer_step`, :func:`solutions` and :func:`solving_steps`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Callable
+
+from crossmath.puzzles.arith import canonical_operator
+from crossmath.puzzles.model import ACROSS, BLANK, DOWN, EQUALS, EQUATION_SPAN, Cell, Equation, Puzzle, PuzzleError, PuzzleInfo
+
+_NUMBER = re.compile(r"-?\d+")
+
+
+# -- writing ------------------------------------------------------------------------------------------------------
+
+def _markdown_rows(grid: list[list[str]]) -> str:
+    # An empty cell is one space between the separators, so three spaces stand between its pipes.
+    return "\n".join("| " + " | ".join(text or " " for text in row) + " |" for row in grid)
+
+
+def to_markdown(puzzle: Puzzle) -> str:
+    """The published ``markdown_table``: one line per row, ``?`` for a blank, no header line."""
+    return _markdown_rows(puzzle.grid())
+
+
+def _blank_layer(puzzle: Puzzle, label: Callable[[Cell], str]) -> str:
+    grid = [[""] * puzzle.cols for _ in range(puzzle.rows)]
+    for r, c in puzzle.blanks:
+        grid[r][c] = label((r, c))
+    return _markdown_rows(grid)
+
+
+def _solved_values(puzzle: Puzzle) -> dict[Cell, int | None]:
+    if not puzzle.is_solved:
+        raise PuzzleError("this puzzle carries no solution")
+    return puzzle.values
+
+
+def markdown_answer(puzzle: Puzzle) -> str:
+    """The published ``markdown_answer``: the same layout with only the blanks, filled in."""
+    values = _solved_values(puzzle)
+    return _blank_layer(puzzle, lambda cell: str(values[cell]))
+
+
+def markdown_answer_step(puzzle: Puzzle) -> str:
+    """The published ``markdown_answer_step``: ``step1``, ``step2``, ... at the blanks."""
+    steps = puzzle.steps
+    return _blank_layer(puzzle, lambda cell: f"step{steps[cell]}")
+
+
+def solutions(puzzle: Puzzle) -> str:
+    """The equations written solved: an ``Across`` block, a blank line, a ``Down`` block."""
+    values = _solved_values(puzzle)
+    across = [eq.text(values) for eq in puzzle.across]
+    down = [eq.text(values) for eq in puzzle.down]
+    return "\n".join(["Across", *across, "", "Down", *down])
+
+
+def solving_steps(puzzle: Puzzle) -> dict[str, list[str]]:
+    """For each step k, the equations with exactly one unknown at the start of round k, written solved."""
+    values = _solved_values(puzzle)
+    return {f"step{k}": [eq.text(values) for eq in ready] for k, ready in enumerate(puzzle.analysis.rounds, start=1)}
+
+
+def to_json_grid(puzzle: Puzzle) -> str:
+    """The grid as a JSON list of rows of cell texts, ``""`` for an empty cell, ``"?"`` for a blank."""
+    return json.dumps(puzzle.grid(), ensure_ascii=False)
+
+
+def to_csv_grid(puzzle: Puzzle) -> str:
+    """The grid as CSV: one line per row, empty fields for empty cells."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(puzzle.grid())
+    return out.getvalue()
+
+
+def to_cell_list(puzzle: Puzzle) -> str:
+    """A ``rows cols`` header, then one ``row col text`` line per filled cell in reading order."""
+    lines = [f"{puzzle.rows} {puzzle.cols}"]
+    lines += [f"{r} {c} {text}" for (r, c), text in puzzle.iter_cells()]
+    return "\n".join(lines)
+
+
+# -- reading ------------------------------------------------------------------------------------------------------
+
+def from_grid(grid: list[list[str]], *, solve: bool = True, info: PuzzleInfo = PuzzleInfo()) -> Puzzle:
+    """Build a puzzle from rows of cell texts (any accepted operator spelling), finding its equations.
+
+    With ``solve`` the blanks' values are filled in, which requires a unique solution.
+    """
+    if not grid or not any(grid):
+        raise PuzzleError("the grid is empty")
+    width = len(grid[0])
+    if any(len(row) != width for row in grid):
+        raise PuzzleError("the grid's rows have different lengths")
+    cells = {(r, c): text.strip() for r, row in enumerate(grid) for c, text in enumerate(row) if text.strip()}
+    equations: list[Equation] = []
+    covered: set[Cell] = set()
+    values: dict[Cell, int | None] = {}
+    blanks: list[Cell] = []
+    for direction, step in ((ACROSS, (0, 1)), (DOWN, (1, 0))):
+        for start in cells:
+            before = (start[0] - step[0], start[1] - step[1])
+            after = (start[0] + step[0], start[1] + step[1])
+            if before in cells or after not in cells:
+                continue
+            run = [start]
+            while (nxt := (run[-1][0] + step[0], run[-1][1] + step[1])) in cells:
+                run.append(nxt)
+            equations.append(_read_equation(direction, run, cells, values, blanks))
+            covered.update(run)
+    stray = sorted(set(cells) - covered)
+    if stray:
+        r, c = stray[0]
+        raise PuzzleError(f"cell at row {r}, column {c} ({cells[stray[0]]!r}) belongs to no equation")
+    puzzle = Puzzle.make(equations, values, blanks, info)
+    if not solve:
+        return puzzle
+    from crossmath.puzzles.solver import solve as solve_puzzle
+
+    solution = solve_puzzle(puzzle)
+    if solution.unique is False:
+        raise PuzzleError(f"the puzzle has more than one solution (e.g. {solution.answer} and another)")
+    return puzzle.with_solution(solution.values)
+
+
+def _read_equation(direction: str, run: list[Cell], cells: dict[Cell, str], values: dict, blanks: list) -> Equation:
+    r, c = run[0]
+    texts = [cells[cell] for cell in run]
+    where = f"{direction} run at row {r}, column {c}"
+    if len(run) != EQUATION_SPAN:
+        raise PuzzleError(f"{where} has {len(run)} cells; an equation 'A op B = C' has {EQUATION_SPAN}")
+    op = canonical_operator(texts[1])
+    if op is None or texts[3] != EQUALS:
+        raise PuzzleError(f"{where} is not 'A op B = C': {' '.join(texts)}")
+    for cell, text in zip(run[0::2], texts[0::2]):
+        if text == BLANK:
+            if cell not in blanks:
+                blanks.append(cell)
+            values[cell] = None
+        elif _NUMBER.fullmatch(text):
+            values[cell] = int(text)
+        else:
+            raise PuzzleError(f"{where}: {text!r} is neither a number nor '?'")
+    return Equation(direction, r, c, op)
+
+
+def markdown_grid(markdown: str) -> list[list[str]]:
+    """Split a markdown table into rows of cell texts (a ``|---|`` header line, if any, is skipped)."""
+    rows = []
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if not (line.startswith("|") and line.endswith("|")) or len(line) < 2:
+            raise PuzzleError(f"markdown line {number} is not a table row: {line[:60]!r}")
+        texts = [text.strip() for text in line[1:-1].split("|")]
+        if all(re.fullmatch(r":?-{3,}:?", t) for t in texts):
+            continue
+        rows.append(texts)
+    return rows
+
+
+def from_markdown(markdown: str, *, solve: bool = True, info: PuzzleInfo = PuzzleInfo()) -> Puzzle:
+    """Parse a published ``markdown_table``."""
+    return from_grid(markdown_grid(markdown), solve=solve, info=info)
+
+
+def from_json_grid(text: str, *, solve: bool = True, info: PuzzleInfo = PuzzleInfo()) -> Puzzle:
+    try:
+        grid = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PuzzleError(f"not JSON: {exc}") from exc
+    if not isinstance(grid, list) or not all(isinstance(row, list) for row in grid):
+        raise PuzzleError("a JSON grid is a list of rows, each a list of cell texts")
+    return from_grid([[str(t) for t in row] for row in grid], solve=solve, info=info)
+
+
+def from_csv_grid(text: str, *, solve: bool = True, info: PuzzleInfo = PuzzleInfo()) -> Puzzle:
+    return from_grid([row for row in csv.reader(io.StringIO(text)) if row], solve=solve, info=info)
+
+
+def from_cell_list(text: str, *, solve: bool = True, info: PuzzleInfo = PuzzleInfo()) -> Puzzle:
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    try:
+        rows, cols = (int(x) for x in lines[0])
+        grid = [[""] * cols for _ in range(rows)]
+        for r, c, token in lines[1:]:
+            grid[int(r)][int(c)] = token
+    except (ValueError, IndexError) as exc:
+        raise PuzzleError(f"not a cell list ('rows cols' then 'row col text' lines): {exc}") from exc
+    return from_grid(grid, solve=solve, info=info)
+
+
+FORMATS: dict[str, tuple[Callable[[Puzzle], str], Callable[..., Puzzle]]] = {
+    "markdown": (to_markdown, from_markdown),
+    "json": (to_json_grid, from_json_grid),
+    "csv": (to_csv_grid, from_csv_grid),
+    "cells": (to_cell_list, from_cell_list),
+}
+"""Every grid serialization by name: (writer, reader). Each carries the puzzle exactly as the image shows it."""
