@@ -80,8 +80,6 @@ def solve(
     :class:`Contradiction` when no solution exists.
     """
     givens = puzzle.givens
-    for eq in puzzle.equations:
-        _check_true(eq, givens)
     known, steps, rounds = _solve_in_rounds(puzzle, minimum)
     lo, hi = number_range or puzzle.info.number_range or DEFAULT_RANGE
     found, exhausted = _search(puzzle.equations, givens, puzzle.blanks, (max(lo, minimum), hi), minimum, max_nodes)
@@ -133,7 +131,7 @@ def _solve_in_rounds(puzzle: Puzzle, minimum: int) -> tuple[dict[Cell, int], dic
             steps[cell] = level
         unknown.difference_update(found)
         rounds.append(tuple(ready))
-    for eq in puzzle.equations:  # a value found by one equation must also satisfy the other one through its cell
+    for eq in puzzle.equations:  # shown numbers must agree, and so must every value with each equation through it
         _check_true(eq, known)
     return known, steps, tuple(rounds)
 
