@@ -1,4 +1,4 @@
-"""The ``crossmath`` command: generate puzzles and verify record files.
+"""The ``crossmath`` command: generate puzzles, verify record files, render images.
 
 Bad input ends in one ``crossmath: error: ...`` line and exit status 2, never a traceback.
 """
@@ -13,9 +13,9 @@ from typing import Callable, Sequence
 from tqdm import tqdm
 
 from crossmath._version import __version__
-from crossmath.puzzles.generator import PRESETS, GenerationError, generate
-from crossmath.puzzles.model import PuzzleError
-from crossmath.puzzles.records import image_names, record_line, to_record
+from crossmath.puzzles.generator import PRESETS, generate
+from crossmath.puzzles.model import Puzzle, PuzzleError
+from crossmath.puzzles.records import image_names, iter_records, puzzle_from_record, record_line, to_record
 from crossmath.puzzles.text import FORMATS
 from crossmath.puzzles.verify import verify_file
 
@@ -80,6 +80,31 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _puzzle_for_render(args: argparse.Namespace) -> Puzzle:
+    if args.record is None:
+        return generate(index=args.index, **generation_kwargs(args))
+    for number, (_, record) in enumerate(iter_records(args.record), start=1):
+        if number == args.number:
+            return puzzle_from_record(record)
+    raise PuzzleError(f"{args.record} has fewer than {args.number} records")
+
+
+def _render(args: argparse.Namespace) -> int:
+    from crossmath import render  # Pillow and fonts load only for this command
+
+    puzzle = _puzzle_for_render(args)
+    styles = args.style or (list(render.STYLES) if args.contact_sheet else ["original"])
+    output = Path(args.output)
+    if args.contact_sheet:
+        render.contact_sheet(puzzle, styles, solved=args.solved).save(output)
+    else:
+        if len(styles) > 1:
+            raise PuzzleError("give one --style, or --contact-sheet to show several")
+        render.save(puzzle, output, styles[0], solved=args.solved, scale=args.scale)
+    print(f"wrote {output} ({puzzle.rows}x{puzzle.cols} cells, answer {puzzle.answer})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crossmath", description="Verified cross-math puzzles.")
     parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
@@ -100,11 +125,27 @@ def build_parser() -> argparse.ArgumentParser:
                                           "per defective record and a summary. Exit status 1 if any is defective.")
     ver.add_argument("file", help="a .jsonl file of records (ours or anyone's)")
     ver.set_defaults(run=_verify)
+
+    ren = commands.add_parser("render", help="draw a puzzle as a PNG image",
+                              description="Draw a generated puzzle (or one record of a JSONL file) as a PNG, in a "
+                                          "preset style or a style file; or a contact sheet of several styles.")
+    add_generation_options(ren)
+    ren.add_argument("--index", type=int, default=0, help="which puzzle of the seed's series (default 0)")
+    ren.add_argument("--record", metavar="FILE.jsonl", help="draw a record of this file instead of generating")
+    ren.add_argument("--number", type=int, default=1, help="with --record: which record, counting from 1")
+    ren.add_argument("--style", action="append", metavar="NAME|FILE",
+                     help="preset (original, noborder, beige, altstyle) or a .json/.toml style file; repeat "
+                          "with --contact-sheet")
+    ren.add_argument("--solved", action="store_true", help="draw the completed grid")
+    ren.add_argument("--scale", type=int, default=1, help="draw at this multiple of the style's size")
+    ren.add_argument("--contact-sheet", action="store_true", help="one image with the puzzle in every style")
+    ren.add_argument("-o", "--output", default="puzzle.png", help="PNG file to write (default puzzle.png)")
+    ren.set_defaults(run=_render)
     return parser
 
 
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
-            errors: tuple[type[Exception], ...] = (PuzzleError, GenerationError, OSError)) -> int:
+            errors: tuple[type[Exception], ...] = (ValueError, OSError)) -> int:
     """Parse arguments and run the chosen command, turning expected failures into one error line (exit 2)."""
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
