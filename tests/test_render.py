@@ -252,3 +252,15 @@ def test_render_command_from_settings_and_from_a_record(tmp_path):
     assert out.returncode == 0 and (tmp_path / "sheet.png").exists()
     out = run("render", "--style", "nope", "-o", str(tmp_path / "c.png"))
     assert out.returncode == 2 and out.stderr.startswith("crossmath: error: unknown style 'nope'")
+
+
+def test_margins_surround_the_grid_in_the_background_colour():
+    style = dataclasses.replace(STYLES["original"], margin=12)
+    p = SHAPES[3]
+    px = pixels(render.render(p, style))
+    assert px.shape[:2] == (p.rows * 55 + 24, p.cols * 55 + 24)
+    frame = np.concatenate([px[:12].reshape(-1, 3), px[-12:].reshape(-1, 3), px[:, :12].reshape(-1, 3),
+                            px[:, -12:].reshape(-1, 3)])
+    assert (frame == rgb(style.background)).all()
+    decoded = Image.open(io.BytesIO(render.png_bytes(p, style)))
+    assert (pixels(decoded) == px).all()
