@@ -21,10 +21,10 @@ class RecordError(PuzzleError):
     """A records file line that is not a JSON object."""
 
 
-def image_names(number: int, suffix: str = "hr") -> tuple[str, str]:
+def image_names(number: int, suffix: str = "hr", split: str = "test") -> tuple[str, str]:
     """The published relative paths of puzzle ``number`` (1-based): the solved image and the blank image."""
     stem = f"math_puzzle_{number:04d}"
-    return f"test_images_{suffix}/{stem}.png", f"test_images_blank_{suffix}/{stem}_blank.png"
+    return f"{split}_images_{suffix}/{stem}.png", f"{split}_images_blank_{suffix}/{stem}_blank.png"
 
 
 def to_record(puzzle: Puzzle, *, img: str, img_blank: str) -> dict[str, Any]:
