@@ -1,0 +1,116 @@
+"""Building one chunk: its puzzles, its rows in every style, its Parquet files and published-layout pieces.
+
+A chunk is written completely (files first, its record last, each renamed into place), so a build that stops at
+any moment can resume by rebuilding only the chunks without a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from crossmath.build.files import read_json, write_atomic, write_json
+from crossmath.build.items import leak_key, puzzle_at
+from crossmath.build.rows import features, row_digest, style_row, text_columns
+from crossmath.build.settings import BuildSettings, Chunk
+from crossmath.puzzles.records import image_names, record_line, to_record
+
+CHUNK_RECORDS = ".chunks"
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What a finished chunk left behind: per-style digests and file sizes, leak keys, redraw count."""
+
+    split: str
+    number: int
+    rows: int
+    digests: dict[str, str]
+    parquet_bytes: dict[str, int]
+    keys: list[str]
+    redrawn: int
+    profile: dict[str, dict]
+    """Per difficulty: puzzles, equations, blanks, and how many puzzles reach each deepest step."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.split}-{self.number:05d}"
+
+
+def parquet_path(root: Path, style: str, chunk_name: str) -> Path:
+    return root / "data" / style / f"{chunk_name}.parquet"
+
+
+def published_dir(root: Path, style: str) -> Path:
+    """Folder of a style in the published layout (``published/data/<Style>/``)."""
+    return root / "published" / "data" / style.capitalize()
+
+
+def record_part(root: Path, style: str, chunk_name: str) -> Path:
+    return root / "published" / ".parts" / style / f"{chunk_name}.jsonl"
+
+
+def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: frozenset[str]) -> ChunkResult:
+    """Build one chunk into ``root`` and record it as done."""
+    puzzles, redrawn = [], 0
+    for position in range(chunk.start, chunk.stop):
+        puzzle, redraws = puzzle_at(settings, chunk.split, position, forbidden if chunk.split == "train" else
+                                    frozenset())
+        puzzles.append(puzzle)
+        redrawn += redraws > 0
+    shared = [text_columns(puzzle, settings) for puzzle in puzzles]
+    ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
+    schema = features(settings).arrow_schema
+    digests, sizes = {}, {}
+    for style in settings.styles:
+        rows = [style_row(i, p, style, s, settings.solved_images) for i, p, s in zip(ids, puzzles, shared)]
+        digests[style.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
+        if "hf" in settings.outputs:
+            buffer = io.BytesIO()
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer)
+            write_atomic(parquet_path(root, style.name, chunk.name), buffer.getvalue())
+            sizes[style.name] = buffer.tell()
+        if "crossmath-jsonl" in settings.outputs:
+            _write_published(root, style.name, chunk, puzzles, rows)
+    result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests, sizes,
+                         [leak_key(p) for p in puzzles], redrawn, _profile(puzzles))
+    write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
+    return result
+
+
+def _profile(puzzles) -> dict[str, dict]:
+    profile: dict[str, dict] = {}
+    for puzzle in puzzles:
+        entry = profile.setdefault(puzzle.info.difficulty, {"puzzles": 0, "equations": 0, "blanks": 0, "depths": {}})
+        entry["puzzles"] += 1
+        entry["equations"] += len(puzzle.equations)
+        entry["blanks"] += len(puzzle.blanks)
+        depth = str(puzzle.analysis.depth)
+        entry["depths"][depth] = entry["depths"].get(depth, 0) + 1
+    return profile
+
+
+def _write_published(root: Path, style: str, chunk: Chunk, puzzles, rows) -> None:
+    folder = published_dir(root, style)
+    lines = []
+    for position, puzzle, row in zip(range(chunk.start, chunk.stop), puzzles, rows):
+        img, img_blank = image_names(position + 1, split=chunk.split)
+        write_atomic(folder / img_blank, row["image"]["bytes"])
+        if "solved_image" in row:
+            write_atomic(folder / img, row["solved_image"]["bytes"])
+        lines.append(record_line(to_record(puzzle, img=img, img_blank=img_blank)))
+    write_atomic(record_part(root, style, chunk.name), "".join(lines).encode())
+
+
+def finished_chunks(root: Path) -> dict[str, ChunkResult]:
+    """The chunks already built in ``root``, by name."""
+    folder = root / CHUNK_RECORDS
+    if not folder.is_dir():
+        return {}
+    results = (ChunkResult(**read_json(path)) for path in sorted(folder.glob("*.json")))
+    return {result.name: result for result in results}

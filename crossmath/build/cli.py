@@ -1,0 +1,122 @@
+"""The ``crossmath-build`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from crossmath._version import __version__
+from crossmath.build.pipeline import build, existing_build, merge
+from crossmath.build.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
+from crossmath.cli import run_cli
+from crossmath.puzzles.generator import GENERATOR_VERSION
+from crossmath.puzzles.text import FORMATS
+from crossmath.render.styles import resolve_style
+
+
+def _mix(text: str) -> tuple[int, int, int]:
+    """``90,85,75`` or ``easy=90,medium=85,hard=75``."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        if all("=" in part for part in parts):
+            named = {name.strip(): int(value) for name, value in (part.split("=", 1) for part in parts)}
+            if set(named) - set(DIFFICULTIES):
+                raise ValueError
+            weights = tuple(named.get(d, 0) for d in DIFFICULTIES)
+        else:
+            weights = tuple(int(part) for part in parts)
+        if len(weights) != 3:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected easy,medium,hard weights such as 90,85,75, got {text!r}") from None
+    return weights  # type: ignore[return-value]
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 1/4, got {text!r}") from None
+    return k, n
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crossmath-build",
+        description="Build train/test splits of verified cross-math puzzles as a Hugging Face dataset (one config "
+                    "per image style), optionally in the published file layout, and optionally push it to the Hub.")
+    parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
+    parser.add_argument("--out", required=True, help="folder to write the dataset to")
+    parser.add_argument("--train-size", type=int, default=5000, help="train puzzles (default 5000)")
+    parser.add_argument("--test-size", type=int, default=250, help="test puzzles (default 250)")
+    mix = ",".join(map(str, PUBLISHED_TEST_MIX))
+    parser.add_argument("--test-mix", type=_mix, default=PUBLISHED_TEST_MIX, metavar="E,M,H",
+                        help=f"easy,medium,hard weights of the test split (default {mix}, the published mix)")
+    parser.add_argument("--train-mix", type=_mix, default=PUBLISHED_TEST_MIX, metavar="E,M,H",
+                        help=f"easy,medium,hard weights of the train split (default {mix})")
+    parser.add_argument("--seed", type=int, default=0, help="build seed (default 0)")
+    parser.add_argument("--styles", type=_names, default=["original", "noborder", "beige", "altstyle"],
+                        metavar="S1,S2", help="presets or .json/.toml style files, one config each (default: the "
+                                              "four presets)")
+    parser.add_argument("--text-formats", type=_names, default=list(FORMATS), metavar="F1,F2",
+                        help=f"grid serializations to include as columns, of {', '.join(FORMATS)} (default all)")
+    parser.add_argument("--solved-images", action="store_true", help="also store the completed grid's image")
+    parser.add_argument("--format", type=_names, default=["hf"], metavar="F1,F2", dest="outputs",
+                        help=f"what to write, of {', '.join(OUTPUTS)} (default hf; crossmath-jsonl writes the "
+                             "published layout under published/)")
+    parser.add_argument("--num-proc", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (default: all cores)")
+    parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
+                        help="build only the K-th of N slices (join them with --merge)")
+    parser.add_argument("--merge", nargs="+", metavar="SHARD_DIR", help="join finished shard folders into --out")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted build of the same settings")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing build in --out")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    hub = parser.add_argument_group("publishing")
+    hub.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the finished dataset to this Hub repo")
+    hub.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    hub.add_argument("--token", help="Hub token (default: the logged-in one); never printed")
+    parser.set_defaults(run=_run)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> BuildSettings:
+    return BuildSettings(
+        train_size=args.train_size, test_size=args.test_size, train_mix=args.train_mix, test_mix=args.test_mix,
+        seed=args.seed, styles=tuple(resolve_style(name) for name in args.styles),
+        text_formats=tuple(args.text_formats), solved_images=args.solved_images, outputs=tuple(args.outputs),
+        version=f"{__version__} (generator {GENERATOR_VERSION})",
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    ready = existing_build(args.out, settings) if args.push_to_hub and not args.overwrite else None
+    if ready is not None:
+        print(f"{args.out} already holds this build; not rebuilding it")
+        report = ready
+    elif args.merge:
+        report = merge(args.out, args.merge, overwrite=args.overwrite)
+    else:
+        report = build(args.out, settings, num_proc=args.num_proc, shard=args.shard,
+                       resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+    print("\n".join(report.lines()))
+    if args.push_to_hub:
+        from crossmath.build.hub import push_to_hub
+
+        print(f"pushed to {push_to_hub(report.path, args.push_to_hub, private=args.private, token=args.token)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli(build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The columns of the dataset and the row of one puzzle in one style."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import datasets
+
+from crossmath.build.settings import BuildSettings
+from crossmath.puzzles.model import Puzzle
+from crossmath.puzzles.text import FORMATS, markdown_answer, markdown_answer_step, solutions, solving_steps
+from crossmath.render import png_bytes
+from crossmath.render.styles import Style
+
+COLUMN_DOCS = {
+    "id": "stable item id, the same puzzle has the same id in every config (e.g. `test-00042`)",
+    "image": "the puzzle as shown to a model: blanks drawn empty (PNG)",
+    "solved_image": "the completed grid (PNG), when the build includes solved images",
+    "markdown_table": "the puzzle as the published markdown table, `?` at the blanks",
+    "markdown_answer": "the same layout with only the blanks, filled in",
+    "markdown_answer_step": "the same layout with `stepK` at each blank",
+    "solutions": "every equation solved: an `Across` block, a blank line, a `Down` block",
+    "solving_steps": "for each step k (list position k-1), the equations with one unknown at the start of round k",
+    "grid_json": "the puzzle as a JSON list of rows (`\"\"` empty, `?` blank)",
+    "grid_csv": "the puzzle as CSV, one line per row",
+    "grid_cells": "the puzzle as a `rows cols` line and one `row col text` line per filled cell",
+    "answer": "the blanks' values in reading order, separated by single spaces",
+    "blank_steps": "the step level of each blank, in reading order",
+    "difficulty": "easy, medium or hard",
+    "num_equations": "number of equations",
+    "num_blanks": "number of blanks",
+    "rows": "grid height in cells",
+    "cols": "grid width in cells",
+    "number_range": "[min, max] of the numbers the puzzle was drawn from",
+    "operators": "operator set in ASCII (`+-*/`)",
+    "style": "the image style (the config name)",
+    "seed": "build seed",
+    "index": "the generator index of this puzzle in the seed's series",
+}
+"""What each column holds, for the dataset card."""
+
+GRID_COLUMNS = {"json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
+
+
+def features(settings: BuildSettings) -> datasets.Features:
+    """The dataset's features, in column order."""
+    text = datasets.Value("string")
+    small = datasets.Value("int32")
+    columns: dict[str, Any] = {"id": text, "image": datasets.Image()}
+    if settings.solved_images:
+        columns["solved_image"] = datasets.Image()
+    columns.update({
+        "markdown_table": text, "markdown_answer": text, "markdown_answer_step": text, "solutions": text,
+        "solving_steps": datasets.List(datasets.List(text)),
+    })
+    for name in settings.text_formats:
+        if name in GRID_COLUMNS:
+            columns[GRID_COLUMNS[name]] = text
+    columns.update({
+        "answer": text, "blank_steps": datasets.List(small), "difficulty": text, "num_equations": small,
+        "num_blanks": small, "rows": small, "cols": small, "number_range": datasets.List(small, length=2),
+        "operators": text, "style": text, "seed": datasets.Value("int64"), "index": datasets.Value("int64"),
+    })
+    return datasets.Features(columns)
+
+
+def text_columns(puzzle: Puzzle, settings: BuildSettings) -> dict[str, Any]:
+    """Every column that does not depend on the style (computed once per puzzle)."""
+    steps = puzzle.steps
+    row: dict[str, Any] = {
+        "markdown_table": puzzle.to_markdown(),
+        "markdown_answer": markdown_answer(puzzle),
+        "markdown_answer_step": markdown_answer_step(puzzle),
+        "solutions": solutions(puzzle),
+        "solving_steps": list(solving_steps(puzzle).values()),
+    }
+    for name in settings.text_formats:
+        if name in GRID_COLUMNS:
+            row[GRID_COLUMNS[name]] = FORMATS[name][0](puzzle)
+    row.update({
+        "answer": puzzle.answer,
+        "blank_steps": [steps[cell] for cell in puzzle.blanks],
+        "difficulty": puzzle.info.difficulty,
+        "num_equations": len(puzzle.equations),
+        "num_blanks": len(puzzle.blanks),
+        "rows": puzzle.rows,
+        "cols": puzzle.cols,
+        "number_range": list(puzzle.info.number_range or (0, 0)),
+        "operators": puzzle.info.operators,
+        "seed": puzzle.info.seed,
+        "index": puzzle.info.index,
+    })
+    return row
+
+
+def style_row(item_id: str, puzzle: Puzzle, style: Style, shared: dict[str, Any],
+              solved_images: bool) -> dict[str, Any]:
+    """The full row of one puzzle in one style; images are PNG bytes."""
+    row: dict[str, Any] = {"id": item_id, "image": {"bytes": png_bytes(puzzle, style), "path": None}}
+    if solved_images:
+        row["solved_image"] = {"bytes": png_bytes(puzzle, style, solved=True), "path": None}
+    row.update(shared)
+    row["style"] = style.name
+    return row
+
+
+def row_digest(row: dict[str, Any]) -> str:
+    """A content hash of a row: its values, with each image replaced by the hash of its bytes."""
+    canonical = {
+        key: hashlib.sha256(value["bytes"]).hexdigest() if isinstance(value, dict) and "bytes" in value else value
+        for key, value in row.items()
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -1,0 +1,130 @@
+"""What a build makes: split sizes, difficulty mixes, seed, styles, columns; and how items are laid out.
+
+Everything that changes the dataset's content is in :class:`BuildSettings`; how many processes build it is not,
+so any ``--num-proc`` and any sharding give the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from crossmath.puzzles.text import FORMATS
+from crossmath.render.styles import Style
+
+SPLITS = ("train", "test")
+DIFFICULTIES = ("easy", "medium", "hard")
+PUBLISHED_TEST_MIX = (90, 85, 75)
+"""The published test set: 90 easy, 85 medium and 75 hard puzzles."""
+
+CHUNK_SIZE = 100
+"""Items per work unit and per Parquet file; fixed, so that the files do not depend on the number of processes."""
+
+SPLIT_BASE = {"test": 0, "train": 1_000_000}
+"""Generator index of each split's first item: the splits draw from disjoint parts of the seed's series, and a
+split's puzzles do not change when the other split is resized."""
+
+REDRAW_STRIDE = 10_000_000
+"""A train puzzle that equals a test puzzle is redrawn at its index plus this, so the replacement is fixed too."""
+
+OUTPUTS = ("hf", "crossmath-jsonl")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything that determines a build's content (and so its fingerprint)."""
+
+    train_size: int = 5000
+    test_size: int = 250
+    train_mix: tuple[int, int, int] = PUBLISHED_TEST_MIX
+    """Relative weights of easy, medium, hard."""
+    test_mix: tuple[int, int, int] = PUBLISHED_TEST_MIX
+    seed: int = 0
+    styles: tuple[Style, ...] = ()
+    text_formats: tuple[str, ...] = tuple(FORMATS)
+    """Extra grid serializations as columns (the markdown table and its companions are always there)."""
+    solved_images: bool = False
+    outputs: tuple[str, ...] = ("hf",)
+    version: str = field(default="")
+    """crossmath version and generator version that made the data."""
+
+    def __post_init__(self) -> None:
+        if self.train_size < 0 or self.test_size < 0 or self.train_size + self.test_size == 0:
+            raise ValueError("split sizes must be 0 or more, and not both 0")
+        if self.test_size >= SPLIT_BASE["train"]:
+            raise ValueError(f"the test split is limited to {SPLIT_BASE['train'] - 1} puzzles")
+        for mix in (self.train_mix, self.test_mix):
+            if len(mix) != 3 or min(mix) < 0 or sum(mix) == 0:
+                raise ValueError("a difficulty mix is three weights (easy, medium, hard), 0 or more, not all 0")
+        if not self.styles:
+            raise ValueError("a build needs at least one style")
+        names = [style.name for style in self.styles]
+        if len(set(names)) != len(names):
+            raise ValueError(f"style names must differ (they name the configs): {', '.join(names)}")
+        unknown = sorted(set(self.text_formats) - set(FORMATS))
+        if unknown:
+            raise ValueError(f"unknown text formats: {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+        if not self.outputs or set(self.outputs) - set(OUTPUTS):
+            raise ValueError(f"outputs are one or both of {', '.join(OUTPUTS)}")
+
+    def size(self, split: str) -> int:
+        return self.train_size if split == "train" else self.test_size
+
+    def counts(self, split: str) -> tuple[int, int, int]:
+        """How many easy, medium and hard puzzles the split holds (largest remainders of its mix)."""
+        mix = self.train_mix if split == "train" else self.test_mix
+        total = self.size(split)
+        exact = [total * w / sum(mix) for w in mix]
+        counts = [int(x) for x in exact]
+        for i in sorted(range(3), key=lambda i: (counts[i] - exact[i], i))[: total - sum(counts)]:
+            counts[i] += 1
+        return counts[0], counts[1], counts[2]
+
+    def difficulty(self, split: str, position: int) -> str:
+        """Difficulty of item ``position`` of a split: easy ones first, then medium, then hard."""
+        easy, medium, _ = self.counts(split)
+        return "easy" if position < easy else "medium" if position < easy + medium else "hard"
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["styles"] = [style.to_dict() for style in self.styles]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BuildSettings:
+        """The settings :meth:`to_dict` wrote (as a build's manifest keeps them)."""
+        values = dict(data)
+        values["styles"] = tuple(Style(**style) for style in values["styles"])
+        for key in ("train_mix", "test_mix", "text_formats", "outputs"):
+            values[key] = tuple(values[key])
+        return cls(**values)
+
+    def digest(self) -> str:
+        """A short hash of the settings, to refuse resuming a build with different ones."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One work unit: a run of consecutive items of one split."""
+
+    split: str
+    number: int
+    start: int
+    stop: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.split}-{self.number:05d}"
+
+
+def plan_chunks(settings: BuildSettings, shard: tuple[int, int] = (1, 1)) -> list[Chunk]:
+    """The chunks of a build, test first; with ``shard=(k, n)`` only every n-th chunk, starting at the k-th."""
+    chunks = []
+    for split in ("test", "train"):
+        size = settings.size(split)
+        for number, start in enumerate(range(0, size, CHUNK_SIZE)):
+            chunks.append(Chunk(split, number, start, min(start + CHUNK_SIZE, size)))
+    k, n = shard
+    return [chunk for i, chunk in enumerate(chunks) if i % n == k - 1]
