@@ -1,7 +1,7 @@
 """crossmath: verified cross-math puzzles, rendered and serialized alike, for measuring the modality gap of VLMs.
 
-``from crossmath import Puzzle, generate, solve, render``: ``render`` is the rendering module
-(``render.render(puzzle, style="original")``), loaded on first use so that puzzle work never needs Pillow.
+``from crossmath import Puzzle, generate, solve, render``. Each name loads its part on first use, so the evaluator
+(which only reads datasets) never loads the generator, and puzzle work never loads Pillow.
 """
 
 from __future__ import annotations
@@ -10,12 +10,16 @@ import importlib
 from typing import Any
 
 from crossmath._version import __version__
-from crossmath.puzzles import Puzzle, PuzzleError, generate, solve
 
 __all__ = ["Puzzle", "PuzzleError", "__version__", "generate", "render", "solve"]
+
+_HOMES = {"Puzzle": "crossmath.puzzles", "PuzzleError": "crossmath.puzzles", "generate": "crossmath.puzzles",
+          "solve": "crossmath.puzzles"}
 
 
 def __getattr__(name: str) -> Any:
     if name == "render":
         return importlib.import_module("crossmath.render")
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'crossmath' has no attribute {name!r}")

@@ -1,10 +1,26 @@
-"""Puzzles: the model, the generator, the solver/verifier and the text serializations (no images, no models)."""
+"""Puzzles: the model, the generator, the solver/verifier and the text serializations (no images, no models).
 
-from crossmath.puzzles.generator import PRESETS, GenerationError, generate
-from crossmath.puzzles.model import Cell, Equation, Puzzle, PuzzleError, PuzzleInfo
-from crossmath.puzzles.solver import Contradiction, Solution, solve
+Names load on first use, so that reading records or text forms never loads the generator.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "Cell", "Contradiction", "Equation", "GenerationError", "PRESETS", "Puzzle", "PuzzleError", "PuzzleInfo",
     "Solution", "generate", "solve",
 ]
+
+_HOMES = {
+    "Cell": "model", "Equation": "model", "Puzzle": "model", "PuzzleError": "model", "PuzzleInfo": "model",
+    "Contradiction": "solver", "Solution": "solver", "solve": "solver",
+    "GenerationError": "generator", "PRESETS": "generator", "generate": "generator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"crossmath.puzzles.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'crossmath.puzzles' has no attribute {name!r}")

@@ -1,0 +1,166 @@
+"""The ``crossmath-eval`` command: ``run`` a model, ``score`` predictions, ``report`` the modality gap."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from crossmath._version import __version__
+from crossmath.cli import run_cli
+from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _modalities(text: str) -> list[str]:
+    names = _names(text)
+    unknown = [name for name in names if name not in MODALITIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"modalities are {', '.join(MODALITIES)}; got {text!r}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crossmath-eval", description="Evaluate vision-language models on "
+                                     "cross-math puzzles as text, image or both, and report the modality gap.")
+    parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a model on a dataset", description="Run any Hugging Face "
+                              "image-text-to-text model (optionally with a LoRA adapter) on a dataset, in one or "
+                              "more modalities and styles, writing one run folder each; then print the gap table.")
+    run.add_argument("--model", required=True, help="Hub id or local folder of the model")
+    run.add_argument("--adapter", help="folder of a peft LoRA adapter to load on top")
+    run.add_argument("--merge-adapter", action="store_true", help="merge the adapter into the weights")
+    run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
+                     "JSONL file (image paths relative to it)")
+    run.add_argument("--style", type=_names, default=["original"], metavar="S1,S2",
+                     help="config(s) to evaluate (default original)")
+    run.add_argument("--split", default="test", help="split (default test)")
+    run.add_argument("--modality", type=_modalities, default=list(MODALITIES), metavar="M1,M2",
+                     help="text, image, hybrid, or a comma list (default all three)")
+    run.add_argument("--text-format", choices=sorted(FORMAT_NAMES), default="markdown",
+                     help="serialization in text and hybrid prompts (default markdown)")
+    run.add_argument("--prompt-file", help="your own prompt template ({rules} {puzzle} {format} {answer_format})")
+    run.add_argument("--limit", type=int, help="evaluate only the first N puzzles")
+    run.add_argument("--batch-size", type=int, default=8, help="prompts per batch (default 8)")
+    run.add_argument("--num-samples", type=int, default=1, help="replies per puzzle (default 1)")
+    run.add_argument("--temperature", type=float, default=0.0, help="0 (default) is greedy decoding")
+    run.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0)")
+    run.add_argument("--max-new-tokens", type=int, default=1024, help="reply length limit (default 1024)")
+    run.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    run.add_argument("--thinking", action="store_true", help="ask chat templates that support it to think")
+    run.add_argument("--dtype", default="auto", help="auto, bfloat16, float16 or float32 (default auto)")
+    run.add_argument("--device-map", default="auto", help="transformers device map, or none (default auto)")
+    run.add_argument("--attn-implementation", help="e.g. sdpa, flash_attention_2, eager")
+    run.add_argument("--trust-remote-code", action="store_true", help="allow the model's own code (off by default)")
+    run.add_argument("--output", default="crossmath-runs", help="folder for run folders (default crossmath-runs)")
+    run.add_argument("--resume", action="store_true", help="continue interrupted runs with the same settings")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(run=_run)
+
+    score = commands.add_parser("score", help="score prediction files without a model",
+                                description="Score predictions.jsonl files of runs, or prediction logs in the "
+                                            "published format (one line per puzzle, one file per sample).")
+    score.add_argument("--dataset", required=True, help="the dataset the predictions answer")
+    score.add_argument("--style", default="original", help="config (default original)")
+    score.add_argument("--split", default="test", help="split (default test)")
+    score.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    score.add_argument("predictions", nargs="+", help="predictions.jsonl, or published-format log files")
+    score.set_defaults(run=_score)
+
+    report = commands.add_parser("report", help="modality-gap and style-robustness tables over run folders",
+                                 description="Tables of the modality gap (with paired tests and intervals) and "
+                                             "of robustness across styles, and a bar chart of the gaps.")
+    report.add_argument("runs", nargs="+", help="run folders")
+    report.add_argument("--metric", choices=["micro", "macro"], default="micro")
+    report.add_argument("--out", default="crossmath-report", help="folder for report.md and gaps.png")
+    report.set_defaults(run=_report)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from crossmath.eval.backends.base import Sampling
+    from crossmath.eval.backends.transformers_backend import TransformersBackend
+    from crossmath.eval.report import gap_report
+    from crossmath.eval.runner import evaluate
+    from crossmath.eval.runs import RunFolder
+    from crossmath.eval.sources import describe_source, load_items, slug
+
+    if args.batch_size < 1 or args.num_samples < 1 or args.max_new_tokens < 1:
+        raise ValueError("--batch-size, --num-samples and --max-new-tokens must be at least 1")
+    template_text = load_template(args.prompt_file) if args.prompt_file else None
+    for modality in args.modality:
+        check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
+    items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in args.style}
+    backend = TransformersBackend(args.model, adapter=args.adapter, merge_adapter=args.merge_adapter,
+                                  dtype=args.dtype, device_map=args.device_map,
+                                  attn_implementation=args.attn_implementation,
+                                  trust_remote_code=args.trust_remote_code)
+    sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
+    model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
+    run_paths = []
+    for style, items in items_by_style.items():
+        for modality in args.modality:
+            template = template_text or DEFAULT_TEMPLATES[modality]
+            config = {
+                "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
+                "dataset": describe_source(args.dataset), "style": style, "split": args.split,
+                "modality": modality, "text_format": args.text_format, "prompt_template": template,
+                "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
+                "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,
+                "dtype": args.dtype, "limit": args.limit, "batch_size": args.batch_size,
+                "device_map": args.device_map, "attn_implementation": args.attn_implementation,
+                "crossmath": __version__, "backend": backend.describe(),
+            }
+            path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
+            run = RunFolder(path, config, resume=args.resume)
+            metrics = evaluate(backend, items, run, modality=modality, text_format=args.text_format,
+                               template=template, sampling=sampling, batch_size=args.batch_size, seed=args.seed,
+                               progress=not args.no_progress)
+            print(f"{path}: micro {metrics['micro']['mean']:.2f}%, macro {metrics['macro']['mean']:.2f}% "
+                  f"({metrics['puzzles']} puzzles x {metrics['samples']} samples)")
+            run_paths.append(path)
+    if len(run_paths) > 1:
+        print(gap_report(run_paths, out=Path(args.output) / model_folder / "report"))
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from crossmath.eval.scoring import score_files
+
+    metrics = score_files(args.dataset, args.style, args.split, args.predictions)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print(f"puzzles {metrics['puzzles']}, samples {metrics['samples']}, "
+              f"missing answers {metrics['missing_answers']}")
+        for name in ("micro", "macro"):
+            print(f"{name}: {metrics[name]['mean']:.4f} ± {metrics[name]['std']:.4f}")
+        for step, value in metrics["steps"].items():
+            shown = "n/a" if value["mean"] is None else f"{value['mean']:.4f} ± {value['std']:.4f}"
+            print(f"{step}: {shown}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from crossmath.eval.report import gap_report
+
+    print(gap_report(args.runs, out=args.out, metric=args.metric))
+    print(f"wrote {Path(args.out) / 'report.md'} and {Path(args.out) / 'gaps.png'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli(build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

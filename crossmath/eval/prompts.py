@@ -1,0 +1,86 @@
+"""Prompts: our instruction per modality, the answer contract, and user templates.
+
+A template is text with ``{rules}``, ``{puzzle}``, ``{format}`` and ``{answer_format}`` placeholders. The
+text and hybrid modes fill ``{puzzle}`` with a text serialization; the image and hybrid modes attach the image.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODALITIES = ("text", "image", "hybrid")
+
+RULES = (
+    "This is a cross-math puzzle: a grid of equations of the form A op B = C that read left to right (across) or "
+    "top to bottom (down), where op is +, -, × or ÷. Equations cross at shared numbers. Some numbers are "
+    "missing. Every number is a positive whole number and every division comes out even. Find every missing "
+    "number."
+)
+ANSWER_FORMAT = (
+    "Give the missing numbers in reading order (row by row from the top, each row from left to right), "
+    "separated by single spaces, inside <answer></answer> at the end of your reply, for example "
+    "<answer>78 33 128 90</answer>."
+)
+FORMAT_NAMES = {
+    "markdown": "markdown table, one line per grid row, '?' for a missing number and blank cells for empty "
+                "squares",
+    "json": "JSON list of grid rows, \"?\" for a missing number and \"\" for an empty square",
+    "csv": "CSV grid, one line per row, '?' for a missing number and empty fields for empty squares",
+    "cells": "list of filled squares: a 'rows columns' line, then one 'row column content' line per square "
+             "(counted from 0 at the top left), '?' for a missing number",
+}
+DEFAULT_TEMPLATES = {
+    "text": "{rules}\n\nThe puzzle, as a {format}:\n\n{puzzle}\n\n{answer_format}",
+    "image": "{rules}\n\nThe puzzle is shown in the image; an empty square inside a row or column of an equation "
+             "is a missing number.\n\n{answer_format}",
+    "hybrid": "{rules}\n\nThe puzzle is shown in the image and, with the same content, below as a {format}:\n\n"
+              "{puzzle}\n\n{answer_format}",
+}
+PLACEHOLDERS = {"rules", "puzzle", "format", "answer_format"}
+
+
+class PromptError(ValueError):
+    """A prompt template that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What one request sends: chat messages and, for image and hybrid modes, the image."""
+
+    messages: list[dict[str, Any]]
+    image: Any | None
+
+
+def check_template(template: str, modality: str) -> None:
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    unknown = names - PLACEHOLDERS
+    if unknown:
+        raise PromptError(f"unknown placeholders {sorted(unknown)} in the prompt template "
+                          f"(use {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))})")
+    if modality in ("text", "hybrid") and "puzzle" not in names:
+        raise PromptError(f"a {modality} prompt template must contain {{puzzle}}")
+
+
+def load_template(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptError(f"cannot read prompt file {path}: {exc.strerror}") from None
+
+
+def prompt_text(template: str, modality: str, text_format: str, puzzle_text: str) -> str:
+    return template.format(rules=RULES, answer_format=ANSWER_FORMAT, format=FORMAT_NAMES[text_format],
+                           puzzle=puzzle_text if modality != "image" else "")
+
+
+def build_prompt(item, modality: str, text_format: str, template: str) -> Prompt:
+    """The chat messages (and image) for one item in one modality."""
+    if modality != "image" and text_format not in item.texts:
+        raise PromptError(f"the dataset has no {text_format} text for item {item.id}")
+    text = prompt_text(template, modality, text_format, item.texts.get(text_format, ""))
+    content: list[dict[str, Any]] = [{"type": "image"}] if modality != "text" else []
+    content.append({"type": "text", "text": text})
+    return Prompt([{"role": "user", "content": content}], item.image() if modality != "text" else None)

@@ -1,0 +1,110 @@
+"""Evaluation items from a built dataset folder, a Hub dataset id, or a file in the published JSONL layout.
+
+The evaluator reads datasets only: everything it needs (the image, the text forms, the answer, the step level of
+each blank, the difficulty) is a column of the built dataset or a key of a published record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from PIL import Image
+
+TEXT_COLUMNS = {"markdown": "markdown_table", "json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
+"""Text formats a prompt can carry, and the dataset column that holds each."""
+
+
+class SourceError(ValueError):
+    """A dataset that cannot be read, or lacks what the evaluation needs."""
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One puzzle as the evaluator sees it."""
+
+    id: str
+    answer: tuple[str, ...]
+    """The blanks' values in reading order, as text."""
+    steps: tuple[str, ...]
+    """The step label of each blank (``step1``, ``step2``, ...)."""
+    difficulty: str | None
+    texts: dict[str, str]
+    """The puzzle in each available text format."""
+    load_image: Callable[[], Image.Image] = field(repr=False, compare=False)
+
+    def image(self) -> Image.Image:
+        return self.load_image().convert("RGB")
+
+
+def pipe_cells(text: str) -> list[str]:
+    """The non-empty cells of a markdown layer in reading order, the way the published scorer reads them."""
+    return [cell.strip() for cell in text.split("|") if cell.strip()]
+
+
+def load_items(source: str, style: str, split: str, limit: int | None = None) -> list[EvalItem]:
+    """The items of one style and split of ``source``; ``limit`` keeps the first N."""
+    path = Path(source)
+    if path.suffix == ".jsonl" or path.is_file():
+        if not path.is_file():
+            raise SourceError(f"no such file: {source}")
+        items = _published_items(path)
+    else:
+        items = _dataset_items(source, style, split)
+    return items[:limit] if limit is not None else items
+
+
+def _published_items(path: Path) -> list[EvalItem]:
+    from crossmath.puzzles.records import iter_records
+
+    items = []
+    for number, record in iter_records(path):
+        try:
+            image_path = path.parent / record["img_blank"]
+            answer = pipe_cells(record["markdown_answer"])
+            steps = pipe_cells(record["markdown_answer_step"])
+            texts = {"markdown": record["markdown_table"]}
+        except (KeyError, TypeError) as exc:
+            raise SourceError(f"{path}:{number}: record lacks {exc}") from None
+        items.append(EvalItem(Path(record["img_blank"]).stem.removesuffix("_blank"), tuple(answer), tuple(steps),
+                              record.get("difficulty"), texts, lambda p=image_path: Image.open(p)))
+    return items
+
+
+def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
+    import datasets
+
+    try:
+        data = datasets.load_dataset(source, style, split=split)
+    except Exception as exc:  # datasets raises many types for a missing config, split or repo
+        raise SourceError(f"cannot load {source!r} config {style!r} split {split!r}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    missing = {"id", "image", "answer", "blank_steps"} - set(data.column_names)
+    if missing:
+        raise SourceError(f"{source} lacks the columns {', '.join(sorted(missing))}; is it a crossmath build?")
+    texts_of = {name: column for name, column in TEXT_COLUMNS.items() if column in data.column_names}
+    plain = data.remove_columns(["image"] + [c for c in ("solved_image",) if c in data.column_names])
+    items = []
+    for position, row in enumerate(plain):
+        items.append(EvalItem(
+            row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
+            row.get("difficulty"), {name: row[column] for name, column in texts_of.items()},
+            lambda i=position: _image_at(data, i)))
+    return items
+
+
+def _image_at(data: Any, position: int) -> Image.Image:
+    return data[position]["image"]
+
+
+def describe_source(source: str) -> str:
+    """How a source is named in configs and reports: a path made absolute, or the Hub id as given."""
+    path = Path(source)
+    return str(path.resolve()) if path.exists() else source
+
+
+def slug(text: str) -> str:
+    """A folder-safe name for a model or source."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip("/")).strip("_")[-80:] or "model"
