@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from tqdm import tqdm
 
+from crossmath._cli import run_cli
 from crossmath._version import __version__
 from crossmath.puzzles.generator import PRESETS, generate
 from crossmath.puzzles.model import Puzzle, PuzzleError
@@ -142,22 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("-o", "--output", default="puzzle.png", help="PNG file to write (default puzzle.png)")
     ren.set_defaults(run=_render)
     return parser
-
-
-def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
-            errors: tuple[type[Exception], ...] = (ValueError, OSError)) -> int:
-    """Parse arguments and run the chosen command, turning expected failures into one error line (exit 2)."""
-    args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args.run
-    try:
-        return run(args)
-    except errors as exc:
-        message = str(exc) or type(exc).__name__
-        print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
-        return 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:

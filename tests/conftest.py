@@ -7,5 +7,33 @@ from pathlib import Path
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="crossmath-hf-cache-"))
+# One thread for torch in tests: tiny models gain nothing from more, and two test workers must not fight.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict:
+    """A Qwen2-VL-style and a LLaVA-style model with random weights, saved like Hub checkpoints."""
+    from crossmath.eval.random_models import tiny_llava, tiny_qwen2_vl
+
+    root = tmp_path_factory.mktemp("models")
+    return {"qwen": str(tiny_qwen2_vl(root / "tiny-qwen2-vl")), "llava": str(tiny_llava(root / "tiny-llava"))}
+
+
+@pytest.fixture(scope="session")
+def eval_dataset(tmp_path_factory) -> Path:
+    """A small build: 6 test puzzles (2 per difficulty) in two styles, also in the published layout."""
+    from crossmath.build import BuildSettings, build
+    from crossmath.render import STYLES
+
+    out = tmp_path_factory.mktemp("eval-data") / "ds"
+    settings = BuildSettings(train_size=0, test_size=6, styles=(STYLES["original"], STYLES["altstyle"]),
+                             outputs=("hf", "crossmath-jsonl"), version="test")
+    build(out, settings, progress=False)
+    return out

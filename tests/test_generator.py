@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +12,6 @@ from crossmath import generate, solve
 from crossmath.puzzles import PRESETS, GenerationError
 from crossmath.puzzles.arith import DIVIDE, TIMES, evaluate
 from crossmath.puzzles.generator import equation_capacity
-from crossmath.puzzles.model import ACROSS
 from digest import series_digest
 from independent import count_solutions
 

@@ -10,7 +10,7 @@ from typing import Sequence
 from crossmath._version import __version__
 from crossmath.build.pipeline import build, existing_build, merge
 from crossmath.build.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
-from crossmath.cli import run_cli
+from crossmath._cli import run_cli
 from crossmath.puzzles.generator import GENERATOR_VERSION
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import resolve_style

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from crossmath._version import __version__
-from crossmath.cli import run_cli
+from crossmath._cli import run_cli
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
 
 

@@ -106,5 +106,7 @@ def describe_source(source: str) -> str:
 
 
 def slug(text: str) -> str:
-    """A folder-safe name for a model or source."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip("/")).strip("_")[-80:] or "model"
+    """A folder-safe name for a model or adapter: a local folder's name, or a Hub id with ``/`` as ``__``."""
+    path = Path(text)
+    name = path.name if path.exists() else text.strip("/").replace("/", "__")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-80:] or "model"

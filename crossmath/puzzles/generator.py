@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from crossmath._version import __version__
-from crossmath.puzzles.arith import DIVIDE, MINUS, PLUS, TIMES, operators_from_ascii, operators_to_ascii
+from crossmath.puzzles.arith import DIVIDE, PLUS, TIMES, operators_from_ascii, operators_to_ascii
 from crossmath.puzzles.model import ACROSS, DOWN, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
 from crossmath.puzzles.solver import solve
 
