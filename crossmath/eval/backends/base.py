@@ -25,6 +25,8 @@ class Sampling:
     top_p: float = 1.0
     max_new_tokens: int = 1024
     thinking: bool = False
+    min_new_tokens: int = 0
+    """Force replies to at least this length (throughput measurements use a fixed length)."""
 
     @property
     def greedy(self) -> bool:

@@ -84,6 +84,8 @@ class TransformersBackend:
         copies = 1 if sampling.greedy else sampling.num_samples
         options: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "num_return_sequences": copies,
                                    "pad_token_id": self.tokenizer.pad_token_id}
+        if sampling.min_new_tokens:
+            options["min_new_tokens"] = sampling.min_new_tokens
         if sampling.greedy:
             options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
