@@ -134,7 +134,7 @@ def test_an_adapter_for_another_base_is_refused(tiny_models, adapter):
 
 def test_adapter_runs_end_to_end(tiny_models, eval_dataset, adapter, tmp_path):
     assert run_eval("--model", tiny_models["qwen"], "--adapter", adapter, "--dataset", str(eval_dataset),
-                    "--modality", "text", "--limit", "2", "--output", str(tmp_path)) == 0
+                    "--modality", "text", "--limit", "2", "--batch-size", "1", "--output", str(tmp_path)) == 0
     folder = next((tmp_path).glob("tiny-qwen2-vl+*/original-text"))
     assert json.loads((folder / "config.json").read_text())["adapter"] == adapter
     assert len(predictions(folder)) == 2

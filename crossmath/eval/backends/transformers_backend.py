@@ -33,6 +33,8 @@ class TransformersBackend:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         self.model_name, self.adapter = model, adapter
+        if (model.startswith((".", "/", "~")) or Path(model).is_absolute()) and not Path(model).expanduser().exists():
+            raise BackendError(f"cannot load model {model!r}: no such folder")  # not worth asking the Hub about
         try:
             self.processor = AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
             kwargs: dict[str, Any] = {"dtype": dtype if dtype == "auto" else getattr(torch, dtype),
