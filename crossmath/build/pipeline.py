@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from crossmath.build.card import dataset_card
 from crossmath.build.chunks import (
-    CHUNK_RECORDS, ChunkResult, build_chunk, finished_chunks, parquet_path, published_dir, record_part,
+    CHUNK_RECORDS, ChunkResult, build_chunk, finished_chunks, published_dir, record_part,
 )
 from crossmath.build.files import read_json, write_atomic, write_json
 from crossmath.build.items import keys_of_test_split, puzzle_at
@@ -223,4 +223,4 @@ def merge(out: str | Path, shard_dirs: list[str | Path], *, overwrite: bool = Fa
     return _finish(partial, out, settings, ordered, (1, 1))
 
 
-__all__ = ["BuildError", "BuildReport", "build", "existing_build", "fingerprint", "merge", "parquet_path"]
+__all__ = ["BuildError", "BuildReport", "build", "existing_build", "fingerprint", "merge"]
