@@ -167,7 +167,7 @@ def test_item_i_depends_only_on_seed_and_index():
     assert forward == backward[::-1]
 
 
-GOLDEN_DIGEST = "ad438074519848109a2f47bf2f1f282b138fd0f719763d6872406eed675ac794"
+GOLDEN_DIGEST = "77389514e9b8c3956057f3ebbe3e001e12372f285db1e2733afb659eecb10e5c"
 
 
 def test_golden_digest_of_a_fixed_series():

@@ -30,7 +30,7 @@ from crossmath.puzzles.arith import DIVIDE, PLUS, TIMES, operators_from_ascii, o
 from crossmath.puzzles.model import ACROSS, DOWN, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
 from crossmath.puzzles.solver import solve
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Bumped whenever the puzzles drawn for a given seed change."""
 
 LAYOUT_ATTEMPTS = 400
@@ -306,7 +306,10 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
         open_cells = [cell for cell, through in cell_equations.items() if len(through) == 1]
         if not open_cells:
             return None
-        candidates = []
+        # Half the time the most compact of a few feasible placements wins; otherwise the first that fits.
+        wanted = CANDIDATE_PLACEMENTS if draw.chance(COMPACTNESS) else 1
+        candidates: list[tuple] = []
+        placed = False
         for _ in range(PLACEMENT_TRIES):
             row, col = draw.pick(open_cells)
             direction = DOWN if equations[cell_equations[(row, col)][0]].direction == ACROSS else ACROSS
@@ -314,11 +317,13 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
             found = fits(direction, row - offset, col) if direction == DOWN else fits(direction, row, col - offset)
             if found is not None:
                 candidates.append(found)
-                if len(candidates) == CANDIDATE_PLACEMENTS:
-                    break
-        if draw.chance(COMPACTNESS):
-            candidates.sort(key=compactness)
-        if not any(place(*candidate) for candidate in candidates):
+                if len(candidates) == wanted:
+                    candidates.sort(key=compactness)
+                    if any(place(*candidate) for candidate in candidates):
+                        placed = True
+                        break
+                    candidates = []
+        if not placed:
             return None
     return _Grown(equations, values, cell_equations)
 
