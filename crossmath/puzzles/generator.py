@@ -243,6 +243,8 @@ def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> None:
 @dataclass
 class _Grown:
     equations: list[Equation]
+    cells: list[tuple[Cell, Cell, Cell]]
+    """The number cells of each equation."""
     values: dict[Cell, int]
     cell_equations: dict[Cell, list[int]]
     """Each number cell (in the order cells appeared) and the equations through it."""
@@ -250,6 +252,7 @@ class _Grown:
 
 def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown | None:
     equations: list[Equation] = []
+    equation_cells: list[tuple[Cell, Cell, Cell]] = []
     values: dict[Cell, int] = {}
     cell_equations: dict[Cell, list[int]] = {}
     line_starts: dict[tuple[str, int], list[int]] = {}
@@ -283,6 +286,7 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
         index = len(equations)
         row, col = cells[0]
         equations.append(Equation(direction, row, col, op))
+        equation_cells.append(cells)
         line_starts.setdefault(line, []).append(start)
         bounds[:] = new_bounds
         for cell, number in zip(cells, numbers):
@@ -325,7 +329,7 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
                     candidates = []
         if not placed:
             return None
-    return _Grown(equations, values, cell_equations)
+    return _Grown(equations, equation_cells, values, cell_equations)
 
 
 def _equation_key(op: str, a: int, b: int, c: int) -> tuple:
@@ -421,7 +425,7 @@ def _blank(draw: _Draw, grown: _Grown, settings: _Settings) -> tuple[list[Cell],
         if chosen is None:
             continue
         blank = set(chosen)
-        if any(sum(cell in blank for cell in eq.cells) < preset.min_blanks_per_equation for eq in grown.equations):
+        if any(sum(cell in blank for cell in cells) < preset.min_blanks_per_equation for cells in grown.cells):
             continue
         levels = _levels(grown, chosen)
         if settings.depth[0] <= max(levels.values()) <= settings.depth[1]:
@@ -433,7 +437,7 @@ def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: in
                    exact: bool) -> list[Cell] | None:
     """Blanks in reverse solving order: each lies in an equation that has no blank yet when it is chosen."""
     through = grown.cell_equations
-    cells_of = [eq.cells for eq in grown.equations]
+    cells_of = grown.cells
     count = [0] * len(cells_of)
     NOT_ALLOWED, ALLOWED, CHAINING = 0, 1, 2
 
@@ -469,19 +473,21 @@ def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: in
 def _levels(grown: _Grown, chosen: list[Cell]) -> dict[Cell, int]:
     """Step level of each blank, by the rounds of DESIGN.md (every chosen set is solved completely)."""
     unknown = set(chosen)
+    missing = [sum(cell in unknown for cell in cells) for cells in grown.cells]
+    ready = [index for index, count in enumerate(missing) if count == 1]
     levels: dict[Cell, int] = {}
-    cells_of = [eq.cells for eq in grown.equations]
     level = 0
     while unknown:
-        level += 1
-        found = set()
-        for cells in cells_of:
-            missing = [cell for cell in cells if cell in unknown]
-            if len(missing) == 1:
-                found.add(missing[0])
-        if not found:  # pragma: no cover - impossible for sets built by _choose_blanks
+        if not ready:  # pragma: no cover - impossible for sets built by _choose_blanks
             raise AssertionError("blanks not solvable by rounds")
+        level += 1
+        found = {cell for index in ready for cell in grown.cells[index] if cell in unknown}
+        unknown -= found
+        touched = set()
         for cell in found:
             levels[cell] = level
-        unknown -= found
+            for index in grown.cell_equations[cell]:
+                missing[index] -= 1
+                touched.add(index)
+        ready = [index for index in touched if missing[index] == 1]
     return levels

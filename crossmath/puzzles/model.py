@@ -39,16 +39,18 @@ class Equation:
     row: int
     col: int
     op: str
+    cells: tuple[Cell, Cell, Cell] = field(init=False, repr=False, compare=False)
+    """The three number cells A, B and C (worked out once: every solver step reads them)."""
 
-    @cached_property
-    def cells(self) -> tuple[Cell, Cell, Cell]:
-        """The three number cells A, B and C."""
+    def __post_init__(self) -> None:
         r, c = self.row, self.col
         if self.direction == ACROSS:
-            return (r, c), (r, c + 2), (r, c + 4)
-        return (r, c), (r + 2, c), (r + 4, c)
+            cells = (r, c), (r, c + 2), (r, c + 4)
+        else:
+            cells = (r, c), (r + 2, c), (r + 4, c)
+        object.__setattr__(self, "cells", cells)
 
-    @cached_property
+    @property
     def symbol_cells(self) -> tuple[Cell, Cell]:
         """The operator cell and the ``=`` cell."""
         r, c = self.row, self.col
