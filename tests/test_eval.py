@@ -259,6 +259,10 @@ def test_bad_input_is_one_error_line(eval_dataset, tmp_path):
     out = subprocess.run([sys.executable, "-m", "crossmath.eval.cli", "run", "--model", "x", "--dataset",
                           str(tmp_path / "missing.jsonl")], capture_output=True, text=True)
     assert out.returncode == 2 and "no such file" in out.stderr
+    published = eval_dataset / "published" / "data" / "Original" / "testset_hr.jsonl"
+    out = subprocess.run([sys.executable, "-m", "crossmath.eval.cli", "run", "--model", "x", "--dataset",
+                          str(published), "--text-format", "json"], capture_output=True, text=True)
+    assert out.returncode == 2 and "carries no json text (it has markdown)" in out.stderr
 
 
 def test_the_evaluator_never_loads_the_generator(eval_dataset):

@@ -58,9 +58,9 @@ def record_part(root: Path, style: str, chunk_name: str) -> Path:
 def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: frozenset[str]) -> ChunkResult:
     """Build one chunk into ``root`` and record it as done."""
     puzzles, redrawn = [], 0
+    avoid = forbidden if chunk.split == "train" else frozenset()  # only train puzzles must differ from test ones
     for position in range(chunk.start, chunk.stop):
-        puzzle, redraws = puzzle_at(settings, chunk.split, position, forbidden if chunk.split == "train" else
-                                    frozenset())
+        puzzle, redraws = puzzle_at(settings, chunk.split, position, avoid)
         puzzles.append(puzzle)
         redrawn += redraws > 0
     shared = [text_columns(puzzle, settings) for puzzle in puzzles]

@@ -100,6 +100,12 @@ def _run(args: argparse.Namespace) -> int:
     for modality in args.modality:
         check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
     items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in args.style}
+    for style, items in items_by_style.items():
+        if not items:
+            raise ValueError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
+        if args.modality != ["image"] and args.text_format not in items[0].texts:
+            raise ValueError(f"{args.dataset} carries no {args.text_format} text (it has "
+                             f"{', '.join(items[0].texts)}); choose another --text-format")
     backend = TransformersBackend(args.model, adapter=args.adapter, merge_adapter=args.merge_adapter,
                                   dtype=args.dtype, device_map=args.device_map,
                                   attn_implementation=args.attn_implementation,
