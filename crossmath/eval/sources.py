@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 from PIL import Image
 
+from crossmath.puzzles.text import layer_cells
+
 TEXT_COLUMNS = {"markdown": "markdown_table", "json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
 """Text formats a prompt can carry, and the dataset column that holds each."""
 
@@ -39,11 +41,6 @@ class EvalItem:
         return self.load_image().convert("RGB")
 
 
-def pipe_cells(text: str) -> list[str]:
-    """The non-empty cells of a markdown layer in reading order, the way the published scorer reads them."""
-    return [cell.strip() for cell in text.split("|") if cell.strip()]
-
-
 def load_items(source: str, style: str, split: str, limit: int | None = None) -> list[EvalItem]:
     """The items of one style and split of ``source``; ``limit`` keeps the first N."""
     path = Path(source)
@@ -63,8 +60,8 @@ def _published_items(path: Path) -> list[EvalItem]:
     for number, record in iter_records(path):
         try:
             image_path = path.parent / record["img_blank"]
-            answer = pipe_cells(record["markdown_answer"])
-            steps = pipe_cells(record["markdown_answer_step"])
+            answer = layer_cells(record["markdown_answer"])
+            steps = layer_cells(record["markdown_answer_step"])
             texts = {"markdown": record["markdown_table"]}
         except (KeyError, TypeError) as exc:
             raise SourceError(f"{path}:{number}: record lacks {exc}") from None

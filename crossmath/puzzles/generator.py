@@ -28,7 +28,7 @@ from typing import Sequence
 from crossmath._version import __version__
 from crossmath.puzzles.arith import DIVIDE, PLUS, TIMES, operators_from_ascii, operators_to_ascii
 from crossmath.puzzles.model import ACROSS, DOWN, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
-from crossmath.puzzles.solver import solve
+from crossmath.puzzles.solver import Solution, solve
 
 GENERATOR_VERSION = "2"
 """Bumped whenever the puzzles drawn for a given seed change."""
@@ -222,13 +222,12 @@ def generate(
         info = PuzzleInfo(difficulty, (lo, hi), operators_to_ascii(settings.operators), seed, index,
                           f"crossmath {__version__}/{GENERATOR_VERSION}")
         puzzle = Puzzle.make(grown.equations, grown.values, chosen, info)
-        _verify(puzzle, grown, levels)
-        return puzzle
+        return puzzle.remember_analysis(_verify(puzzle, grown, levels))
     raise GenerationError(f"no {difficulty} puzzle found in {LAYOUT_ATTEMPTS} attempts with these settings; "
                           "loosen the grid size, number range, operators or blank/depth targets")
 
 
-def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> None:
+def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> Solution:
     """Re-solve the finished puzzle from its shown numbers; it must agree with what was built."""
     solution = solve(puzzle)
     top, left = min(r for r, _ in grown.values), min(c for _, c in grown.values)
@@ -236,6 +235,7 @@ def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> None:
     expected_steps = {(r - top, c - left): level for (r, c), level in levels.items()}
     if not (solution.unique and solution.values == expected_values and solution.steps == expected_steps):
         raise AssertionError(f"generated puzzle failed verification: {puzzle.to_dict()}")  # pragma: no cover
+    return solution
 
 
 # -- layout and values --------------------------------------------------------------------------------------------

@@ -188,6 +188,12 @@ class Puzzle:
 
         return solve(self)
 
+    def remember_analysis(self, solution: Solution) -> Puzzle:
+        """Keep a solution already worked out for this puzzle (or for it before its blanks were filled, which
+        :func:`solve` treats alike) as its :attr:`analysis`, so it is not solved again. Returns the puzzle."""
+        self.__dict__["analysis"] = solution  # where cached_property keeps its value
+        return self
+
     @property
     def steps(self) -> dict[Cell, int]:
         """The step level of every blank (the round in which it is solved)."""

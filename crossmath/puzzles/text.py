@@ -132,7 +132,7 @@ def from_grid(grid: list[list[str]], *, solve: bool = True, info: PuzzleInfo = P
     solution = solve_puzzle(puzzle)
     if solution.unique is False:
         raise PuzzleError(f"the puzzle has more than one solution (e.g. {solution.answer} and another)")
-    return puzzle.with_solution(solution.values)
+    return puzzle.with_solution(solution.values).remember_analysis(solution)
 
 
 def _read_equation(direction: str, run: list[Cell], cells: dict[Cell, str], values: dict, blanks: list) -> Equation:
@@ -154,6 +154,12 @@ def _read_equation(direction: str, run: list[Cell], cells: dict[Cell, str], valu
         else:
             raise PuzzleError(f"{where}: {text!r} is neither a number nor '?'")
     return Equation(direction, r, c, op)
+
+
+def layer_cells(markdown: str) -> list[str]:
+    """The non-empty cells of a markdown grid in reading order, read the way the published scorer reads
+    ``markdown_answer`` and ``markdown_answer_step``."""
+    return [cell.strip() for cell in markdown.split("|") if cell.strip()]
 
 
 def markdown_grid(markdown: str) -> list[list[str]]:

@@ -16,7 +16,7 @@ from crossmath.puzzles.arith import canonical_operator
 from crossmath.puzzles.model import Puzzle, PuzzleError
 from crossmath.puzzles.records import RECORD_KEYS, RecordError, iter_lines, parse_record_line, puzzle_from_record
 from crossmath.puzzles.solver import Solution, solve
-from crossmath.puzzles.text import markdown_grid, solutions, solving_steps
+from crossmath.puzzles.text import layer_cells, solutions, solving_steps
 
 _EQUATION = re.compile(r"\s*(-?\d+)\s*(\S)\s*(-?\d+)\s*=\s*(-?\d+)\s*")
 
@@ -31,10 +31,7 @@ def _normal_equation(text: str) -> str:
 
 
 def _layer(text: Any) -> list[str]:
-    """The non-empty cells of a markdown layer in reading order (how the published scorer reads them)."""
-    if not isinstance(text, str):
-        return []
-    return [cell for row in markdown_grid(text) for cell in row if cell]
+    return layer_cells(text) if isinstance(text, str) else []
 
 
 def check_record(record: dict[str, Any]) -> list[str]:
