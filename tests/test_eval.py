@@ -48,6 +48,8 @@ def test_all_modalities_and_styles_in_one_call(tiny_models, eval_dataset, tmp_pa
             assert all(1 <= r["generated_tokens"] <= 6 for r in rows)
             config = json.loads((folder / "config.json").read_text())
             assert config["modality"] == modality and config["backend"]["versions"]["transformers"]
+            assert config["dataset_fingerprint"] == json.loads(
+                (eval_dataset / "crossmath_build.json").read_text())["fingerprint"]
             metrics = json.loads((folder / "metrics.json").read_text())
             assert metrics["puzzles"] == 6 and metrics["samples"] == 2 and len(metrics["per_sample"]) == 2
             assert "micro accuracy" in (folder / "report.md").read_text()

@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     from crossmath.eval.report import gap_report
     from crossmath.eval.runner import evaluate
     from crossmath.eval.runs import RunFolder
-    from crossmath.eval.sources import describe_source, load_items, slug
+    from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint
 
     if args.batch_size < 1 or args.num_samples < 1 or args.max_new_tokens < 1:
         raise ValueError("--batch-size, --num-samples and --max-new-tokens must be at least 1")
@@ -118,7 +118,8 @@ def _run(args: argparse.Namespace) -> int:
             template = template_text or DEFAULT_TEMPLATES[modality]
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
-                "dataset": describe_source(args.dataset), "style": style, "split": args.split,
+                "dataset": describe_source(args.dataset), "dataset_fingerprint": source_fingerprint(args.dataset),
+                "style": style, "split": args.split,
                 "modality": modality, "text_format": args.text_format, "prompt_template": template,
                 "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
                 "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,

@@ -6,6 +6,7 @@ each blank, the difficulty) is a column of the built dataset or a key of a publi
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,14 @@ def describe_source(source: str) -> str:
     """How a source is named in configs and reports: a path made absolute, or the Hub id as given."""
     path = Path(source)
     return str(path.resolve()) if path.exists() else source
+
+
+def source_fingerprint(source: str) -> str | None:
+    """The content fingerprint of a crossmath-build folder (None for other sources)."""
+    manifest = Path(source) / "crossmath_build.json"
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
 
 
 def slug(text: str) -> str:
