@@ -274,3 +274,16 @@ def test_the_evaluator_never_loads_the_generator(eval_dataset):
             "'original', 'test'); print('crossmath.puzzles.generator' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr[-400:]
+
+
+def test_a_published_jsonl_file_is_a_dataset_too(tiny_models, eval_dataset, tmp_path):
+    published = eval_dataset / "published" / "data" / "Altstyle" / "testset_hr.jsonl"
+    assert run_eval("--model", tiny_models["llava"], "--dataset", str(published), "--modality", "image,hybrid",
+                    "--limit", "3", "--batch-size", "2", "--output", str(tmp_path)) == 0
+    rows = predictions(tmp_path / "tiny-llava" / "original-hybrid")
+    assert [r["id"] for r in rows] == ["math_puzzle_0001", "math_puzzle_0002", "math_puzzle_0003"]
+    items = load_items(str(published), "original", "test")
+    built = load_items(str(eval_dataset), "altstyle", "test")
+    assert [i.answer for i in items] == [i.answer for i in built]
+    assert [i.steps for i in items] == [i.steps for i in built]
+    assert items[0].image().tobytes() == built[0].image().tobytes()

@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
                      "JSONL file (image paths relative to it)")
     run.add_argument("--style", type=_names, default=["original"], metavar="S1,S2",
-                     help="config(s) to evaluate (default original)")
+                     help="config(s) to evaluate (default original); for a JSONL file it only names the run")
     run.add_argument("--split", default="test", help="split (default test)")
     run.add_argument("--modality", type=_modalities, default=list(MODALITIES), metavar="M1,M2",
                      help="text, image, hybrid, or a comma list (default all three)")
