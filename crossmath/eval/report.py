@@ -57,8 +57,8 @@ def load_run(path: str | Path) -> RunScores:
             shares.setdefault(record["id"], []).append(sum(correct) / len(correct))
             exact.setdefault(record["id"], []).append(float(all(correct)))
     model = config["model"] + (f" + {config['adapter']}" if config.get("adapter") else "")
-    return RunScores(model, config["style"], config["modality"],
-                     {k: float(np.mean(v)) for k, v in shares.items()}, {k: float(np.mean(v)) for k, v in exact.items()})
+    return RunScores(model, config["style"], config["modality"], {k: float(np.mean(v)) for k, v in shares.items()},
+                     {k: float(np.mean(v)) for k, v in exact.items()})
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
         groups.setdefault((run.model, run.style), {})[run.modality] = run
     lines = [f"## Modality gap ({metric} accuracy, %)", "",
              "Gaps are in percentage points on shared puzzles: mean [95% bootstrap interval] and sign-flip p-value.",
-             "", "| model | style | text | image | hybrid | image - text | hybrid - text |", "|---|---|---|---|---|---|---|"]
+             "", "| model | style | text | image | hybrid | image - text | hybrid - text |",
+             "|---|---|---|---|---|---|---|"]
     chart: list[tuple[str, str, Gap | None]] = []
     for (model, style), by_modality in groups.items():
         text = by_modality.get("text")

@@ -12,7 +12,8 @@ from typing import Any, Iterable
 CONFIG, PREDICTIONS, METRICS, REPORT = "config.json", "predictions.jsonl", "metrics.json", "report.md"
 
 RESULT_SETTINGS = (
-    "model", "adapter", "merge_adapter", "dataset", "dataset_fingerprint", "style", "split", "modality", "text_format", "prompt_template",
+    "model", "adapter", "merge_adapter", "dataset", "dataset_fingerprint", "style", "split", "modality", "text_format",
+    "prompt_template",
     "num_samples", "temperature", "top_p", "max_new_tokens", "seed", "thinking", "dtype", "limit",
 )
 """Settings that change what a run produces; resuming with any of them changed is refused."""

@@ -12,10 +12,10 @@
 3. **Verification.** The finished puzzle goes through :func:`crossmath.puzzles.solver.solve`, which re-solves it
    from the shown numbers and proves uniqueness by search; the puzzle is returned only if that agrees.
 
-Every draw comes from one ``random.Random`` seeded from ``sha256(difficulty, seed, index)`` and only its ``random()`` method
-is used, whose sequence Python guarantees across versions; nothing iterates a set or hash order. So
-``generate(..., seed=s, index=i)`` is the same puzzle on any machine, and item i of a dataset never depends on the
-items before it.
+Every draw comes from one ``random.Random`` seeded from ``sha256(difficulty, seed, index)`` and only its
+``random()`` method is used, whose sequence Python guarantees across versions; nothing iterates a set or hash
+order. So ``generate(..., seed=s, index=i)`` is the same puzzle on any machine, and item i of a dataset never
+depends on the items before it.
 """
 
 from __future__ import annotations

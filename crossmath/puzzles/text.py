@@ -17,7 +17,9 @@ import re
 from typing import Callable
 
 from crossmath.puzzles.arith import canonical_operator
-from crossmath.puzzles.model import ACROSS, BLANK, DOWN, EQUALS, EQUATION_SPAN, Cell, Equation, Puzzle, PuzzleError, PuzzleInfo
+from crossmath.puzzles.model import (
+    ACROSS, BLANK, DOWN, EQUALS, EQUATION_SPAN, Cell, Equation, Puzzle, PuzzleError, PuzzleInfo,
+)
 
 _NUMBER = re.compile(r"-?\d+")
 
