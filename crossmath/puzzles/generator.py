@@ -28,7 +28,6 @@ from typing import Sequence
 from crossmath._version import __version__
 from crossmath.puzzles.arith import DIVIDE, PLUS, TIMES, operators_from_ascii, operators_to_ascii
 from crossmath.puzzles.model import ACROSS, DOWN, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
-from crossmath.puzzles.solver import Solution, solve
 
 GENERATOR_VERSION = "2"
 """Bumped whenever the puzzles drawn for a given seed change."""
@@ -222,20 +221,21 @@ def generate(
         info = PuzzleInfo(difficulty, (lo, hi), operators_to_ascii(settings.operators), seed, index,
                           f"crossmath {__version__}/{GENERATOR_VERSION}")
         puzzle = Puzzle.make(grown.equations, grown.values, chosen, info)
-        return puzzle.remember_analysis(_verify(puzzle, grown, levels))
+        _verify(puzzle, grown, levels)
+        return puzzle
     raise GenerationError(f"no {difficulty} puzzle found in {LAYOUT_ATTEMPTS} attempts with these settings; "
                           "loosen the grid size, number range, operators or blank/depth targets")
 
 
-def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> Solution:
-    """Re-solve the finished puzzle from its shown numbers; it must agree with what was built."""
-    solution = solve(puzzle)
+def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> None:
+    """Re-solve the finished puzzle from its shown numbers (kept as its analysis); it must agree with what was
+    built."""
+    solution = puzzle.analysis
     top, left = min(r for r, _ in grown.values), min(c for _, c in grown.values)
     expected_values = {(r - top, c - left): grown.values[(r, c)] for r, c in levels}
     expected_steps = {(r - top, c - left): level for (r, c), level in levels.items()}
     if not (solution.unique and solution.values == expected_values and solution.steps == expected_steps):
         raise AssertionError(f"generated puzzle failed verification: {puzzle.to_dict()}")  # pragma: no cover
-    return solution
 
 
 # -- layout and values --------------------------------------------------------------------------------------------
@@ -243,8 +243,6 @@ def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> Solution:
 @dataclass
 class _Grown:
     equations: list[Equation]
-    cells: list[tuple[Cell, Cell, Cell]]
-    """The number cells of each equation."""
     values: dict[Cell, int]
     cell_equations: dict[Cell, list[int]]
     """Each number cell (in the order cells appeared) and the equations through it."""
@@ -252,7 +250,6 @@ class _Grown:
 
 def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown | None:
     equations: list[Equation] = []
-    equation_cells: list[tuple[Cell, Cell, Cell]] = []
     values: dict[Cell, int] = {}
     cell_equations: dict[Cell, list[int]] = {}
     line_starts: dict[tuple[str, int], list[int]] = {}
@@ -286,7 +283,6 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
         index = len(equations)
         row, col = cells[0]
         equations.append(Equation(direction, row, col, op))
-        equation_cells.append(cells)
         line_starts.setdefault(line, []).append(start)
         bounds[:] = new_bounds
         for cell, number in zip(cells, numbers):
@@ -329,7 +325,7 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
                     candidates = []
         if not placed:
             return None
-    return _Grown(equations, equation_cells, values, cell_equations)
+    return _Grown(equations, values, cell_equations)
 
 
 def _equation_key(op: str, a: int, b: int, c: int) -> tuple:
@@ -425,7 +421,7 @@ def _blank(draw: _Draw, grown: _Grown, settings: _Settings) -> tuple[list[Cell],
         if chosen is None:
             continue
         blank = set(chosen)
-        if any(sum(cell in blank for cell in cells) < preset.min_blanks_per_equation for cells in grown.cells):
+        if any(sum(cell in blank for cell in cells) < preset.min_blanks_per_equation for cells in (eq.cells for eq in grown.equations)):
             continue
         levels = _levels(grown, chosen)
         if settings.depth[0] <= max(levels.values()) <= settings.depth[1]:
@@ -437,7 +433,7 @@ def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: in
                    exact: bool) -> list[Cell] | None:
     """Blanks in reverse solving order: each lies in an equation that has no blank yet when it is chosen."""
     through = grown.cell_equations
-    cells_of = grown.cells
+    cells_of = [eq.cells for eq in grown.equations]
     count = [0] * len(cells_of)
     NOT_ALLOWED, ALLOWED, CHAINING = 0, 1, 2
 
@@ -473,7 +469,8 @@ def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: in
 def _levels(grown: _Grown, chosen: list[Cell]) -> dict[Cell, int]:
     """Step level of each blank, by the rounds of DESIGN.md (every chosen set is solved completely)."""
     unknown = set(chosen)
-    missing = [sum(cell in unknown for cell in cells) for cells in grown.cells]
+    cells_of = [eq.cells for eq in grown.equations]
+    missing = [sum(cell in unknown for cell in cells) for cells in cells_of]
     ready = [index for index, count in enumerate(missing) if count == 1]
     levels: dict[Cell, int] = {}
     level = 0
@@ -481,7 +478,7 @@ def _levels(grown: _Grown, chosen: list[Cell]) -> dict[Cell, int]:
         if not ready:  # pragma: no cover - impossible for sets built by _choose_blanks
             raise AssertionError("blanks not solvable by rounds")
         level += 1
-        found = {cell for index in ready for cell in grown.cells[index] if cell in unknown}
+        found = {cell for index in ready for cell in cells_of[index] if cell in unknown}
         unknown -= found
         touched = set()
         for cell in found:

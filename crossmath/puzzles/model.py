@@ -188,12 +188,6 @@ class Puzzle:
 
         return solve(self)
 
-    def remember_analysis(self, solution: Solution) -> Puzzle:
-        """Keep a solution already worked out for this puzzle (or for it before its blanks were filled, which
-        :func:`solve` treats alike) as its :attr:`analysis`, so it is not solved again. Returns the puzzle."""
-        self.__dict__["analysis"] = solution  # where cached_property keeps its value
-        return self
-
     @property
     def steps(self) -> dict[Cell, int]:
         """The step level of every blank (the round in which it is solved)."""
@@ -224,9 +218,13 @@ class Puzzle:
                     yield (r, c), text
 
     def with_solution(self, values: Mapping[Cell, int]) -> Puzzle:
-        """This puzzle with the blanks' values filled in."""
+        """This puzzle with the blanks' values filled in (and its analysis, if worked out: the solver reads only
+        the shown numbers, so filling the blanks does not change it)."""
         merged = {cell: (values.get(cell, v) if v is None else v) for cell, v in self.numbers}
-        return Puzzle(self.rows, self.cols, self.equations, tuple(merged.items()), self.blanks, self.info)
+        filled = Puzzle(self.rows, self.cols, self.equations, tuple(merged.items()), self.blanks, self.info)
+        if "analysis" in self.__dict__:  # where cached_property keeps its value
+            filled.__dict__["analysis"] = self.__dict__["analysis"]
+        return filled
 
     def with_info(self, **changes: Any) -> Puzzle:
         """This puzzle with some of its labels changed."""

@@ -129,12 +129,10 @@ def from_grid(grid: list[list[str]], *, solve: bool = True, info: PuzzleInfo = P
     puzzle = Puzzle.make(equations, values, blanks, info)
     if not solve:
         return puzzle
-    from crossmath.puzzles.solver import solve as solve_puzzle
-
-    solution = solve_puzzle(puzzle)
+    solution = puzzle.analysis
     if solution.unique is False:
         raise PuzzleError(f"the puzzle has more than one solution (e.g. {solution.answer} and another)")
-    return puzzle.with_solution(solution.values).remember_analysis(solution)
+    return puzzle.with_solution(solution.values)
 
 
 def _read_equation(direction: str, run: list[Cell], cells: dict[Cell, str], values: dict, blanks: list) -> Equation:

@@ -15,7 +15,7 @@ from typing import Any
 from crossmath.puzzles.arith import canonical_operator
 from crossmath.puzzles.model import Puzzle, PuzzleError
 from crossmath.puzzles.records import RECORD_KEYS, RecordError, iter_lines, parse_record_line, puzzle_from_record
-from crossmath.puzzles.solver import Solution, solve
+from crossmath.puzzles.solver import Solution
 from crossmath.puzzles.text import layer_cells, solutions, solving_steps
 
 _EQUATION = re.compile(r"\s*(-?\d+)\s*(\S)\s*(-?\d+)\s*=\s*(-?\d+)\s*")
@@ -42,7 +42,7 @@ def check_record(record: dict[str, Any]) -> list[str]:
     problems = [f"missing keys: {', '.join(missing)}"] if missing else []
     try:
         puzzle = puzzle_from_record(record, solve=False)
-        solution = solve(puzzle)
+        solution = puzzle.analysis
     except PuzzleError as exc:
         return problems + [str(exc)]
     if solution.unique is False:
