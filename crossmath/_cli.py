@@ -7,6 +7,11 @@ import sys
 from typing import Callable, Sequence
 
 
+def comma_list(text: str) -> list[str]:
+    """An option value such as ``original,altstyle`` as its non-empty parts."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
             errors: tuple[type[Exception], ...] = (ValueError, OSError)) -> int:
     """Parse arguments and run the chosen command, turning expected failures into one error line (exit 2)."""

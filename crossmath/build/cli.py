@@ -10,7 +10,7 @@ from typing import Sequence
 from crossmath._version import __version__
 from crossmath.build.pipeline import build, existing_build, merge
 from crossmath.build.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
-from crossmath._cli import run_cli
+from crossmath._cli import comma_list, run_cli
 from crossmath.puzzles.generator import GENERATOR_VERSION
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import resolve_style
@@ -18,7 +18,7 @@ from crossmath.render.styles import resolve_style
 
 def _mix(text: str) -> tuple[int, int, int]:
     """``90,85,75`` or ``easy=90,medium=85,hard=75``."""
-    parts = [part.strip() for part in text.split(",") if part.strip()]
+    parts = comma_list(text)
     try:
         if all("=" in part for part in parts):
             named = {name.strip(): int(value) for name, value in (part.split("=", 1) for part in parts)}
@@ -42,10 +42,6 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crossmath-build",
@@ -61,13 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-mix", type=_mix, default=PUBLISHED_TEST_MIX, metavar="E,M,H",
                         help=f"easy,medium,hard weights of the train split (default {mix})")
     parser.add_argument("--seed", type=int, default=0, help="build seed (default 0)")
-    parser.add_argument("--styles", type=_names, default=["original", "noborder", "beige", "altstyle"],
+    parser.add_argument("--styles", type=comma_list, default=["original", "noborder", "beige", "altstyle"],
                         metavar="S1,S2", help="presets or .json/.toml style files, one config each (default: the "
                                               "four presets)")
-    parser.add_argument("--text-formats", type=_names, default=list(FORMATS), metavar="F1,F2",
+    parser.add_argument("--text-formats", type=comma_list, default=list(FORMATS), metavar="F1,F2",
                         help=f"grid serializations to include as columns, of {', '.join(FORMATS)} (default all)")
     parser.add_argument("--solved-images", action="store_true", help="also store the completed grid's image")
-    parser.add_argument("--format", type=_names, default=["hf"], metavar="F1,F2", dest="outputs",
+    parser.add_argument("--format", type=comma_list, default=["hf"], metavar="F1,F2", dest="outputs",
                         help=f"what to write, of {', '.join(OUTPUTS)} (default hf; crossmath-jsonl writes the "
                              "published layout under published/)")
     parser.add_argument("--num-proc", type=int, default=os.cpu_count() or 1,

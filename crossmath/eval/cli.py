@@ -10,16 +10,12 @@ from pathlib import Path
 from typing import Sequence
 
 from crossmath._version import __version__
-from crossmath._cli import run_cli
+from crossmath._cli import comma_list, run_cli
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
 
 
-def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
 def _modalities(text: str) -> list[str]:
-    names = _names(text)
+    names = comma_list(text)
     unknown = [name for name in names if name not in MODALITIES]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"modalities are {', '.join(MODALITIES)}; got {text!r}")
@@ -40,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--merge-adapter", action="store_true", help="merge the adapter into the weights")
     run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
                      "JSONL file (image paths relative to it)")
-    run.add_argument("--style", type=_names, default=["original"], metavar="S1,S2",
+    run.add_argument("--style", type=comma_list, default=["original"], metavar="S1,S2",
                      help="config(s) to evaluate (default original); for a JSONL file it only names the run")
     run.add_argument("--split", default="test", help="split (default test)")
     run.add_argument("--modality", type=_modalities, default=list(MODALITIES), metavar="M1,M2",
