@@ -63,7 +63,9 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
         puzzle, redraws = puzzle_at(settings, chunk.split, position, avoid)
         puzzles.append(puzzle)
         redrawn += redraws > 0
-    shared = [text_columns(puzzle, settings) for puzzle in puzzles]
+    names = [image_names(position + 1, split=chunk.split) for position in range(chunk.start, chunk.stop)]
+    records = [to_record(puzzle, img=img, img_blank=img_blank) for puzzle, (img, img_blank) in zip(puzzles, names)]
+    shared = [text_columns(puzzle, record, settings) for puzzle, record in zip(puzzles, records)]
     ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
     schema = features(settings).arrow_schema
     digests, sizes = {}, {}
@@ -76,7 +78,7 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
             write_atomic(parquet_path(root, style.name, chunk.name), buffer.getvalue())
             sizes[style.name] = buffer.tell()
         if "crossmath-jsonl" in settings.outputs:
-            _write_published(root, style.name, chunk, puzzles, rows)
+            _write_published(root, style.name, chunk.name, names, rows, records)
     result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests, sizes,
                          [leak_key(p) for p in puzzles], redrawn, _profile(puzzles))
     write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
@@ -95,16 +97,14 @@ def _profile(puzzles) -> dict[str, dict]:
     return profile
 
 
-def _write_published(root: Path, style: str, chunk: Chunk, puzzles, rows) -> None:
+def _write_published(root: Path, style: str, chunk_name: str, names: list[tuple[str, str]], rows: list[dict],
+                     records: list[dict]) -> None:
     folder = published_dir(root, style)
-    lines = []
-    for position, puzzle, row in zip(range(chunk.start, chunk.stop), puzzles, rows):
-        img, img_blank = image_names(position + 1, split=chunk.split)
+    for (img, img_blank), row in zip(names, rows):
         write_atomic(folder / img_blank, row["image"]["bytes"])
         if "solved_image" in row:
             write_atomic(folder / img, row["solved_image"]["bytes"])
-        lines.append(record_line(to_record(puzzle, img=img, img_blank=img_blank)))
-    write_atomic(record_part(root, style, chunk.name), "".join(lines).encode())
+    write_atomic(record_part(root, style, chunk_name), "".join(map(record_line, records)).encode())
 
 
 def finished_chunks(root: Path) -> dict[str, ChunkResult]:

@@ -10,7 +10,7 @@ import datasets
 
 from crossmath.build.settings import BuildSettings
 from crossmath.puzzles.model import Puzzle
-from crossmath.puzzles.text import FORMATS, markdown_answer, markdown_answer_step, solutions, solving_steps
+from crossmath.puzzles.text import FORMATS
 from crossmath.render import png_bytes
 from crossmath.render.styles import Style
 
@@ -66,16 +66,13 @@ def features(settings: BuildSettings) -> datasets.Features:
     return datasets.Features(columns)
 
 
-def text_columns(puzzle: Puzzle, settings: BuildSettings) -> dict[str, Any]:
-    """Every column that does not depend on the style (computed once per puzzle)."""
+def text_columns(puzzle: Puzzle, record: dict[str, Any], settings: BuildSettings) -> dict[str, Any]:
+    """Every column that does not depend on the style (computed once per puzzle); the published-format fields
+    come from the puzzle's record, which holds them already."""
     steps = puzzle.steps
-    row: dict[str, Any] = {
-        "markdown_table": puzzle.to_markdown(),
-        "markdown_answer": markdown_answer(puzzle),
-        "markdown_answer_step": markdown_answer_step(puzzle),
-        "solutions": solutions(puzzle),
-        "solving_steps": list(solving_steps(puzzle).values()),
-    }
+    row: dict[str, Any] = {key: record[key] for key in
+                           ("markdown_table", "markdown_answer", "markdown_answer_step", "solutions")}
+    row["solving_steps"] = list(record["solving_steps"].values())
     for name in settings.text_formats:
         if name in GRID_COLUMNS:
             row[GRID_COLUMNS[name]] = FORMATS[name][0](puzzle)
