@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from crossmath.eval.answers import answer_tokens
-from crossmath.eval.metrics import score_sample, summarize
-from crossmath.eval.runner import score_run, truth_of
+from crossmath.eval.runner import score_run
 from crossmath.eval.sources import load_items
 
 
@@ -40,8 +39,8 @@ def score_files(dataset: str, style: str, split: str, files: Sequence[str]) -> d
     if kinds == {False}:
         logs = [path.read_text(encoding="utf-8").splitlines() for path in paths]
         count = min(min(len(lines) for lines in logs), len(items))
-        truths = [truth_of(item) for item in items[:count]]
-        samples = [score_sample(truths, [answer_tokens(line) for line in lines[:count]]) for lines in logs]
-        missing_answers = sum(not answer_tokens(line) for lines in logs for line in lines[:count])
-        return summarize(samples, puzzles=count, missing=missing_answers)
+        # each log line becomes a prediction (a line without tokens is a missing answer) and is scored as a run
+        predictions = [{"id": item.id, "sample": sample, "answer": line if answer_tokens(line) else None}
+                       for sample, lines in enumerate(logs) for item, line in zip(items[:count], lines)]
+        return score_run(items[:count], predictions, len(logs))
     raise ValueError("give either run predictions.jsonl files or published-format logs, not both")
