@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from crossmath.eval.prompts import MODALITIES
-from crossmath.eval.runs import CONFIG, PREDICTIONS
+from crossmath.eval.runs import CONFIG, PREDICTIONS, read_predictions
 
 RESAMPLES = 10_000
 SEED = 0
@@ -45,17 +45,15 @@ def load_run(path: str | Path) -> RunScores:
     path = Path(path)
     try:
         config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
-        lines = (path / PREDICTIONS).read_text(encoding="utf-8").splitlines()
+        predictions = read_predictions(path / PREDICTIONS)
     except OSError:
         raise ReportError(f"{path} is not a crossmath-eval run folder (config.json and predictions.jsonl)") from None
     shares: dict[str, list[float]] = {}
     exact: dict[str, list[float]] = {}
-    for line in lines:
-        if line.strip():
-            record = json.loads(line)
-            correct = record["correct"]
-            shares.setdefault(record["id"], []).append(sum(correct) / len(correct))
-            exact.setdefault(record["id"], []).append(float(all(correct)))
+    for record in predictions:
+        correct = record["correct"]
+        shares.setdefault(record["id"], []).append(sum(correct) / len(correct))
+        exact.setdefault(record["id"], []).append(float(all(correct)))
     model = config["model"] + (f" + {config['adapter']}" if config.get("adapter") else "")
     return RunScores(model, config["style"], config["modality"], {k: float(np.mean(v)) for k, v in shares.items()},
                      {k: float(np.mean(v)) for k, v in exact.items()})

@@ -19,6 +19,11 @@ RESULT_SETTINGS = (
 """Settings that change what a run produces; resuming with any of them changed is refused."""
 
 
+def read_predictions(path: str | Path) -> list[dict[str, Any]]:
+    """The prediction records of a ``predictions.jsonl`` file, in file order."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 class RunError(ValueError):
     """A run folder that cannot be started or resumed as asked."""
 
@@ -54,9 +59,7 @@ class RunFolder:
 
     def predictions(self) -> list[dict[str, Any]]:
         path = self.path / PREDICTIONS
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return read_predictions(path) if path.is_file() else []
 
     def done(self) -> set[tuple[str, int]]:
         """(puzzle id, sample index) pairs already predicted."""

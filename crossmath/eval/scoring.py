@@ -8,6 +8,7 @@ from typing import Sequence
 
 from crossmath.eval.answers import answer_tokens
 from crossmath.eval.runner import score_run
+from crossmath.eval.runs import read_predictions
 from crossmath.eval.sources import load_items
 
 
@@ -31,8 +32,7 @@ def score_files(dataset: str, style: str, split: str, files: Sequence[str]) -> d
     items = load_items(dataset, style, split)
     kinds = {_is_run_file(path) for path in paths}
     if kinds == {True}:
-        predictions = [json.loads(line) for path in paths
-                       for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        predictions = [record for path in paths for record in read_predictions(path)]
         samples = max(p["sample"] for p in predictions) + 1
         wanted = {p["id"] for p in predictions}
         return score_run([item for item in items if item.id in wanted], predictions, samples)
