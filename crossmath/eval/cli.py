@@ -108,20 +108,22 @@ def _run(args: argparse.Namespace) -> int:
                                   trust_remote_code=args.trust_remote_code)
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
     model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
+    shared = {"dataset": describe_source(args.dataset), "dataset_fingerprint": source_fingerprint(args.dataset),
+              "crossmath": __version__, "backend": backend.describe()}
     run_paths = []
     for style, items in items_by_style.items():
         for modality in args.modality:
             template = template_text or DEFAULT_TEMPLATES[modality]
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
-                "dataset": describe_source(args.dataset), "dataset_fingerprint": source_fingerprint(args.dataset),
+                "dataset": shared["dataset"], "dataset_fingerprint": shared["dataset_fingerprint"],
                 "style": style, "split": args.split,
                 "modality": modality, "text_format": args.text_format, "prompt_template": template,
                 "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
                 "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,
                 "dtype": args.dtype, "limit": args.limit, "batch_size": args.batch_size,
                 "device_map": args.device_map, "attn_implementation": args.attn_implementation,
-                "crossmath": __version__, "backend": backend.describe(),
+                "crossmath": shared["crossmath"], "backend": shared["backend"],
             }
             path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
             run = RunFolder(path, config, resume=args.resume)
