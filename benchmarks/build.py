@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from crossmath._version import __version__
-from crossmath.build import BuildSettings, build
+from crossmath.dataset import BuildSettings, build
 from crossmath.render import STYLES
 
 

@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--device-map", default="auto")
     args = parser.parse_args()
 
-    from crossmath.build import BuildSettings, build
+    from crossmath.dataset import BuildSettings, build
     from crossmath.eval.backends.base import Sampling
     from crossmath.eval.backends.transformers_backend import TransformersBackend
     from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt

@@ -10,8 +10,9 @@ import importlib
 from typing import Any
 
 from crossmath._version import __version__
+from crossmath.errors import CrossmathError
 
-__all__ = ["Puzzle", "PuzzleError", "__version__", "generate", "render", "solve"]
+__all__ = ["CrossmathError", "Puzzle", "PuzzleError", "__version__", "generate", "render", "solve"]
 
 _HOMES = {"Puzzle": "crossmath.puzzles", "PuzzleError": "crossmath.puzzles", "generate": "crossmath.puzzles",
           "solve": "crossmath.puzzles"}

@@ -29,7 +29,7 @@ def tiny_models(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def eval_dataset(tmp_path_factory) -> Path:
     """A small build: 6 test puzzles (2 per difficulty) in two styles, also in the published layout."""
-    from crossmath.build import BuildSettings, build
+    from crossmath.dataset import BuildSettings, build
     from crossmath.render import STYLES
 
     out = tmp_path_factory.mktemp("eval-data") / "ds"

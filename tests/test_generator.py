@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from digest import series_digest
+from independent import count_solutions
 
 from crossmath import generate, solve
 from crossmath.puzzles import PRESETS, GenerationError
 from crossmath.puzzles.arith import DIVIDE, TIMES, evaluate
 from crossmath.puzzles.generator import equation_capacity
-from digest import series_digest
-from independent import count_solutions
 
 ROOT = Path(__file__).resolve().parents[1]
 

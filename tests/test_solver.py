@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from independent import count_solutions
 
 from crossmath import Puzzle, solve
 from crossmath.puzzles.solver import Contradiction
-from independent import count_solutions
 
 
 def grid(text: str) -> Puzzle:

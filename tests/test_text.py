@@ -7,7 +7,12 @@ import pytest
 from crossmath import Puzzle, PuzzleError, generate
 from crossmath.puzzles.records import to_record
 from crossmath.puzzles.text import (
-    FORMATS, markdown_answer, markdown_answer_step, solutions, solving_steps, to_markdown,
+    FORMATS,
+    markdown_answer,
+    markdown_answer_step,
+    solutions,
+    solving_steps,
+    to_markdown,
 )
 
 # A hand-checked puzzle in the published format: 70+58=? gives 128 (step 1), 128÷8=? gives 16 (step 2), and only

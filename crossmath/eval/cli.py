@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from crossmath._version import __version__
 from crossmath._cli import comma_list, run_cli
+from crossmath._version import __version__
+from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
 
 
@@ -91,16 +92,16 @@ def _run(args: argparse.Namespace) -> int:
     from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint
 
     if args.batch_size < 1 or args.num_samples < 1 or args.max_new_tokens < 1:
-        raise ValueError("--batch-size, --num-samples and --max-new-tokens must be at least 1")
+        raise CrossmathError("--batch-size, --num-samples and --max-new-tokens must be at least 1")
     template_text = load_template(args.prompt_file) if args.prompt_file else None
     for modality in args.modality:
         check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
     items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in args.style}
     for style, items in items_by_style.items():
         if not items:
-            raise ValueError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
+            raise CrossmathError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
         if args.modality != ["image"] and args.text_format not in items[0].texts:
-            raise ValueError(f"{args.dataset} carries no {args.text_format} text (it has "
+            raise CrossmathError(f"{args.dataset} carries no {args.text_format} text (it has "
                              f"{', '.join(items[0].texts)}); choose another --text-format")
     backend = TransformersBackend(args.model, adapter=args.adapter, merge_adapter=args.merge_adapter,
                                   dtype=args.dtype, device_map=args.device_map,

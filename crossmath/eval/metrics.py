@@ -14,6 +14,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from crossmath.errors import CrossmathError
+
 STEP_CATEGORIES = ("step1", "step2", "step3", "step4+")
 
 
@@ -52,7 +54,7 @@ def score_sample(truths: Sequence[Truth], predictions: Sequence[Sequence[str]]) 
     by_difficulty: dict[str, list[tuple[float, float]]] = {}
     for truth, predicted in zip(truths, predictions):
         if not truth.answer:
-            raise ValueError(f"puzzle {truth.id} has no blanks to score")
+            raise CrossmathError(f"puzzle {truth.id} has no blanks to score")
         correct = blank_correctness(truth, predicted)
         exact = float(list(predicted) == list(truth.answer))
         share = sum(correct) / len(truth.answer)

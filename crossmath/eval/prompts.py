@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crossmath.errors import CrossmathError
+
 MODALITIES = ("text", "image", "hybrid")
 
 RULES = (
@@ -42,7 +44,7 @@ DEFAULT_TEMPLATES = {
 PLACEHOLDERS = {"rules", "puzzle", "format", "answer_format"}
 
 
-class PromptError(ValueError):
+class PromptError(CrossmathError):
     """A prompt template that cannot be used."""
 
 

@@ -49,7 +49,10 @@ def tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
     """A Qwen2-VL-style model of a few hundred kB (its processor needs torchvision)."""
     import torch
     from transformers import (
-        Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor, Qwen2VLProcessor,
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
         Qwen2VLVideoProcessor,
     )
 

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import MODALITIES
 from crossmath.eval.runs import CONFIG, PREDICTIONS, read_predictions
 
@@ -23,7 +24,7 @@ RESAMPLES = 10_000
 SEED = 0
 
 
-class ReportError(ValueError):
+class ReportError(CrossmathError):
     """Run folders that cannot be reported on."""
 
 

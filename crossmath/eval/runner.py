@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
+from crossmath.errors import CrossmathError
 from crossmath.eval.answers import answer_tokens, extract_answer
 from crossmath.eval.backends.base import Backend, Sampling
 from crossmath.eval.metrics import Truth, blank_correctness, score_sample, summarize
@@ -69,7 +70,7 @@ def score_run(items: Sequence[EvalItem], predictions: Sequence[dict[str, Any]], 
         for item in items:
             prediction = by_key.get((item.id, sample))
             if prediction is None:
-                raise ValueError(f"no prediction for {item.id} sample {sample}")
+                raise CrossmathError(f"no prediction for {item.id} sample {sample}")
             missing += prediction["answer"] is None
             lines.append(answer_tokens(prediction["answer"] or ""))
         samples.append(score_sample(truths, lines))

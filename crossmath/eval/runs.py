@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from crossmath.errors import CrossmathError
+
 CONFIG, PREDICTIONS, METRICS, REPORT = "config.json", "predictions.jsonl", "metrics.json", "report.md"
 
 RESULT_SETTINGS = (
@@ -24,7 +26,7 @@ def read_predictions(path: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-class RunError(ValueError):
+class RunError(CrossmathError):
     """A run folder that cannot be started or resumed as asked."""
 
 

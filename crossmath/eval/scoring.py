@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+from crossmath.errors import CrossmathError
 from crossmath.eval.answers import answer_tokens
 from crossmath.eval.runner import score_run
 from crossmath.eval.runs import read_predictions
@@ -28,7 +29,7 @@ def score_files(dataset: str, style: str, split: str, files: Sequence[str]) -> d
     paths = [Path(name) for name in files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise ValueError(f"no such file: {', '.join(missing)}")
+        raise CrossmathError(f"no such file: {', '.join(missing)}")
     items = load_items(dataset, style, split)
     kinds = {_is_run_file(path) for path in paths}
     if kinds == {True}:
@@ -43,4 +44,4 @@ def score_files(dataset: str, style: str, split: str, files: Sequence[str]) -> d
         predictions = [{"id": item.id, "sample": sample, "answer": line if answer_tokens(line) else None}
                        for sample, lines in enumerate(logs) for item, line in zip(items[:count], lines)]
         return score_run(items[:count], predictions, len(logs))
-    raise ValueError("give either run predictions.jsonl files or published-format logs, not both")
+    raise CrossmathError("give either run predictions.jsonl files or published-format logs, not both")

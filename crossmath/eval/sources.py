@@ -14,13 +14,14 @@ from typing import Any, Callable
 
 from PIL import Image
 
+from crossmath.errors import CrossmathError
 from crossmath.puzzles.text import layer_cells
 
 TEXT_COLUMNS = {"markdown": "markdown_table", "json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
 """Text formats a prompt can carry, and the dataset column that holds each."""
 
 
-class SourceError(ValueError):
+class SourceError(CrossmathError):
     """A dataset that cannot be read, or lacks what the evaluation needs."""
 
 

@@ -6,6 +6,8 @@ out even, or a result below the allowed minimum, means the equation has no valid
 
 from __future__ import annotations
 
+from crossmath.errors import SettingsError
+
 PLUS, MINUS, TIMES, DIVIDE = "+", "-", "\u00d7", "\u00f7"
 OPERATORS: tuple[str, ...] = (PLUS, MINUS, TIMES, DIVIDE)
 """Canonical operator glyphs, in the published order (``+ - × ÷``)."""
@@ -34,10 +36,10 @@ def operators_from_ascii(spec: str) -> tuple[str, ...]:
     for char in spec.replace(",", "").replace(" ", ""):
         glyph = GLYPH_VARIANTS.get(char)
         if glyph is None:
-            raise ValueError(f"unknown operator {char!r} in operator set {spec!r} (use + - * /)")
+            raise SettingsError(f"unknown operator {char!r} in operator set {spec!r} (use + - * /)")
         chosen.add(glyph)
     if not chosen:
-        raise ValueError("the operator set is empty")
+        raise SettingsError("the operator set is empty")
     return tuple(op for op in OPERATORS if op in chosen)
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from crossmath._version import __version__
+from crossmath.errors import CrossmathError
 from crossmath.puzzles.arith import DIVIDE, PLUS, TIMES, operators_from_ascii, operators_to_ascii
 from crossmath.puzzles.model import ACROSS, DOWN, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
 
@@ -40,7 +41,7 @@ COMPACTNESS = 0.5
 """Share of placements that pick the most compact of the candidates rather than the first one drawn."""
 
 
-class GenerationError(ValueError):
+class GenerationError(CrossmathError):
     """Settings no puzzle can satisfy, or settings for which none was found within the attempt budget."""
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
+from crossmath.errors import CrossmathError
 from crossmath.puzzles.arith import OPERATORS
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ MIN_GAP = EQUATION_SPAN + 1
 """Two collinear equations start at least this many cells apart, which leaves one empty cell between them."""
 
 
-class PuzzleError(ValueError):
+class PuzzleError(CrossmathError):
     """A grid that breaks the puzzle rules, a text that does not parse, or a puzzle with no valid solution."""
 
 

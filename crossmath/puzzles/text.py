@@ -18,7 +18,16 @@ from typing import Callable
 
 from crossmath.puzzles.arith import canonical_operator
 from crossmath.puzzles.model import (
-    ACROSS, BLANK, DOWN, EQUALS, EQUATION_SPAN, Cell, Equation, Puzzle, PuzzleError, PuzzleInfo,
+    ACROSS,
+    BLANK,
+    DOWN,
+    EQUALS,
+    EQUATION_SPAN,
+    Cell,
+    Equation,
+    Puzzle,
+    PuzzleError,
+    PuzzleInfo,
 )
 
 _NUMBER = re.compile(r"-?\d+")

@@ -22,7 +22,7 @@ from PIL import Image, ImageColor, ImageDraw
 
 from crossmath.puzzles.model import Puzzle
 from crossmath.render.fonts import load_font
-from crossmath.render.styles import STYLES, Style, resolve_style
+from crossmath.render.styles import STYLES, Style, StyleError, resolve_style
 
 PNG_COMPRESS_LEVEL = 6
 """zlib level for PNG files, chosen by measurement on an 11x13 palette image (this project's 2-core machine):
@@ -38,7 +38,7 @@ _COVERAGE_TABLE = [min(255, round(v / COVERAGE_STEP) * COVERAGE_STEP) for v in r
 def scaled(style: Style, scale: int) -> Style:
     """The style with every length multiplied by ``scale`` (for high-resolution renders)."""
     if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a whole number of 1 or more, not {scale!r}")
+        raise StyleError(f"scale must be a whole number of 1 or more, not {scale!r}")
     if scale == 1:
         return style
     return replace(style, cell_size=style.cell_size * scale, font_size=style.font_size * scale,

@@ -9,8 +9,10 @@ from pathlib import Path
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import ImageFont
 
+from crossmath.errors import CrossmathError
 
-class FontError(ValueError):
+
+class FontError(CrossmathError):
     """A font that cannot be found or opened, or that lacks glyphs a style must draw."""
 
 

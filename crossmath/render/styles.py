@@ -15,13 +15,14 @@ from typing import Any
 
 from PIL import ImageColor
 
+from crossmath.errors import CrossmathError
 from crossmath.render.fonts import FontError, missing_glyphs
 
 GLYPHS = "0123456789+-\u00d7\u00f7="
 """Every character a puzzle image may show (digits, the four operators, the equals sign)."""
 
 
-class StyleError(ValueError):
+class StyleError(CrossmathError):
     """A style with an invalid factor, a font that lacks glyphs, or a style file that cannot be read."""
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
+from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import Prompt
 
 
-class BackendError(ValueError):
+class BackendError(CrossmathError):
     """A model, processor or adapter that cannot be loaded or used as asked."""
 
 

@@ -12,12 +12,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from crossmath.build import BuildError, BuildSettings, build, merge
-from crossmath.build import pipeline
-from crossmath.build.chunks import ChunkResult
-from crossmath.build.files import read_json
-from crossmath.build.hub import push_to_hub
-from crossmath.build.items import leak_key, puzzle_at
+from crossmath.dataset import BuildError, BuildSettings, build, merge, pipeline
+from crossmath.dataset.chunks import ChunkResult
+from crossmath.dataset.files import read_json
+from crossmath.dataset.hub import push_to_hub
+from crossmath.dataset.items import leak_key, puzzle_at
 from crossmath.puzzles.records import read_records
 from crossmath.puzzles.verify import check_record
 from crossmath.render import STYLES
@@ -183,7 +182,7 @@ def test_push_makes_the_expected_calls_and_the_uploaded_folder_loads(small, tmp_
 
 
 def test_push_needs_a_login(small, monkeypatch):
-    monkeypatch.setattr("crossmath.build.hub.get_token", lambda: None)
+    monkeypatch.setattr("crossmath.dataset.hub.get_token", lambda: None)
     with pytest.raises(BuildError, match="not logged in"):
         push_to_hub(small, "someone/crossmath")
 
@@ -202,7 +201,7 @@ def test_push_to_someone_elses_repo_is_a_clear_error(small, tmp_path):
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crossmath.build.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "crossmath.dataset.cli", *args], capture_output=True, text=True)
 
 
 def test_command_builds_and_reports(tmp_path):

@@ -8,7 +8,7 @@ from typing import Any
 
 import datasets
 
-from crossmath.build.settings import BuildSettings
+from crossmath.dataset.settings import BuildSettings
 from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.text import FORMATS
 from crossmath.render import png_bytes

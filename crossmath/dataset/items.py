@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from crossmath.build.settings import REDRAW_STRIDE, SPLIT_BASE, BuildSettings
+from crossmath.dataset.settings import REDRAW_STRIDE, SPLIT_BASE, BuildSettings
 from crossmath.puzzles.generator import generate
 from crossmath.puzzles.model import Puzzle
 

@@ -17,20 +17,26 @@ from typing import Any, Callable
 
 from tqdm import tqdm
 
-from crossmath.build.card import dataset_card
-from crossmath.build.chunks import (
-    CHUNK_RECORDS, ChunkResult, build_chunk, finished_chunks, published_dir, record_part,
+from crossmath.dataset.card import dataset_card
+from crossmath.dataset.chunks import (
+    CHUNK_RECORDS,
+    ChunkResult,
+    build_chunk,
+    finished_chunks,
+    published_dir,
+    record_part,
 )
-from crossmath.build.files import read_json, write_atomic, write_json
-from crossmath.build.items import keys_of_test_split, puzzle_at
-from crossmath.build.settings import BuildSettings, Chunk, plan_chunks
+from crossmath.dataset.files import read_json, write_atomic, write_json
+from crossmath.dataset.items import keys_of_test_split, puzzle_at
+from crossmath.dataset.settings import BuildSettings, Chunk, plan_chunks
+from crossmath.errors import CrossmathError
 from crossmath.render import png_bytes
 
 MANIFEST = "crossmath_build.json"
 PARTIAL_STATE = ".crossmath-partial.json"
 
 
-class BuildError(ValueError):
+class BuildError(CrossmathError):
     """A build that cannot start or cannot be finished as asked."""
 
 

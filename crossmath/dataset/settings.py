@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from crossmath.errors import SettingsError
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import Style
 
@@ -51,22 +52,22 @@ class BuildSettings:
 
     def __post_init__(self) -> None:
         if self.train_size < 0 or self.test_size < 0 or self.train_size + self.test_size == 0:
-            raise ValueError("split sizes must be 0 or more, and not both 0")
+            raise SettingsError("split sizes must be 0 or more, and not both 0")
         if self.test_size >= SPLIT_BASE["train"]:
-            raise ValueError(f"the test split is limited to {SPLIT_BASE['train'] - 1} puzzles")
+            raise SettingsError(f"the test split is limited to {SPLIT_BASE['train'] - 1} puzzles")
         for mix in (self.train_mix, self.test_mix):
             if len(mix) != 3 or min(mix) < 0 or sum(mix) == 0:
-                raise ValueError("a difficulty mix is three weights (easy, medium, hard), 0 or more, not all 0")
+                raise SettingsError("a difficulty mix is three weights (easy, medium, hard), 0 or more, not all 0")
         if not self.styles:
-            raise ValueError("a build needs at least one style")
+            raise SettingsError("a build needs at least one style")
         names = [style.name for style in self.styles]
         if len(set(names)) != len(names):
-            raise ValueError(f"style names must differ (they name the configs): {', '.join(names)}")
+            raise SettingsError(f"style names must differ (they name the configs): {', '.join(names)}")
         unknown = sorted(set(self.text_formats) - set(FORMATS))
         if unknown:
-            raise ValueError(f"unknown text formats: {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+            raise SettingsError(f"unknown text formats: {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
         if not self.outputs or set(self.outputs) - set(OUTPUTS):
-            raise ValueError(f"outputs are one or both of {', '.join(OUTPUTS)}")
+            raise SettingsError(f"outputs are one or both of {', '.join(OUTPUTS)}")
 
     def size(self, split: str) -> int:
         return self.train_size if split == "train" else self.test_size

@@ -14,10 +14,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from crossmath.build.files import read_json, write_atomic, write_json
-from crossmath.build.items import leak_key, puzzle_at
-from crossmath.build.rows import features, row_digest, style_row, text_columns
-from crossmath.build.settings import BuildSettings, Chunk
+from crossmath.dataset.files import read_json, write_atomic, write_json
+from crossmath.dataset.items import leak_key, puzzle_at
+from crossmath.dataset.rows import features, row_digest, style_row, text_columns
+from crossmath.dataset.settings import BuildSettings, Chunk
 from crossmath.puzzles.records import image_names, record_line, to_record
 
 CHUNK_RECORDS = ".chunks"

@@ -7,10 +7,10 @@ import os
 import sys
 from typing import Sequence
 
-from crossmath._version import __version__
-from crossmath.build.pipeline import build, existing_build, merge
-from crossmath.build.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
 from crossmath._cli import comma_list, run_cli
+from crossmath._version import __version__
+from crossmath.dataset.pipeline import build, existing_build, merge
+from crossmath.dataset.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
 from crossmath.puzzles.generator import GENERATOR_VERSION
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import resolve_style
@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
                        resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
     print("\n".join(report.lines()))
     if args.push_to_hub:
-        from crossmath.build.hub import push_to_hub
+        from crossmath.dataset.hub import push_to_hub
 
         print(f"pushed to {push_to_hub(report.path, args.push_to_hub, private=args.private, token=args.token)}")
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 from huggingface_hub import HfApi, get_token
 from huggingface_hub.errors import HfHubHTTPError
 
-from crossmath.build.pipeline import MANIFEST, BuildError
+from crossmath.dataset.pipeline import MANIFEST, BuildError
 
 
 def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,

@@ -1,7 +1,7 @@
 """crossmath-build: train/test splits as a Hugging Face dataset (one config per style), the published layout, and
 upload to the Hub."""
 
-from crossmath.build.pipeline import BuildError, BuildReport, build, merge
-from crossmath.build.settings import BuildSettings
+from crossmath.dataset.pipeline import BuildError, BuildReport, build, merge
+from crossmath.dataset.settings import BuildSettings
 
 __all__ = ["BuildError", "BuildReport", "BuildSettings", "build", "merge"]

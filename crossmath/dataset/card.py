@@ -6,8 +6,8 @@ from typing import Any
 
 import yaml
 
-from crossmath.build.rows import COLUMN_DOCS, features
-from crossmath.build.settings import DIFFICULTIES, BuildSettings
+from crossmath.dataset.rows import COLUMN_DOCS, features
+from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 
 LICENSE = "cc-by-4.0"
 
