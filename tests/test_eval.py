@@ -277,7 +277,7 @@ def test_the_evaluator_never_loads_the_generator(eval_dataset):
 
 
 def test_a_published_jsonl_file_is_a_dataset_too(tiny_models, eval_dataset, tmp_path):
-    published = eval_dataset / "published" / "data" / "Altstyle" / "testset_hr.jsonl"
+    published = eval_dataset / "published" / "data" / "Altstyle" / "testset_altstyle.jsonl"
     assert run_eval("--model", tiny_models["llava"], "--dataset", str(published), "--modality", "image,hybrid",
                     "--limit", "3", "--batch-size", "2", "--output", str(tmp_path)) == 0
     rows = predictions(tmp_path / "tiny-llava" / "original-hybrid")

@@ -9,12 +9,13 @@ import sys
 import pytest
 
 from crossmath import generate
-from crossmath.puzzles.records import image_names, read_records, to_record, write_records
+from crossmath.puzzles.published_names import published_names
+from crossmath.puzzles.records import read_records, to_record, write_records
 from crossmath.puzzles.verify import check_record, verify_file
 
 
 def record_of(difficulty="medium", seed=1, index=0) -> dict:
-    img, img_blank = image_names(index + 1)
+    img, img_blank = published_names("original").image_names(index + 1)
     return to_record(generate(difficulty, seed=seed, index=index), img=img, img_blank=img_blank)
 
 
