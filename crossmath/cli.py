@@ -16,7 +16,8 @@ from crossmath._cli import run_cli
 from crossmath._version import __version__
 from crossmath.puzzles.generator import PRESETS, generate
 from crossmath.puzzles.model import Puzzle, PuzzleError
-from crossmath.puzzles.records import image_names, iter_records, puzzle_from_record, record_line, to_record
+from crossmath.puzzles.published_names import published_names
+from crossmath.puzzles.records import iter_records, puzzle_from_record, record_line, to_record
 from crossmath.puzzles.text import FORMATS
 from crossmath.puzzles.verify import verify_file
 
@@ -61,7 +62,7 @@ def _generate(args: argparse.Namespace) -> int:
     try:
         for number, (index, puzzle) in enumerate(zip(indices, progress)):
             if args.format == "jsonl":
-                img, img_blank = image_names(index + 1)
+                img, img_blank = published_names("original").image_names(index + 1)
                 out.write(record_line(to_record(puzzle, img=img, img_blank=img_blank)))
                 continue
             if number:

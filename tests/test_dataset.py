@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +13,15 @@ import pytest
 import yaml
 from PIL import Image
 
+from crossmath import cli as crossmath_cli
 from crossmath.dataset import BuildError, BuildSettings, build, merge, pipeline
 from crossmath.dataset.chunks import ChunkResult
 from crossmath.dataset.files import read_json
 from crossmath.dataset.hub import push_to_hub
 from crossmath.dataset.items import leak_key, puzzle_at
-from crossmath.puzzles.records import read_records
-from crossmath.puzzles.verify import check_record
+from crossmath.eval.sources import load_items
+from crossmath.puzzles.published_names import puzzle_name
+from crossmath.puzzles.records import RECORD_KEYS, read_records
 from crossmath.render import STYLES
 
 SMALL = BuildSettings(train_size=110, test_size=12, styles=(STYLES["original"], STYLES["altstyle"]),
@@ -64,18 +67,75 @@ def test_card_declares_configs_features_splits_licence_and_task(small):
     assert (small / "example.png").is_file()
 
 
-def test_published_layout_reads_back_and_verifies(small):
-    folder = small / "published" / "data" / "Altstyle"
-    records = read_records(folder / "testset_hr.jsonl")
-    assert len(records) == 12 and len(read_records(folder / "trainset_hr.jsonl")) == 110
-    assert records[0]["img_blank"] == "test_images_blank_hr/math_puzzle_0001_blank.png"
-    hf = datasets.load_dataset(str(small), "altstyle", split="test")
-    for record, row in zip(records, hf):
-        assert check_record(record) == []
+# The published release's names of each preset (its README), and the documented rule for any other style.
+PUBLISHED_LAYOUT = {
+    "original": ("Original", "testset_hr.jsonl", "test_images_blank_hr/math_puzzle_0001_blank.png",
+                 "test_images_hr/math_puzzle_0001.png"),
+    "noborder": ("Noborder", "testset_noborder.jsonl",
+                 "test_images_blank_noborder/math_puzzle_0001_blank_noborder.png",
+                 "test_images_noborder/math_puzzle_0001_noborder.png"),
+    "beige": ("Beige", "testset_hr_beige.jsonl", "test_images_blank_hr_beige/math_puzzle_0001_blank_hr_beige.png",
+              "test_images_hr_beige/math_puzzle_0001_hr_beige.png"),
+    "altstyle": ("Altstyle", "testset_altstyle.jsonl",
+                 "test_images_blank_altstyle/math_puzzle_0001_blank_altstyle.png",
+                 "test_images_altstyle/math_puzzle_0001_altstyle.png"),
+    "mono": ("Mono", "testset_mono.jsonl", "test_images_blank_mono/math_puzzle_0001_blank_mono.png",
+             "test_images_mono/math_puzzle_0001_mono.png"),
+}
+
+
+@pytest.fixture(scope="module")
+def every_style(tmp_path_factory) -> Path:
+    """A tiny build in the four presets and one custom style, with solved images, in both layouts."""
+    mono = dataclasses.replace(STYLES["original"], name="mono", font="LiberationMono-Regular")
+    settings = BuildSettings(train_size=2, test_size=3, styles=(*STYLES.values(), mono), solved_images=True,
+                             outputs=("hf", "crossmath-jsonl"), version="test")
+    out = tmp_path_factory.mktemp("builds") / "every-style"
+    build(out, settings, num_proc=1, progress=False)
+    return out
+
+
+@pytest.mark.parametrize("style", PUBLISHED_LAYOUT)
+@pytest.mark.parametrize("split", ["test", "train"])
+def test_each_style_is_exported_under_its_published_names_and_reads_back(every_style, style, split):
+    folder_name, records_file, first_blank, first_solved = (
+        name.replace("test", split) for name in PUBLISHED_LAYOUT[style])
+    folder = every_style / "published" / "data" / folder_name
+    records = read_records(folder / records_file)
+    assert (records[0]["img_blank"], records[0]["img"]) == (first_blank, first_solved)
+    assert list(records[0]) == list(RECORD_KEYS)
+    rows = datasets.load_dataset(str(every_style), style, split=split).cast_column(
+        "image", datasets.Image(decode=False)).cast_column("solved_image", datasets.Image(decode=False))
+    assert len(records) == len(rows) == {"test": 3, "train": 2}[split]
+    for record, row in zip(records, rows):
         assert record["markdown_table"] == row["markdown_table"]
-        image = Image.open(folder / record["img_blank"])
-        assert image.size == row["image"].size
-        assert image.convert("RGB").tobytes() == row["image"].convert("RGB").tobytes()
+        assert (folder / record["img_blank"]).read_bytes() == row["image"]["bytes"]
+        assert (folder / record["img"]).read_bytes() == row["solved_image"]["bytes"]
+    assert crossmath_cli.main(["verify", str(folder / records_file)]) == 0
+    items = load_items(str(folder / records_file), style, split)
+    assert [item.id for item in items] == [f"math_puzzle_{n:04d}" for n in range(1, len(rows) + 1)]
+    assert [" ".join(item.answer) for item in items] == rows["answer"]
+    assert [item.steps for item in items] == [tuple(f"step{k}" for k in row["blank_steps"]) for row in rows]
+    assert items[-1].image().tobytes() == Image.open(io.BytesIO(rows[-1]["image"]["bytes"])).convert("RGB").tobytes()
+
+
+def test_the_published_layout_holds_nothing_else(every_style):
+    layout = every_style / "published" / "data"
+    assert sorted(p.name for p in layout.iterdir()) == sorted(names[0] for names in PUBLISHED_LAYOUT.values())
+    beige = sorted(str(p.relative_to(layout / "Beige")) for p in (layout / "Beige").rglob("*") if p.is_file())
+    assert beige == [
+        *(f"test_images_blank_hr_beige/math_puzzle_000{n}_blank_hr_beige.png" for n in (1, 2, 3)),
+        *(f"test_images_hr_beige/math_puzzle_000{n}_hr_beige.png" for n in (1, 2, 3)),
+        "testset_hr_beige.jsonl",
+        *(f"train_images_blank_hr_beige/math_puzzle_000{n}_blank_hr_beige.png" for n in (1, 2)),
+        *(f"train_images_hr_beige/math_puzzle_000{n}_hr_beige.png" for n in (1, 2)),
+        "trainset_hr_beige.jsonl",
+    ]
+    assert not (every_style / "published" / ".parts").exists()
+
+
+def test_a_foreign_image_name_without_blank_names_its_puzzle_as_it_is():
+    assert puzzle_name("images/puzzle7.png") == "puzzle7"
 
 
 def test_same_settings_same_files_whatever_the_process_count_or_sharding(small, tmp_path):
@@ -99,13 +159,15 @@ def test_merge_refuses_incomplete_shards(tmp_path):
         merge(tmp_path / "merged", [tmp_path / "one"])
 
 
-def test_a_train_puzzle_equal_to_a_test_puzzle_is_redrawn():
+def test_a_train_puzzle_equal_to_a_test_puzzle_up_to_blanks_is_redrawn():
     first, redraws = puzzle_at(SMALL, "train", 3, frozenset())
     assert redraws == 0
-    again, redraws = puzzle_at(SMALL, "train", 3, frozenset({leak_key(first)}))
-    assert redraws == 1 and leak_key(again) != leak_key(first)
-    blanked_otherwise = first.with_info()
+    shown = [cell for cell, _ in first.numbers if cell not in first.blanks]
+    blanked_otherwise = dataclasses.replace(first, blanks=tuple(shown[:2]))  # same grid and numbers, other blanks
+    assert blanked_otherwise != first and blanked_otherwise.to_markdown() != first.to_markdown()
     assert leak_key(blanked_otherwise) == leak_key(first)
+    again, redraws = puzzle_at(SMALL, "train", 3, frozenset({leak_key(blanked_otherwise)}))
+    assert redraws == 1 and leak_key(again) != leak_key(first)
 
 
 def test_the_leak_check_refuses_a_shared_puzzle():

@@ -9,12 +9,13 @@ import sys
 import pytest
 
 from crossmath import generate
-from crossmath.puzzles.records import image_names, read_records, to_record, write_records
+from crossmath.puzzles.published_names import published_names
+from crossmath.puzzles.records import read_records, to_record, write_records
 from crossmath.puzzles.verify import check_record, verify_file
 
 
 def record_of(difficulty="medium", seed=1, index=0) -> dict:
-    img, img_blank = image_names(index + 1)
+    img, img_blank = published_names("original").image_names(index + 1)
     return to_record(generate(difficulty, seed=seed, index=index), img=img, img_blank=img_blank)
 
 
@@ -104,8 +105,11 @@ def test_file_report_and_command(tmp_path):
 
 def test_sound_file_exits_zero(tmp_path):
     path = tmp_path / "ok.jsonl"
-    write_records(path, [record_of("easy", seed=5, index=i) for i in range(4)])
-    assert [r["problems"] for r in read_records(path)] == [json.loads(l)["problems"] for l in path.open()]
+    records = [record_of("easy", seed=5, index=i) for i in range(4)]
+    write_records(path, records)
+    # one object per line, signs as they are; and what is read back is what was written
+    assert path.read_text(encoding="utf-8").splitlines() == [json.dumps(r, ensure_ascii=False) for r in records]
+    assert read_records(path) == records
     out = subprocess.run([sys.executable, "-m", "crossmath.cli", "verify", str(path)], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "checked 4 records: 4 sound, 0 defective"
 

@@ -18,7 +18,8 @@ from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import leak_key, puzzle_at
 from crossmath.dataset.rows import features, row_digest, style_row, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
-from crossmath.puzzles.records import image_names, record_line, to_record
+from crossmath.puzzles.published_names import published_names
+from crossmath.puzzles.records import record_line, to_record
 
 CHUNK_RECORDS = ".chunks"
 
@@ -47,8 +48,8 @@ def parquet_path(root: Path, style: str, chunk_name: str) -> Path:
 
 
 def published_dir(root: Path, style: str) -> Path:
-    """Folder of a style in the published layout (``published/data/<Style>/``)."""
-    return root / "published" / "data" / style.capitalize()
+    """Folder of a style in the published layout (``published/data/<Folder>/``, e.g. ``Original``)."""
+    return root / "published" / "data" / published_names(style).folder
 
 
 def record_part(root: Path, style: str, chunk_name: str) -> Path:
@@ -63,8 +64,7 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
         puzzle, redraws = puzzle_at(settings, chunk.split, position, avoid)
         puzzles.append(puzzle)
         redrawn += redraws > 0
-    names = [image_names(position + 1, split=chunk.split) for position in range(chunk.start, chunk.stop)]
-    records = [to_record(puzzle, img=img, img_blank=img_blank) for puzzle, (img, img_blank) in zip(puzzles, names)]
+    records = [to_record(puzzle, img="", img_blank="") for puzzle in puzzles]  # image names differ by style
     shared = [text_columns(puzzle, record, settings) for puzzle, record in zip(puzzles, records)]
     ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
     schema = features(settings).arrow_schema
@@ -78,7 +78,7 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
             write_atomic(parquet_path(root, style.name, chunk.name), buffer.getvalue())
             sizes[style.name] = buffer.tell()
         if "crossmath-jsonl" in settings.outputs:
-            _write_published(root, style.name, chunk.name, names, rows, records)
+            _write_published(root, style.name, chunk, rows, records)
     result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests, sizes,
                          [leak_key(p) for p in puzzles], redrawn, _profile(puzzles))
     write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
@@ -97,14 +97,17 @@ def _profile(puzzles) -> dict[str, dict]:
     return profile
 
 
-def _write_published(root: Path, style: str, chunk_name: str, names: list[tuple[str, str]], rows: list[dict],
-                     records: list[dict]) -> None:
-    folder = published_dir(root, style)
-    for (img, img_blank), row in zip(names, rows):
+def _write_published(root: Path, style: str, chunk: Chunk, rows: list[dict], records: list[dict]) -> None:
+    """The chunk's images in the style's published folder, and its records (naming those images) as a part file."""
+    folder, names = published_dir(root, style), published_names(style)
+    lines = []
+    for position, row, record in zip(range(chunk.start, chunk.stop), rows, records):
+        img, img_blank = names.image_names(position + 1, chunk.split)
         write_atomic(folder / img_blank, row["image"]["bytes"])
         if "solved_image" in row:
             write_atomic(folder / img, row["solved_image"]["bytes"])
-    write_atomic(record_part(root, style, chunk_name), "".join(map(record_line, records)).encode())
+        lines.append(record_line({**record, "img": img, "img_blank": img_blank}))
+    write_atomic(record_part(root, style, chunk.name), "".join(lines).encode())
 
 
 def finished_chunks(root: Path) -> dict[str, ChunkResult]:

@@ -30,6 +30,7 @@ from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import keys_of_test_split, puzzle_at
 from crossmath.dataset.settings import BuildSettings, Chunk, plan_chunks
 from crossmath.errors import CrossmathError
+from crossmath.puzzles.published_names import published_names
 from crossmath.render import png_bytes
 
 MANIFEST = "crossmath_build.json"
@@ -183,7 +184,7 @@ def _join_published(root: Path, settings: BuildSettings, results: list[ChunkResu
             parts = [record_part(root, style.name, r.name) for r in results if r.split == split]
             if parts:
                 data = b"".join(part.read_bytes() for part in parts)
-                write_atomic(published_dir(root, style.name) / f"{split}set_hr.jsonl", data)
+                write_atomic(published_dir(root, style.name) / published_names(style.name).records_file(split), data)
     shutil.rmtree(root / "published" / ".parts")
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from PIL import Image
 
 from crossmath.errors import CrossmathError
+from crossmath.puzzles.published_names import puzzle_name
 from crossmath.puzzles.text import layer_cells
 
 TEXT_COLUMNS = {"markdown": "markdown_table", "json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
@@ -67,7 +68,7 @@ def _published_items(path: Path) -> list[EvalItem]:
             texts = {"markdown": record["markdown_table"]}
         except (KeyError, TypeError) as exc:
             raise SourceError(f"{path}:{number}: record lacks {exc}") from None
-        items.append(EvalItem(Path(record["img_blank"]).stem.removesuffix("_blank"), tuple(answer), tuple(steps),
+        items.append(EvalItem(puzzle_name(record["img_blank"]), tuple(answer), tuple(steps),
                               record.get("difficulty"), texts, lambda p=image_path: Image.open(p)))
     return items
 

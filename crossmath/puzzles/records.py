@@ -21,12 +21,6 @@ class RecordError(PuzzleError):
     """A records file line that is not a JSON object."""
 
 
-def image_names(number: int, suffix: str = "hr", split: str = "test") -> tuple[str, str]:
-    """The published relative paths of puzzle ``number`` (1-based): the solved image and the blank image."""
-    stem = f"math_puzzle_{number:04d}"
-    return f"{split}_images_{suffix}/{stem}.png", f"{split}_images_blank_{suffix}/{stem}_blank.png"
-
-
 def to_record(puzzle: Puzzle, *, img: str, img_blank: str) -> dict[str, Any]:
     """A solved puzzle as a published record, keys in the published order."""
     info = puzzle.info
