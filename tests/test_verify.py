@@ -93,13 +93,13 @@ def test_file_report_and_command(tmp_path):
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("\n{not json\n")
     report = verify_file(path)
-    assert report.checked == 4 and [n for n, _ in report.defects] == [2, 5]
+    assert report.checked == 4 and [n for n, _ in report.defects] == [5] and [n for n, _ in report.warnings] == [2]
     out = subprocess.run([sys.executable, "-m", "crossmath.cli", "verify", str(path)], capture_output=True, text=True)
     assert out.returncode == 1
     lines = out.stdout.strip().splitlines()
-    assert lines[0].startswith("line 2: problems is 99")
-    assert lines[1].startswith("line 5: not valid JSON")
-    assert lines[-1] == "checked 4 records: 2 sound, 2 defective"
+    assert lines[0].startswith("line 2: warning: problems is 99")
+    assert lines[1].startswith("line 5: defect: not valid JSON")
+    assert lines[-1] == "checked 4 records: 3 sound, 1 defective; 1 with warnings"
 
 
 def test_sound_file_exits_zero(tmp_path):
@@ -107,7 +107,7 @@ def test_sound_file_exits_zero(tmp_path):
     write_records(path, [record_of("easy", seed=5, index=i) for i in range(4)])
     assert [r["problems"] for r in read_records(path)] == [json.loads(l)["problems"] for l in path.open()]
     out = subprocess.run([sys.executable, "-m", "crossmath.cli", "verify", str(path)], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.strip() == "checked 4 records: 4 sound, 0 defective"
+    assert out.returncode == 0 and out.stdout.strip() == "checked 4 records: 4 sound, 0 defective; 0 with warnings"
 
 
 def test_reader_skips_blank_lines_and_names_a_bad_line(tmp_path):

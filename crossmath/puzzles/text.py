@@ -23,14 +23,17 @@ from crossmath.puzzles.model import (
     DOWN,
     EQUALS,
     EQUATION_SPAN,
+    MAX_DIGITS,
     Cell,
     Equation,
     Puzzle,
     PuzzleError,
     PuzzleInfo,
+    check_size,
 )
 
-_NUMBER = re.compile(r"-?\d+")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)")
+"""A number as grids write it: ASCII digits, no leading zero (``012``, full-width or Arabic-Indic digits are not)."""
 
 
 # -- writing ------------------------------------------------------------------------------------------------------
@@ -115,7 +118,15 @@ def from_grid(grid: list[list[str]], *, solve: bool = True, info: PuzzleInfo = P
     width = len(grid[0])
     if any(len(row) != width for row in grid):
         raise PuzzleError("the grid's rows have different lengths")
+    check_size(len(grid), width)
     cells = {(r, c): text.strip() for r, row in enumerate(grid) for c, text in enumerate(row) if text.strip()}
+    if not cells:
+        raise PuzzleError("the grid is empty")
+    content = (max(r for r, _ in cells) + 1, max(c for _, c in cells) + 1)
+    if min(r for r, _ in cells) or min(c for _, c in cells) or content != (len(grid), width):
+        raise PuzzleError(f"the grid is not tight: a {len(grid)}x{width} table holds content spanning "
+                          f"rows {min(r for r, _ in cells)}-{content[0] - 1} and columns "
+                          f"{min(c for _, c in cells)}-{content[1] - 1}; remove the empty rows and columns")
     equations: list[Equation] = []
     covered: set[Cell] = set()
     values: dict[Cell, int | None] = {}
@@ -158,10 +169,13 @@ def _read_equation(direction: str, run: list[Cell], cells: dict[Cell, str], valu
             if cell not in blanks:
                 blanks.append(cell)
             values[cell] = None
-        elif _NUMBER.fullmatch(text):
+        elif _NUMBER.fullmatch(text) and len(text.lstrip("-")) <= MAX_DIGITS:
             values[cell] = int(text)
+        elif _NUMBER.fullmatch(text):
+            raise PuzzleError(f"{where}: a number of {len(text.lstrip('-'))} digits (at most {MAX_DIGITS})")
         else:
-            raise PuzzleError(f"{where}: {text!r} is neither a number nor '?'")
+            raise PuzzleError(f"{where}: {text[:20]!r} is neither a number nor '?' "
+                              "(numbers are ASCII digits without a leading zero)")
     return Equation(direction, r, c, op)
 
 
@@ -210,6 +224,7 @@ def from_cell_list(text: str, *, solve: bool = True, info: PuzzleInfo = PuzzleIn
     lines = [line.split() for line in text.splitlines() if line.strip()]
     try:
         rows, cols = (int(x) for x in lines[0])
+        check_size(rows, cols)
         grid = [[""] * cols for _ in range(rows)]
         for r, c, token in lines[1:]:
             grid[int(r)][int(c)] = token
