@@ -134,7 +134,7 @@ def _render(args: argparse.Namespace) -> int:
     styles = args.style or (list(render.STYLES) if args.contact_sheet else ["original"])
     output = Path(args.output)
     if args.contact_sheet:
-        render.contact_sheet(puzzle, styles, solved=args.solved).save(output)
+        render.write_image(render.contact_sheet(puzzle, styles, solved=args.solved), output)
     else:
         if len(styles) > 1:
             raise PuzzleError("give one --style, or --contact-sheet to show several")
@@ -184,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--solved", action="store_true", help="draw the completed grid")
     ren.add_argument("--scale", type=positive_int, default=1, help="draw at this multiple of the style's size")
     ren.add_argument("--contact-sheet", action="store_true", help="one image with the puzzle in every style")
-    ren.add_argument("-o", "--output", default="puzzle.png", help="PNG file to write (default puzzle.png)")
+    ren.add_argument("-o", "--output", default="puzzle.png",
+                     help="image file to write, in the format its suffix names (default puzzle.png)")
     ren.set_defaults(run=_render)
     return parser
 
