@@ -19,19 +19,11 @@ from crossmath.render.styles import resolve_style
 def _mix(text: str) -> tuple[int, int, int]:
     """``90,85,75`` or ``easy=90,medium=85,hard=75``."""
     parts = comma_list(text)
-    try:
-        if all("=" in part for part in parts):
-            named = {name.strip(): int(value) for name, value in (part.split("=", 1) for part in parts)}
-            if set(named) - set(DIFFICULTIES):
-                raise ValueError
-            weights = tuple(named.get(d, 0) for d in DIFFICULTIES)
-        else:
-            weights = tuple(int(part) for part in parts)
-        if len(weights) != 3:
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected easy,medium,hard weights such as 90,85,75, got {text!r}") from None
-    return weights  # type: ignore[return-value]
+    named = {name.strip(): value for name, value in (part.split("=", 1) for part in parts if "=" in part)}
+    values = [named.get(d, "0") for d in DIFFICULTIES] if named and set(named) <= set(DIFFICULTIES) else parts
+    if len(values) != 3 or len(named) not in (0, len(parts)) or not all(v.strip().isdigit() for v in values):
+        raise argparse.ArgumentTypeError(f"expected easy,medium,hard weights such as 90,85,75, got {text!r}")
+    return int(values[0]), int(values[1]), int(values[2])
 
 
 def _shard(text: str) -> tuple[int, int]:
