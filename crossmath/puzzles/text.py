@@ -113,20 +113,17 @@ def from_grid(grid: list[list[str]], *, solve: bool = True, info: PuzzleInfo = P
 
     With ``solve`` the blanks' values are filled in, which requires a unique solution.
     """
-    if not grid or not any(grid):
+    cells = {(r, c): text.strip() for r, row in enumerate(grid) for c, text in enumerate(row) if text.strip()}
+    if not cells:
         raise PuzzleError("the grid is empty")
     width = len(grid[0])
     if any(len(row) != width for row in grid):
         raise PuzzleError("the grid's rows have different lengths")
     check_size(len(grid), width)
-    cells = {(r, c): text.strip() for r, row in enumerate(grid) for c, text in enumerate(row) if text.strip()}
-    if not cells:
-        raise PuzzleError("the grid is empty")
-    content = (max(r for r, _ in cells) + 1, max(c for _, c in cells) + 1)
-    if min(r for r, _ in cells) or min(c for _, c in cells) or content != (len(grid), width):
-        raise PuzzleError(f"the grid is not tight: a {len(grid)}x{width} table holds content spanning "
-                          f"rows {min(r for r, _ in cells)}-{content[0] - 1} and columns "
-                          f"{min(c for _, c in cells)}-{content[1] - 1}; remove the empty rows and columns")
+    edges = (grid[0], grid[-1], [row[0] for row in grid], [row[-1] for row in grid])
+    if not all(any(text.strip() for text in edge) for edge in edges):  # a puzzle would be silently cropped
+        raise PuzzleError(f"the grid is not tight: the {len(grid)}x{width} table has an empty first or last row or "
+                          "column; remove the empty rows and columns around the puzzle")
     equations: list[Equation] = []
     covered: set[Cell] = set()
     values: dict[Cell, int | None] = {}
