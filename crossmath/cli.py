@@ -8,9 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import IO, Sequence
 
 from tqdm import tqdm
 
@@ -54,7 +53,7 @@ def generation_kwargs(args: argparse.Namespace) -> dict:
                 blanks=args.blanks, depth=args.depth)
 
 
-def _write_puzzles(args: argparse.Namespace, out: TextIO) -> None:
+def _write_puzzles(args: argparse.Namespace, out: IO[str]) -> None:
     kwargs = generation_kwargs(args)
     indices = range(args.start, args.start + args.count)
     puzzles = (generate(index=i, **kwargs) for i in indices)
@@ -75,14 +74,13 @@ def _generate(args: argparse.Namespace) -> int:
         return 0
     # Write beside the target and rename when done, so a failed or interrupted run leaves an existing file as it was.
     target = Path(args.output)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".tmp", delete=False)
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        with handle:
+        with open(temporary, "w", encoding="utf-8") as handle:
             _write_puzzles(args, handle)
-        os.replace(handle.name, target)
+        os.replace(temporary, target)
     finally:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
     return 0
 
 

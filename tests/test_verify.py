@@ -107,7 +107,8 @@ def test_sound_file_exits_zero(tmp_path):
     write_records(path, [record_of("easy", seed=5, index=i) for i in range(4)])
     assert [r["problems"] for r in read_records(path)] == [json.loads(l)["problems"] for l in path.open()]
     out = subprocess.run([sys.executable, "-m", "crossmath.cli", "verify", str(path)], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.strip() == "checked 4 records: 4 sound, 0 defective; 0 with warnings"
+    assert out.returncode == 0
+    assert out.stdout.strip() == "checked 4 records: 4 sound, 0 defective; 0 with warnings"
 
 
 def test_reader_skips_blank_lines_and_names_a_bad_line(tmp_path):

@@ -86,7 +86,7 @@ def output_folder(out: str | Path) -> Path:
 
 def _files_under(folder: Path) -> set[str]:
     """Every file under ``folder`` (symlinks not followed), as paths relative to it."""
-    found = set()
+    found: set[str] = set()
     for root, _, names in os.walk(folder):
         found.update((Path(root) / name).relative_to(folder).as_posix() for name in names)
     return found

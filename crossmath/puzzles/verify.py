@@ -91,7 +91,8 @@ def judge_record(record: dict[str, Any], *, max_nodes: int = VERIFY_MAX_NODES) -
         findings.defects.append(str(exc))
         return findings
     if solution.unique is False:
-        second = " ".join(str(solution.second[cell]) for cell in sorted(solution.second))  # type: ignore[index]
+        second_solution = solution.second or {}
+        second = " ".join(str(second_solution[cell]) for cell in sorted(second_solution))
         findings.defects.append(f"several solutions: {solution.answer} and {second}")
         return findings
     if solution.unique is None:
