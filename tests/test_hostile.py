@@ -137,6 +137,20 @@ def test_4_image_paths_leaving_the_records_folder_are_refused(tmp_path, img_blan
         load_items(str(path), "original", "test")
 
 
+@pytest.mark.parametrize("changes, message", [
+    ({"markdown_answer": None}, ":1: markdown_answer is null, not text"),
+    ({"img_blank": 7}, ":1: img_blank is a number, not text"),
+    ({"img": ["a"]}, ":1: img is a list, not a path"),
+])
+def test_4_records_the_evaluator_cannot_use_are_named_by_line(tmp_path, changes, message):
+    from crossmath.eval.sources import SourceError, load_items
+
+    path = tmp_path / "testset_hr.jsonl"
+    write_records(path, [record(**changes)])
+    with pytest.raises(SourceError, match=message):
+        load_items(str(path), "original", "test")
+
+
 # -- 5. unsound puzzles are defects, with their reason -----------------------------------------------------------------
 
 @pytest.mark.parametrize("grid, reason", [

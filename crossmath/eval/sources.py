@@ -61,15 +61,16 @@ def _published_items(path: Path) -> list[EvalItem]:
 
     items = []
     for number, record in iter_records(path):
+        for key in ("img_blank", "markdown_answer", "markdown_answer_step", "markdown_table"):
+            if not isinstance(record.get(key), str):
+                found = f"is {json_kind(record[key])}, not text" if key in record else "is missing"
+                raise SourceError(f"{path}:{number}: {key} {found}")
         for key in ("img", "img_blank"):
             _check_inside(path, number, key, record.get(key))
-        try:
-            image_path = path.parent / record["img_blank"]
-            answer = layer_cells(record["markdown_answer"])
-            steps = layer_cells(record["markdown_answer_step"])
-            texts = {"markdown": record["markdown_table"]}
-        except (KeyError, TypeError) as exc:
-            raise SourceError(f"{path}:{number}: record lacks {exc}") from None
+        image_path = path.parent / record["img_blank"]
+        answer = layer_cells(record["markdown_answer"])
+        steps = layer_cells(record["markdown_answer_step"])
+        texts = {"markdown": record["markdown_table"]}
         items.append(EvalItem(Path(record["img_blank"]).stem.removesuffix("_blank"), tuple(answer), tuple(steps),
                               record.get("difficulty"), texts, lambda p=image_path: Image.open(p)))
     return items
