@@ -285,6 +285,10 @@ def test_9_a_symlinked_out_is_built_through(tmp_path):
 
 def test_9_shards_and_partial_builds(tmp_path):
     out = tmp_path / "ds"
+    out.write_text("a file")
+    with pytest.raises(BuildError, match="is a file, not a folder"):
+        build(out, TINY, progress=False, overwrite=True)
+    out.unlink()
     with pytest.raises(BuildError, match=r"shard 5/10 is empty: this build has only 1 chunk\(s\)"):
         build(out, TINY, progress=False, shard=(5, 10))
     assert not any(tmp_path.iterdir())

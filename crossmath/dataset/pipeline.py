@@ -112,6 +112,8 @@ def _check_replaceable(out: Path) -> None:
 
 def _prepare(out: Path, settings: BuildSettings, shard: tuple[int, int], resume: bool, overwrite: bool) -> Path:
     partial = out.with_name(out.name + ".partial")
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} is a file, not a folder; choose another --out")
     if out.exists():
         if not overwrite:
             raise BuildError(f"{out} already exists; use --overwrite to replace it")
