@@ -8,7 +8,8 @@ answer (answer, step levels, solutions, solving steps) agrees with what its own 
 
 Work per record is bounded: grids beyond :data:`~crossmath.puzzles.model.MAX_SIDE` cells per side and numbers
 beyond :data:`~crossmath.puzzles.model.MAX_DIGITS` digits are refused, and the uniqueness search tries at most
-:data:`VERIFY_MAX_NODES` branches (past that, "uniqueness undecided" is the record's defect).
+:data:`VERIFY_MAX_NODES` branches, fewer on grids beyond :data:`SEARCH_EQUATIONS` equations (past that,
+"uniqueness undecided" is the record's defect).
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ from crossmath.puzzles.solver import Solution, solve
 from crossmath.puzzles.text import layer_cells, solutions, solving_steps
 
 VERIFY_MAX_NODES = 20_000
-"""Branches the uniqueness search may try per record. A puzzle the rounds solve needs none; an unsolvable-by-rounds
-grid of 24 equations needs 1.4 s for the solver's default 200,000, so a crafted file cannot stall the check."""
+"""Branches the uniqueness search may try on a record of up to :data:`SEARCH_EQUATIONS` equations; a larger grid
+gets proportionally fewer, since each branch costs a pass over every equation. A puzzle the rounds solve needs no
+branch at all; a crafted grid the rounds cannot solve took 1.4 s per record with the solver's default of 200,000
+branches, and stays under a few tenths of a second at any size with this budget."""
+
+SEARCH_EQUATIONS = 24
 
 ANSWER_KEYS = ("markdown_answer", "markdown_answer_step", "solutions", "solving_steps")
 """Keys that carry the answer: a missing one is a defect (the record cannot be scored); other keys are metadata."""
@@ -86,6 +91,7 @@ def judge_record(record: dict[str, Any], *, max_nodes: int = VERIFY_MAX_NODES) -
     try:
         puzzle = puzzle_from_record(record, solve=False)
         findings.defects.extend(_invalid_numbers(puzzle))
+        max_nodes = max_nodes * SEARCH_EQUATIONS // max(SEARCH_EQUATIONS, len(puzzle.equations))
         solution = solve(puzzle, max_nodes=max_nodes)
     except PuzzleError as exc:
         findings.defects.append(str(exc))
