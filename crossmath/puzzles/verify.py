@@ -90,7 +90,7 @@ def judge_record(record: dict[str, Any], *, max_nodes: int = VERIFY_MAX_NODES) -
             kind.append(f"missing keys: {', '.join(keys)}")
     try:
         puzzle = puzzle_from_record(record, solve=False)
-        findings.defects.extend(_invalid_numbers(puzzle))
+        findings.defects.extend(_not_a_puzzle(puzzle))
         max_nodes = max_nodes * SEARCH_EQUATIONS // max(SEARCH_EQUATIONS, len(puzzle.equations))
         solution = solve(puzzle, max_nodes=max_nodes)
     except PuzzleError as exc:
@@ -112,7 +112,8 @@ def judge_record(record: dict[str, Any], *, max_nodes: int = VERIFY_MAX_NODES) -
     return findings
 
 
-def _invalid_numbers(puzzle: Puzzle) -> list[str]:
+def _not_a_puzzle(puzzle: Puzzle) -> list[str]:
+    """What makes a well-formed grid no puzzle: shown numbers below 1, or nothing to solve."""
     defects = [f"shown number {value} at row {r}, column {c} is not a whole number from 1 up"
                for (r, c), value in puzzle.numbers if value is not None and value < 1]
     if not puzzle.blanks:
