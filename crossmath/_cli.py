@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -14,6 +15,26 @@ def comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {minimum} or more, got {text!r}")
+        return value
+
+    parse.__name__ = f"whole number >= {minimum}"  # what argparse names the type in its own messages
+    return parse
+
+
+positive_int = _whole_number(1)
+"""An option value that must be a whole number of 1 or more (a count, a size, a scale)."""
+non_negative_int = _whole_number(0)
+"""An option value that must be a whole number of 0 or more (an index, a size that may be empty)."""
+
+
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse arguments and run the chosen command, turning bad input (:class:`CrossmathError`) and ``OSError`` into
     one error line (exit 2); any other exception is a bug and keeps its traceback."""
@@ -21,6 +42,9 @@ def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
+    except BrokenPipeError:  # the reader of our output went away (`... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CrossmathError, OSError) as exc:
         message = str(exc) or type(exc).__name__
         print(f"{parser.prog}: error: {message}", file=sys.stderr)

@@ -6,20 +6,21 @@ Bad input ends in one ``crossmath: error: ...`` line and exit status 2, never a 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import IO, Sequence
 
 from tqdm import tqdm
 
-from crossmath._cli import run_cli
+from crossmath._cli import non_negative_int, positive_int, run_cli
 from crossmath._version import __version__
 from crossmath.puzzles.generator import PRESETS, generate
 from crossmath.puzzles.model import Puzzle, PuzzleError
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import iter_records, puzzle_from_record, record_line, to_record
 from crossmath.puzzles.text import FORMATS
-from crossmath.puzzles.verify import verify_file
+from crossmath.puzzles.verify import FileReport, iter_findings
 
 
 def span(text: str) -> tuple[int, int]:
@@ -53,41 +54,75 @@ def generation_kwargs(args: argparse.Namespace) -> dict:
                 blanks=args.blanks, depth=args.depth)
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _write_puzzles(args: argparse.Namespace, out: IO[str]) -> None:
     kwargs = generation_kwargs(args)
     indices = range(args.start, args.start + args.count)
     puzzles = (generate(index=i, **kwargs) for i in indices)
     progress = tqdm(puzzles, total=args.count, desc="generating", unit="puzzle", disable=None, file=sys.stderr)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    for number, (index, puzzle) in enumerate(zip(indices, progress)):
+        if args.format == "jsonl":
+            img, img_blank = published_names("original").image_names(index + 1)
+            out.write(record_line(to_record(puzzle, img=img, img_blank=img_blank)))
+            continue
+        if number:
+            out.write("\n")
+        out.write(FORMATS[args.format][0](puzzle).rstrip("\n") + "\n")
+
+
+def _generate(args: argparse.Namespace) -> int:
+    if not args.output:
+        _write_puzzles(args, sys.stdout)
+        return 0
+    # Write beside the target and rename when done, so a failed or interrupted run leaves an existing file as it was.
+    target = Path(args.output)
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        for number, (index, puzzle) in enumerate(zip(indices, progress)):
-            if args.format == "jsonl":
-                img, img_blank = published_names("original").image_names(index + 1)
-                out.write(record_line(to_record(puzzle, img=img, img_blank=img_blank)))
-                continue
-            if number:
-                out.write("\n")
-            out.write(FORMATS[args.format][0](puzzle).rstrip("\n") + "\n")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            _write_puzzles(args, handle)
+        os.replace(temporary, target)
     finally:
-        if out is not sys.stdout:
-            out.close()
+        temporary.unlink(missing_ok=True)
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
-    if not Path(args.file).is_file():
-        raise PuzzleError(f"no such file: {args.file}")
-    report = verify_file(args.file)
-    print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    path = Path(args.file)
+    if path.is_dir():
+        raise PuzzleError(f"{path} is a folder; give the .jsonl file of records inside it")
+    if not path.is_file():
+        raise PuzzleError(f"no such file: {path}")
+    report = FileReport()
+    with open(path, "rb") as handle:
+        lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    seen = 0
+    with tqdm(total=lines, unit="line", desc="verifying", disable=None, file=sys.stderr) as bar:
+        try:
+            for number, findings in iter_findings(path):
+                for line in report.add(number, findings):
+                    bar.write(line, file=sys.stdout)
+                sys.stdout.flush()
+                bar.update(number - seen)
+                seen = number
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"{report.summary()} (interrupted after line {seen})", flush=True)
+            return 130
+    if not report.checked:
+        print(f"crossmath: error: {path} holds no records (it is empty or blank)", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0 if report.ok(strict=args.strict) else 1
 
 
 def _puzzle_for_render(args: argparse.Namespace) -> Puzzle:
     if args.record is None:
         return generate(index=args.index, **generation_kwargs(args))
-    for number, (_, record) in enumerate(iter_records(args.record), start=1):
+    for number, (line, record) in enumerate(iter_records(args.record), start=1):
         if number == args.number:
-            return puzzle_from_record(record)
+            try:
+                return puzzle_from_record(record)
+            except PuzzleError as exc:
+                raise PuzzleError(f"{args.record}:{line}: {exc}") from None
     raise PuzzleError(f"{args.record} has fewer than {args.number} records")
 
 
@@ -98,7 +133,7 @@ def _render(args: argparse.Namespace) -> int:
     styles = args.style or (list(render.STYLES) if args.contact_sheet else ["original"])
     output = Path(args.output)
     if args.contact_sheet:
-        render.contact_sheet(puzzle, styles, solved=args.solved).save(output)
+        render.write_image(render.contact_sheet(puzzle, styles, solved=args.solved), output)
     else:
         if len(styles) > 1:
             raise PuzzleError("give one --style, or --contact-sheet to show several")
@@ -115,8 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen = commands.add_parser("generate", help="print generated puzzles",
                               description="Generate verified puzzles and print them (or write them to a file).")
     add_generation_options(gen)
-    gen.add_argument("--count", type=int, default=1, help="how many puzzles (default 1)")
-    gen.add_argument("--start", type=int, default=0, help="index of the first puzzle in the series (default 0)")
+    gen.add_argument("--count", type=positive_int, default=1, help="how many puzzles (default 1)")
+    gen.add_argument("--start", type=non_negative_int, default=0,
+                     help="index of the first puzzle in the series (default 0)")
     gen.add_argument("--format", choices=["jsonl", *FORMATS], default="markdown",
                      help="markdown (the published table), jsonl (published records), json, csv or cells")
     gen.add_argument("-o", "--output", help="write to this file instead of standard output")
@@ -124,24 +160,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     ver = commands.add_parser("verify", help="check every record of a JSONL file",
                               description="Check every record of a file in the published format; print one line "
-                                          "per defective record and a summary. Exit status 1 if any is defective.")
+                                          "per record with defects (the puzzle is unsound, or its stored answer, "
+                                          "step levels, solutions or solving steps disagree with the grid) and one "
+                                          "per record with warnings (stored metadata such as problems, range or "
+                                          "operators disagrees), as found, then a summary. Exit status 1 if any "
+                                          "record is defective (with --strict, also for warnings).")
     ver.add_argument("file", help="a .jsonl file of records (ours or anyone's)")
+    ver.add_argument("--strict", action="store_true", help="exit status 1 for warnings too, not only defects")
     ver.set_defaults(run=_verify)
 
     ren = commands.add_parser("render", help="draw a puzzle as a PNG image",
                               description="Draw a generated puzzle (or one record of a JSONL file) as a PNG, in a "
                                           "preset style or a style file; or a contact sheet of several styles.")
     add_generation_options(ren)
-    ren.add_argument("--index", type=int, default=0, help="which puzzle of the seed's series (default 0)")
+    ren.add_argument("--index", type=non_negative_int, default=0,
+                     help="which puzzle of the seed's series (default 0)")
     ren.add_argument("--record", metavar="FILE.jsonl", help="draw a record of this file instead of generating")
-    ren.add_argument("--number", type=int, default=1, help="with --record: which record, counting from 1")
+    ren.add_argument("--number", type=positive_int, default=1, help="with --record: which record, counting from 1")
     ren.add_argument("--style", action="append", metavar="NAME|FILE",
                      help="preset (original, noborder, beige, altstyle) or a .json/.toml style file; repeat "
                           "with --contact-sheet")
     ren.add_argument("--solved", action="store_true", help="draw the completed grid")
-    ren.add_argument("--scale", type=int, default=1, help="draw at this multiple of the style's size")
+    ren.add_argument("--scale", type=positive_int, default=1, help="draw at this multiple of the style's size")
     ren.add_argument("--contact-sheet", action="store_true", help="one image with the puzzle in every style")
-    ren.add_argument("-o", "--output", default="puzzle.png", help="PNG file to write (default puzzle.png)")
+    ren.add_argument("-o", "--output", default="puzzle.png",
+                     help="image file to write, in the format its suffix names (default puzzle.png)")
     ren.set_defaults(run=_render)
     return parser
 

@@ -157,7 +157,7 @@ def test_a_font_missing_a_glyph_is_refused_by_name(tmp_path):
 
 @pytest.mark.parametrize("factor, value, message", [
     ("number_fill", "not-a-colour", "not a colour"),
-    ("cell_size", 0, "positive"),
+    ("cell_size", 0, "1 or more"),
     ("border_width", -1, "0 or more"),
     ("font", "NoSuchFont", "neither a bundled font"),
 ])

@@ -94,13 +94,13 @@ def test_file_report_and_command(tmp_path):
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("\n{not json\n")
     report = verify_file(path)
-    assert report.checked == 4 and [n for n, _ in report.defects] == [2, 5]
+    assert report.checked == 4 and [n for n, _ in report.defects] == [5] and [n for n, _ in report.warnings] == [2]
     out = subprocess.run([sys.executable, "-m", "crossmath.cli", "verify", str(path)], capture_output=True, text=True)
     assert out.returncode == 1
     lines = out.stdout.strip().splitlines()
-    assert lines[0].startswith("line 2: problems is 99")
-    assert lines[1].startswith("line 5: not valid JSON")
-    assert lines[-1] == "checked 4 records: 2 sound, 2 defective"
+    assert lines[0].startswith("line 2: warning: problems is 99")
+    assert lines[1].startswith("line 5: defect: not valid JSON")
+    assert lines[-1] == "checked 4 records: 3 sound, 1 defective; 1 with warnings"
 
 
 def test_sound_file_exits_zero(tmp_path):
@@ -111,7 +111,8 @@ def test_sound_file_exits_zero(tmp_path):
     assert path.read_text(encoding="utf-8").splitlines() == [json.dumps(r, ensure_ascii=False) for r in records]
     assert read_records(path) == records
     out = subprocess.run([sys.executable, "-m", "crossmath.cli", "verify", str(path)], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.strip() == "checked 4 records: 4 sound, 0 defective"
+    assert out.returncode == 0
+    assert out.stdout.strip() == "checked 4 records: 4 sound, 0 defective; 0 with warnings"
 
 
 def test_reader_skips_blank_lines_and_names_a_bad_line(tmp_path):

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Sequence
 
-from crossmath._cli import comma_list, run_cli
+from crossmath._cli import comma_list, non_negative_int, positive_int, run_cli
 from crossmath._version import __version__
 from crossmath.dataset.pipeline import build, existing_build, merge
 from crossmath.dataset.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
@@ -19,19 +19,11 @@ from crossmath.render.styles import resolve_style
 def _mix(text: str) -> tuple[int, int, int]:
     """``90,85,75`` or ``easy=90,medium=85,hard=75``."""
     parts = comma_list(text)
-    try:
-        if all("=" in part for part in parts):
-            named = {name.strip(): int(value) for name, value in (part.split("=", 1) for part in parts)}
-            if set(named) - set(DIFFICULTIES):
-                raise ValueError
-            weights = tuple(named.get(d, 0) for d in DIFFICULTIES)
-        else:
-            weights = tuple(int(part) for part in parts)
-        if len(weights) != 3:
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected easy,medium,hard weights such as 90,85,75, got {text!r}") from None
-    return weights  # type: ignore[return-value]
+    named = {name.strip(): value for name, value in (part.split("=", 1) for part in parts if "=" in part)}
+    values = [named.get(d, "0") for d in DIFFICULTIES] if named and set(named) <= set(DIFFICULTIES) else parts
+    if len(values) != 3 or len(named) not in (0, len(parts)) or not all(v.strip().isdigit() for v in values):
+        raise argparse.ArgumentTypeError(f"expected easy,medium,hard weights such as 90,85,75, got {text!r}")
+    return int(values[0]), int(values[1]), int(values[2])
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -49,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "per image style), optionally in the published file layout, and optionally push it to the Hub.")
     parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
     parser.add_argument("--out", required=True, help="folder to write the dataset to")
-    parser.add_argument("--train-size", type=int, default=5000, help="train puzzles (default 5000)")
-    parser.add_argument("--test-size", type=int, default=250, help="test puzzles (default 250)")
+    parser.add_argument("--train-size", type=non_negative_int, default=5000, help="train puzzles (default 5000)")
+    parser.add_argument("--test-size", type=non_negative_int, default=250, help="test puzzles (default 250)")
     mix = ",".join(map(str, PUBLISHED_TEST_MIX))
     parser.add_argument("--test-mix", type=_mix, default=PUBLISHED_TEST_MIX, metavar="E,M,H",
                         help=f"easy,medium,hard weights of the test split (default {mix}, the published mix)")
@@ -66,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", type=comma_list, default=["hf"], metavar="F1,F2", dest="outputs",
                         help=f"what to write, of {', '.join(OUTPUTS)} (default hf; crossmath-jsonl writes the "
                              "published layout under published/)")
-    parser.add_argument("--num-proc", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--num-proc", type=positive_int, default=os.cpu_count() or 1,
                         help="worker processes (default: all cores)")
     parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
                         help="build only the K-th of N slices (join them with --merge)")
@@ -92,6 +84,10 @@ def settings_from_args(args: argparse.Namespace) -> BuildSettings:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.push_to_hub:  # a bad repo id is found before the build, not after it
+        from crossmath.dataset.hub import check_repo_id
+
+        check_repo_id(args.push_to_hub)
     settings = settings_from_args(args)
     ready = existing_build(args.out, settings) if args.push_to_hub and not args.overwrite else None
     if ready is not None:

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from crossmath.errors import CrossmathError
+
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
@@ -21,4 +23,8 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The JSON in a file; a file that is not JSON is named in a CrossmathError."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # not UTF-8, or not JSON
+        raise CrossmathError(f"{path} is damaged: it does not hold JSON ({exc})") from None

@@ -5,9 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from huggingface_hub import HfApi, get_token
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import HfHubHTTPError, HFValidationError
+from huggingface_hub.utils import validate_repo_id
 
 from crossmath.dataset.pipeline import MANIFEST, BuildError
+
+
+def check_repo_id(repo_id: str) -> None:
+    """Raise BuildError unless ``repo_id`` is a valid Hub repo id (``owner/name``)."""
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise BuildError(f"--push-to-hub {repo_id!r} is not a Hub repo id such as you/crossmath: "
+                         f"{str(exc).splitlines()[0]}") from None
 
 
 def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from crossmath.dataset.settings import REDRAW_STRIDE, SPLIT_BASE, BuildSettings
+from crossmath.errors import SettingsError
 from crossmath.puzzles.generator import generate
 from crossmath.puzzles.model import Puzzle
 
@@ -33,4 +34,5 @@ def puzzle_at(settings: BuildSettings, split: str, position: int, forbidden: fro
         puzzle = generate(difficulty, seed=settings.seed, index=index + redraws * REDRAW_STRIDE)
         if not forbidden or leak_key(puzzle) not in forbidden:
             return puzzle, redraws
-    raise RuntimeError(f"{split} item {position} equals a test puzzle in {MAX_REDRAWS} draws")  # pragma: no cover
+    raise SettingsError(f"{split} item {position} equals a test puzzle in {MAX_REDRAWS} draws: these settings "
+                        "allow too few distinct puzzles; widen them or shrink the splits")  # pragma: no cover

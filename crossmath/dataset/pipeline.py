@@ -8,12 +8,15 @@ chunk into their own folders, which :func:`merge` joins into the same dataset a 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from tqdm import tqdm
 
@@ -28,7 +31,8 @@ from crossmath.dataset.chunks import (
 )
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import keys_of_test_split, puzzle_at
-from crossmath.dataset.settings import BuildSettings, Chunk, plan_chunks
+from crossmath.dataset.lock import build_lock
+from crossmath.dataset.settings import CHUNK_SIZE, BuildSettings, plan_chunks
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.published_names import published_names
 from crossmath.render import png_bytes
@@ -68,20 +72,69 @@ def existing_build(out: str | Path, settings: BuildSettings) -> BuildReport | No
     return BuildReport(Path(out), manifest["fingerprint"], manifest["rows"], manifest["leak_check"], (1, 1))
 
 
+def output_folder(out: str | Path) -> Path:
+    """``out`` as the absolute folder a build writes (a symlink followed to its target); refuses an empty name,
+    the current folder and the folders above it, which a build would replace."""
+    if not str(out).strip():
+        raise BuildError("--out is empty: name the folder to write the dataset to, e.g. --out crossmath-data")
+    path = Path(out).resolve()
+    here = Path.cwd().resolve()
+    if path == here or path in here.parents:
+        raise BuildError(f"--out {str(out)!r} is the current folder or one above it, which the build would replace; "
+                         "name a folder of its own, e.g. --out crossmath-data")
+    return path
+
+
+def _files_under(folder: Path) -> set[str]:
+    """Every file under ``folder`` (symlinks not followed), as paths relative to it."""
+    found: set[str] = set()
+    for root, _, names in os.walk(folder):
+        found.update((Path(root) / name).relative_to(folder).as_posix() for name in names)
+    return found
+
+
+def _foreign_files(out: Path) -> list[str]:
+    """Files in ``out`` that no build wrote there (a finished build's manifest lists what it wrote)."""
+    manifest = out / MANIFEST
+    owned = set(read_json(manifest).get("files", [])) | {MANIFEST} if manifest.is_file() else set()
+    return sorted(_files_under(out) - owned)
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace a folder holding files the build did not write (notes, results: the user's own)."""
+    foreign = _foreign_files(out)
+    if foreign and not (out / MANIFEST).is_file():
+        raise BuildError(f"{out} is not a crossmath build; refusing to overwrite it")
+    if foreign:
+        listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise BuildError(f"{out} holds files the build did not write ({listed}); move them out of the folder, "
+                         "or build into another --out")
+
+
 def _prepare(out: Path, settings: BuildSettings, shard: tuple[int, int], resume: bool, overwrite: bool) -> Path:
     partial = out.with_name(out.name + ".partial")
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} is a file, not a folder; choose another --out")
     if out.exists():
         if not overwrite:
             raise BuildError(f"{out} already exists; use --overwrite to replace it")
-        if any(out.iterdir()) and not (out / MANIFEST).is_file():
-            raise BuildError(f"{out} is not a crossmath build; refusing to overwrite it")
+        _check_replaceable(out)
     state = {"settings": settings.digest(), "shard": list(shard)}
+    if partial.exists() and not resume:
+        if not overwrite:
+            raise BuildError(f"{partial} holds an unfinished build; use --resume to continue it, or --overwrite to "
+                             "start again")
+        shutil.rmtree(partial)  # ours alone (we hold the lock), and the user asked to start again
     if partial.exists():
-        if not resume:
-            raise BuildError(f"{partial} holds an unfinished build; use --resume to continue it, or delete it")
-        found = read_json(partial / PARTIAL_STATE) if (partial / PARTIAL_STATE).is_file() else {}
+        try:
+            found = read_json(partial / PARTIAL_STATE)
+        except (OSError, CrossmathError):
+            raise BuildError(f"{partial} has lost its state file {PARTIAL_STATE}, so it cannot be resumed; use "
+                             "--overwrite to start again") from None
         if found != state:
             raise BuildError(f"{partial} was started with different settings; refusing to resume it")
+        for torn in Path(partial).rglob(".*.tmp-*"):  # half-written files of a killed worker
+            torn.unlink()
     else:
         partial.mkdir(parents=True)
         write_json(partial / PARTIAL_STATE, state)
@@ -91,37 +144,66 @@ def _prepare(out: Path, settings: BuildSettings, shard: tuple[int, int], resume:
 def build(out: str | Path, settings: BuildSettings, *, num_proc: int = 1, shard: tuple[int, int] = (1, 1),
           resume: bool = False, overwrite: bool = False, progress: bool = True) -> BuildReport:
     """Build the dataset (or one shard of it) into ``out``."""
-    out = Path(out)
+    out = output_folder(out)
     k, n = shard
     if not 1 <= k <= n:
         raise BuildError(f"shard {k}/{n} does not exist: use K/N with 1 <= K <= N")
-    partial = _prepare(out, settings, shard, resume, overwrite)
     chunks = plan_chunks(settings, shard)
-    done = finished_chunks(partial)
-    todo = [chunk for chunk in chunks if chunk.name not in done]
-    forbidden = keys_of_test_split(settings) if any(c.split == "train" for c in todo) else frozenset()
-    total = sum(c.stop - c.start for c in chunks)
-    with tqdm(total=total, initial=total - sum(c.stop - c.start for c in todo), unit="puzzle", desc="building",
-              disable=not progress or None, dynamic_ncols=True) as bar:
-        _run(todo, lambda chunk: (partial, settings, chunk, forbidden), num_proc,
-             lambda result: bar.update(result.rows))
-    results = finished_chunks(partial)
-    return _finish(partial, out, settings, [results[c.name] for c in chunks], shard)
+    if not chunks:
+        every = len(plan_chunks(settings))
+        raise BuildError(f"shard {k}/{n} is empty: this build has only {every} chunk(s) of up to {CHUNK_SIZE} "
+                         f"puzzles, so use at most {every} shards")
+    with build_lock(out):
+        partial = _prepare(out, settings, shard, resume, overwrite)
+        done = finished_chunks(partial)
+        todo = [chunk for chunk in chunks if chunk.name not in done]
+        forbidden = keys_of_test_split(settings) if any(c.split == "train" for c in todo) else frozenset()
+        total = sum(c.stop - c.start for c in chunks)
+        with tqdm(total=total, initial=total - sum(c.stop - c.start for c in todo), unit="puzzle", desc="building",
+                  disable=not progress or None, dynamic_ncols=True) as bar:
+            _run([(partial, settings, chunk, forbidden) for chunk in todo], num_proc,
+                 lambda result: bar.update(result.rows))
+        results = finished_chunks(partial)
+        return _finish(partial, out, settings, [results[c.name] for c in chunks], shard)
 
 
-def _run(todo: list[Chunk], arguments: Callable, num_proc: int, on_done: Callable[[ChunkResult], None]) -> None:
-    if num_proc <= 1 or len(todo) <= 1:
-        for chunk in todo:
-            on_done(build_chunk(*arguments(chunk)))
+def _build_one(arguments: tuple) -> ChunkResult:
+    return build_chunk(*arguments)
+
+
+def _worker_start() -> None:
+    """Workers die at once on SIGTERM (the pool's terminate) and leave Ctrl-C to the main process."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops a build as Ctrl-C does: the worker pool is terminated, finished chunks are kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    with ProcessPoolExecutor(max_workers=min(num_proc, len(todo))) as pool:
-        futures = [pool.submit(build_chunk, *arguments(chunk)) for chunk in todo]
-        try:
-            for future in as_completed(futures):
-                on_done(future.result())
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(todo: list[tuple], num_proc: int, on_done: Callable[[ChunkResult], None]) -> None:
+    with _sigterm_interrupts():
+        if num_proc <= 1 or len(todo) <= 1:
+            for arguments in todo:
+                on_done(build_chunk(*arguments))
+            return
+        # Leaving the block for any reason (done, an error, Ctrl-C, SIGTERM) terminates every worker.
+        with multiprocessing.Pool(min(num_proc, len(todo)), initializer=_worker_start) as pool:
+            for result in pool.imap_unordered(_build_one, todo):
+                on_done(result)
 
 
 def _leak_check(results: list[ChunkResult], settings: BuildSettings) -> str:
@@ -169,10 +251,13 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
             _join_published(partial, settings, results)
         if "hf" in settings.outputs:
             _write_card(partial, settings, summary, results)
+    summary["files"] = sorted(name for name in _files_under(partial) | {MANIFEST}
+                              if name != PARTIAL_STATE and not name.startswith(f"{CHUNK_RECORDS}/"))
     write_json(partial / MANIFEST, summary)
     (partial / PARTIAL_STATE).unlink()
     shutil.rmtree(partial / CHUNK_RECORDS)
     if out.exists():
+        _check_replaceable(out)  # again: files may have been added while the build ran
         shutil.rmtree(out)
     os.replace(partial, out)
     return BuildReport(out, summary["fingerprint"], summary["rows"], leak, shard)
@@ -202,7 +287,7 @@ def _write_card(root: Path, settings: BuildSettings, summary: dict, results: lis
 
 def merge(out: str | Path, shard_dirs: list[str | Path], *, overwrite: bool = False) -> BuildReport:
     """Join shard folders built with the same settings into the complete dataset."""
-    out = Path(out)
+    out = output_folder(out)
     manifests = []
     for folder in map(Path, shard_dirs):
         if not (folder / MANIFEST).is_file():
@@ -211,12 +296,23 @@ def merge(out: str | Path, shard_dirs: list[str | Path], *, overwrite: bool = Fa
     settings = BuildSettings.from_dict(manifests[0][1]["settings"])
     if any(BuildSettings.from_dict(m["settings"]) != settings for _, m in manifests):
         raise BuildError("the shards were built with different settings")
-    counts = {tuple(m["shard"])[1] for _, m in manifests}
+    counts = sorted({tuple(m["shard"])[1] for _, m in manifests})
+    if len(counts) != 1:
+        raise BuildError(f"the shards come from different cuts ({' and '.join(f'K/{n}' for n in counts)}); "
+                         "merge the shards of one --shard K/N series")
     expected = {c.name for c in plan_chunks(settings)}
     results = {ChunkResult(**chunk).name: ChunkResult(**chunk) for _, m in manifests for chunk in m["chunks"]}
-    if set(results) != expected or len(counts) != 1:
-        missing = sorted(expected - set(results))
-        raise BuildError(f"the shards do not cover the dataset: missing {', '.join(missing[:5]) or 'nothing'}")
+    missing = sorted(expected - set(results))
+    if missing:
+        have = sorted(f"{m['shard'][0]}/{m['shard'][1]}" for _, m in manifests)
+        raise BuildError(f"the shards do not cover the dataset: given {', '.join(have)}, missing chunks "
+                         f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    with build_lock(out):
+        return _merge_into(out, manifests, settings, results, overwrite)
+
+
+def _merge_into(out: Path, manifests: list[tuple[Path, dict]], settings: BuildSettings,
+                results: dict[str, ChunkResult], overwrite: bool) -> BuildReport:
     partial = _prepare(out, settings, (1, 1), resume=False, overwrite=overwrite)
     for folder, _ in manifests:
         for source in sorted(folder.rglob("*")):

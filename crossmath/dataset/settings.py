@@ -61,8 +61,9 @@ class BuildSettings:
         if not self.styles:
             raise SettingsError("a build needs at least one style")
         names = [style.name for style in self.styles]
-        if len(set(names)) != len(names):
-            raise SettingsError(f"style names must differ (they name the configs): {', '.join(names)}")
+        if len({name.lower() for name in names}) != len(names):
+            raise SettingsError(f"style names must differ, ignoring case (they name the configs and folders): "
+                                f"{', '.join(names)}")
         unknown = sorted(set(self.text_formats) - set(FORMATS))
         if unknown:
             raise SettingsError(f"unknown text formats: {', '.join(unknown)} (choose from {', '.join(FORMATS)})")

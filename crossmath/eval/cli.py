@@ -93,6 +93,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1 or args.num_samples < 1 or args.max_new_tokens < 1:
         raise CrossmathError("--batch-size, --num-samples and --max-new-tokens must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        raise CrossmathError(f"--limit {args.limit}: give the number of puzzles to evaluate, 1 or more")
     template_text = load_template(args.prompt_file) if args.prompt_file else None
     for modality in args.modality:
         check_template(template_text or DEFAULT_TEMPLATES[modality], modality)

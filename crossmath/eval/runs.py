@@ -37,16 +37,24 @@ class RunFolder:
         self.path = Path(path)
         self.config = config
         existing = self.path / CONFIG
-        if existing.is_file():
+        if existing.is_file() and (self.path / PREDICTIONS).is_file():  # a config alone holds no results
             if not resume:
                 raise RunError(f"{self.path} already holds a run; use --resume to continue it or another --output")
             old = json.loads(existing.read_text(encoding="utf-8"))
             changed = [key for key in RESULT_SETTINGS if old.get(key) != config.get(key)]
             if changed:
                 raise RunError(f"cannot resume {self.path} with different settings: {', '.join(changed)}")
-        self.path.mkdir(parents=True, exist_ok=True)
-        existing.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        self._started = False
         self._drop_torn_line()
+
+    def _start(self) -> None:
+        """Write ``config.json`` when the first results are: a run that fails before (a model that does not
+        load, a batch that does not fit) leaves no config behind to block the rerun."""
+        if not self._started:
+            self.path.mkdir(parents=True, exist_ok=True)
+            config = json.dumps(self.config, indent=2, ensure_ascii=False) + "\n"
+            (self.path / CONFIG).write_text(config, encoding="utf-8")
+            self._started = True
 
     def _drop_torn_line(self) -> None:
         """A line cut off by an interruption is removed, so appending continues on a clean line."""
@@ -69,6 +77,7 @@ class RunFolder:
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         """Append predictions and make them durable before returning."""
+        self._start()
         with open(self.path / PREDICTIONS, "a", encoding="utf-8") as handle:
             for record in records:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -76,4 +85,5 @@ class RunFolder:
             os.fsync(handle.fileno())
 
     def write(self, name: str, text: str) -> None:
+        self._start()
         (self.path / name).write_text(text, encoding="utf-8")

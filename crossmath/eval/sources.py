@@ -16,6 +16,7 @@ from PIL import Image
 
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.published_names import puzzle_name
+from crossmath.puzzles.records import json_kind
 from crossmath.puzzles.text import layer_cells
 
 TEXT_COLUMNS = {"markdown": "markdown_table", "json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
@@ -61,16 +62,32 @@ def _published_items(path: Path) -> list[EvalItem]:
 
     items = []
     for number, record in iter_records(path):
-        try:
-            image_path = path.parent / record["img_blank"]
-            answer = layer_cells(record["markdown_answer"])
-            steps = layer_cells(record["markdown_answer_step"])
-            texts = {"markdown": record["markdown_table"]}
-        except (KeyError, TypeError) as exc:
-            raise SourceError(f"{path}:{number}: record lacks {exc}") from None
+        for key in ("img_blank", "markdown_answer", "markdown_answer_step", "markdown_table"):
+            if not isinstance(record.get(key), str):
+                found = f"is {json_kind(record[key])}, not text" if key in record else "is missing"
+                raise SourceError(f"{path}:{number}: {key} {found}")
+        for key in ("img", "img_blank"):
+            _check_inside(path, number, key, record.get(key))
+        image_path = path.parent / record["img_blank"]
+        answer = layer_cells(record["markdown_answer"])
+        steps = layer_cells(record["markdown_answer_step"])
+        texts = {"markdown": record["markdown_table"]}
         items.append(EvalItem(puzzle_name(record["img_blank"]), tuple(answer), tuple(steps),
                               record.get("difficulty"), texts, lambda p=image_path: Image.open(p)))
     return items
+
+
+def _check_inside(path: Path, number: int, key: str, relative: Any) -> None:
+    """Refuse an image path that is not text or that leads out of the records file's folder (``../x.png``, an
+    absolute path, a symlink out): a records file must not make the evaluator read files elsewhere."""
+    if relative is None:
+        return
+    if not isinstance(relative, str):
+        raise SourceError(f"{path}:{number}: {key} is {json_kind(relative)}, not a path")
+    folder = path.parent.resolve()
+    if Path(relative).is_absolute() or not (folder / relative).resolve().is_relative_to(folder):
+        raise SourceError(f"{path}:{number}: {key} {relative!r} leads out of the folder of {path.name}; image "
+                          "paths must be relative paths inside it")
 
 
 def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:

@@ -28,7 +28,7 @@ from typing import Sequence
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.arith import DIVIDE, PLUS, TIMES, operators_from_ascii, operators_to_ascii
-from crossmath.puzzles.model import ACROSS, DOWN, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
+from crossmath.puzzles.model import ACROSS, DOWN, MAX_SIDE, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
 
 GENERATOR_VERSION = "2"
 """Bumped whenever the puzzles drawn for a given seed change."""
@@ -145,6 +145,8 @@ def _settings(difficulty, equations, max_rows, max_cols, operators, number_range
     preset = PRESETS[difficulty]
     if max_rows < 1 or max_cols < 1 or max(max_rows, max_cols) < 5:
         raise GenerationError(f"a {max_rows}x{max_cols} grid cannot hold an equation (5 cells in a line)")
+    if max(max_rows, max_cols) > MAX_SIDE:
+        raise GenerationError(f"a {max_rows}x{max_cols} grid is beyond the limit of {MAX_SIDE} cells per side")
     n_lo, n_hi = _as_span(preset.equations if equations is None else equations, "equations")
     capacity = equation_capacity(max_rows, max_cols)
     if n_lo < 1:
@@ -185,6 +187,9 @@ def _settings(difficulty, equations, max_rows, max_cols, operators, number_range
         n_lo = max(n_lo, blanks)
     if difficulty != "easy" and depth_span[0] >= 2 and n_hi < 2:
         raise GenerationError(f"{difficulty} puzzles need steps of 2 or more, which takes at least 2 equations")
+    if depth_span[0] > n_hi:  # each round uses up at least one equation, so n equations reach step n at most
+        raise GenerationError(f"depth {depth_span[0]} is impossible: a puzzle of at most {n_hi} equations reaches "
+                              f"step {n_hi} at most (each step solves at least one equation)")
     return _Settings(difficulty, preset, (n_lo, n_hi), max_rows, max_cols, ops, number_range, blanks, depth_span)
 
 

@@ -26,6 +26,11 @@ BLANK = "?"
 EQUATION_SPAN = 5
 MIN_GAP = EQUATION_SPAN + 1
 """Two collinear equations start at least this many cells apart, which leaves one empty cell between them."""
+MAX_SIDE = 61
+"""The largest grid, in cells per side (the published puzzles reach 17x21). It bounds the work any puzzle costs:
+reading, solving and drawing a hostile grid of thousands of cells would take minutes or exhaust memory."""
+MAX_DIGITS = 9
+"""The longest number a grid may show (so every value fits 32 bits, and a 5,000-digit cell is refused)."""
 
 
 class PuzzleError(CrossmathError):
@@ -218,13 +223,15 @@ class Puzzle:
                 if text:
                     yield (r, c), text
 
-    def with_solution(self, values: Mapping[Cell, int]) -> Puzzle:
-        """This puzzle with the blanks' values filled in (and its analysis, if worked out: the solver reads only
-        the shown numbers, so filling the blanks does not change it)."""
+    def with_solution(self, values: Mapping[Cell, int], analysis: Solution | None = None) -> Puzzle:
+        """This puzzle with the blanks' values filled in, and its analysis: ``analysis`` (a :func:`solve` run with
+        other limits) or this puzzle's, if worked out (the solver reads only the shown numbers, so filling the
+        blanks does not change it)."""
         merged = {cell: (values.get(cell, v) if v is None else v) for cell, v in self.numbers}
         filled = Puzzle(self.rows, self.cols, self.equations, tuple(merged.items()), self.blanks, self.info)
-        if "analysis" in self.__dict__:  # where cached_property keeps its value
-            filled.__dict__["analysis"] = self.__dict__["analysis"]
+        analysis = analysis or self.__dict__.get("analysis")  # where cached_property keeps its value
+        if analysis is not None:
+            filled.__dict__["analysis"] = analysis
         return filled
 
     def with_info(self, **changes: Any) -> Puzzle:
@@ -298,6 +305,7 @@ def _check_layout(p: Puzzle) -> None:
                                   f"overlap or touch (starts {first} and {second})")
     rows = max(r for r, _ in number_cells) + 1
     cols = max(c for _, c in number_cells) + 1
+    check_size(rows, cols)
     if min(r for r, _ in number_cells) != 0 or min(c for _, c in number_cells) != 0:
         raise PuzzleError("the grid is not tight to its content")
     if (rows, cols) != (p.rows, p.cols):
@@ -314,6 +322,12 @@ def _check_layout(p: Puzzle) -> None:
         if value is None and cell not in blank:
             raise PuzzleError(f"number cell {cell} has no value")
     _check_connected(p.equations)
+
+
+def check_size(rows: int, cols: int) -> None:
+    """Raise PuzzleError for a grid beyond :data:`MAX_SIDE` cells per side."""
+    if rows > MAX_SIDE or cols > MAX_SIDE:
+        raise PuzzleError(f"the grid is {rows}x{cols} cells; crossmath handles grids up to {MAX_SIDE}x{MAX_SIDE}")
 
 
 def _check_connected(equations: tuple[Equation, ...]) -> None:

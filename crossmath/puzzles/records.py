@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -41,36 +42,74 @@ def to_record(puzzle: Puzzle, *, img: str, img_blank: str) -> dict[str, Any]:
     }
 
 
+def json_kind(value: Any) -> str:
+    """How a message names the JSON type of a value: ``null``, ``a number``, ``text``, ``a list``, ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def whole_number_pair(value: Any) -> tuple[int, int] | None:
+    """``value`` as a ``[lo, hi]`` pair of whole numbers (not true/false), or None when it is not one."""
+    if isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value):
+        return value[0], value[1]
+    return None
+
+
 def puzzle_from_record(record: dict[str, Any], *, solve: bool = True) -> Puzzle:
-    """The puzzle of a record (from its ``markdown_table``), labelled with its difficulty, range and operators."""
+    """The puzzle of a record (from its ``markdown_table``), labelled with its difficulty, range and operators.
+
+    A ``range`` that is not two whole numbers, or an ``operators`` or ``difficulty`` that is not text, is left off
+    the labels (it is metadata; the grid alone defines the puzzle)."""
     try:
         markdown = record["markdown_table"]
     except KeyError:
         raise RecordError("record has no markdown_table") from None
-    number_range = record.get("range")
+    if not isinstance(markdown, str):
+        raise RecordError(f"markdown_table is {json_kind(markdown)}, not the text of a table")
+    difficulty, operators = record.get("difficulty"), record.get("operators")
     info = PuzzleInfo(
-        difficulty=record.get("difficulty"),
-        number_range=tuple(number_range) if isinstance(number_range, list) and len(number_range) == 2 else None,
-        operators=record.get("operators"),
+        difficulty=difficulty if isinstance(difficulty, str) else None,
+        number_range=whole_number_pair(record.get("range")),
+        operators=operators if isinstance(operators, str) else None,
     )
     return from_markdown(markdown, solve=solve, info=info)
 
 
-def parse_record_line(line: str, where: str) -> dict[str, Any]:
-    """One JSONL line as a record; RecordError names ``where`` (``file:line``) when it is not a JSON object."""
+def parse_record_line(line: str | bytes, where: str) -> dict[str, Any]:
+    """One JSONL line (text, or bytes in UTF-8) as a record; RecordError names ``where`` (``file:line``) when it
+    is not UTF-8 or not a JSON object."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RecordError(f"{where}: not UTF-8 text (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); "
+                              "save the file as UTF-8") from None
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise RecordError(f"{where}: not valid JSON ({exc.msg})") from None
+        raise RecordError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise RecordError(f"{where}: JSON nested too deeply to be a record") from None
     if not isinstance(record, dict):
-        raise RecordError(f"{where}: a record is a JSON object, not {type(record).__name__}")
+        raise RecordError(f"{where}: a record is a JSON object, not {json_kind(record)}")
     return record
 
 
-def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """The non-blank lines of a text file with their 1-based line numbers."""
-    with open(path, encoding="utf-8") as handle:
+def iter_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of a file as bytes, with their 1-based line numbers (a UTF-8 byte order mark at the
+    start is dropped). Lines are decoded one by one (:func:`parse_record_line`), so one bad byte spoils only its
+    own line."""
+    with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
             if line.strip():
                 yield number, line
 

@@ -9,7 +9,7 @@ over the number range wherever propagation stalls, stopping at the second soluti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from crossmath.puzzles.arith import evaluate, solve_unknown
 from crossmath.puzzles.model import Cell, Equation, Puzzle, PuzzleError
@@ -86,7 +86,7 @@ def solve(
     if not found:
         if exhausted:
             raise Contradiction(f"no solution exists with values in [{max(lo, minimum)}, {hi}]")
-        raise Contradiction(f"no solution found within {max_nodes} search branches")
+        raise Contradiction(f"uniqueness undecided: no solution found within {max_nodes} search branches")
     values = {cell: known[cell] for cell in puzzle.blanks} if len(steps) == len(puzzle.blanks) else found[0]
     if len(found) > 1:
         second = next(s for s in found if s != values)
@@ -136,10 +136,6 @@ def _solve_in_rounds(puzzle: Puzzle, minimum: int) -> tuple[dict[Cell, int], dic
     return known, steps, tuple(rounds)
 
 
-class _OutOfBudget(Exception):
-    pass
-
-
 def _search(
     equations: tuple[Equation, ...],
     givens: Mapping[Cell, int],
@@ -151,7 +147,7 @@ def _search(
     """Up to two solutions, and whether the search space was exhausted (False when the budget ran out)."""
     plans = [(eq.op, eq.cells) for eq in equations]
     solutions: list[dict[Cell, int]] = []
-    budget = [max_nodes]
+    budget = max_nodes
 
     def propagate(known: dict[Cell, int]) -> bool:
         progress = True
@@ -172,24 +168,31 @@ def _search(
                     progress = True
         return True
 
-    def explore(known: dict[Cell, int]) -> None:
+    # Depth first with an explicit stack (one iterator of candidate states per branching level), so that a grid
+    # with hundreds of free blanks cannot exhaust Python's recursion limit.
+    stack: list[Iterator[dict[Cell, int]]] = [iter([dict(givens)])]
+    while stack:
+        known = next(stack[-1], None)
+        if known is None:
+            stack.pop()
+            continue
+        if len(stack) > 1:
+            budget -= 1
+            if budget < 0:
+                return solutions, False
         if not propagate(known):
-            return
+            continue
         free = [cell for cell in blanks if cell not in known]
         if not free:
             solutions.append({cell: known[cell] for cell in blanks})
-            return
-        branch = free[0]
-        for value in range(domain[0], domain[1] + 1):
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise _OutOfBudget
-            explore({**known, branch: value})
             if len(solutions) >= 2:
-                return
-
-    try:
-        explore(dict(givens))
-    except _OutOfBudget:
-        return solutions, False
+                return solutions, True
+            continue
+        stack.append(_branches(known, free[0], domain))
     return solutions, True
+
+
+def _branches(known: dict[Cell, int], cell: Cell, domain: tuple[int, int]) -> Iterator[dict[Cell, int]]:
+    """The states that give ``cell`` each value of ``domain`` in turn, made one at a time."""
+    for value in range(domain[0], domain[1] + 1):
+        yield {**known, cell: value}

@@ -23,14 +23,17 @@ from crossmath.puzzles.model import (
     DOWN,
     EQUALS,
     EQUATION_SPAN,
+    MAX_DIGITS,
     Cell,
     Equation,
     Puzzle,
     PuzzleError,
     PuzzleInfo,
+    check_size,
 )
 
-_NUMBER = re.compile(r"-?\d+")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)")
+"""A number as grids write it: ASCII digits, no leading zero (``012``, full-width or Arabic-Indic digits are not)."""
 
 
 # -- writing ------------------------------------------------------------------------------------------------------
@@ -110,12 +113,17 @@ def from_grid(grid: list[list[str]], *, solve: bool = True, info: PuzzleInfo = P
 
     With ``solve`` the blanks' values are filled in, which requires a unique solution.
     """
-    if not grid or not any(grid):
+    cells = {(r, c): text.strip() for r, row in enumerate(grid) for c, text in enumerate(row) if text.strip()}
+    if not cells:
         raise PuzzleError("the grid is empty")
     width = len(grid[0])
     if any(len(row) != width for row in grid):
         raise PuzzleError("the grid's rows have different lengths")
-    cells = {(r, c): text.strip() for r, row in enumerate(grid) for c, text in enumerate(row) if text.strip()}
+    check_size(len(grid), width)
+    edges = (grid[0], grid[-1], [row[0] for row in grid], [row[-1] for row in grid])
+    if not all(any(text.strip() for text in edge) for edge in edges):  # a puzzle would be silently cropped
+        raise PuzzleError(f"the grid is not tight: the {len(grid)}x{width} table has an empty first or last row or "
+                          "column; remove the empty rows and columns around the puzzle")
     equations: list[Equation] = []
     covered: set[Cell] = set()
     values: dict[Cell, int | None] = {}
@@ -158,10 +166,13 @@ def _read_equation(direction: str, run: list[Cell], cells: dict[Cell, str], valu
             if cell not in blanks:
                 blanks.append(cell)
             values[cell] = None
-        elif _NUMBER.fullmatch(text):
+        elif _NUMBER.fullmatch(text) and len(text.lstrip("-")) <= MAX_DIGITS:
             values[cell] = int(text)
+        elif _NUMBER.fullmatch(text):
+            raise PuzzleError(f"{where}: a number of {len(text.lstrip('-'))} digits (at most {MAX_DIGITS})")
         else:
-            raise PuzzleError(f"{where}: {text!r} is neither a number nor '?'")
+            raise PuzzleError(f"{where}: {text[:20]!r} is neither a number nor '?' "
+                              "(numbers are ASCII digits without a leading zero)")
     return Equation(direction, r, c, op)
 
 
@@ -210,6 +221,7 @@ def from_cell_list(text: str, *, solve: bool = True, info: PuzzleInfo = PuzzleIn
     lines = [line.split() for line in text.splitlines() if line.strip()]
     try:
         rows, cols = (int(x) for x in lines[0])
+        check_size(rows, cols)
         grid = [[""] * cols for _ in range(rows)]
         for r, c, token in lines[1:]:
             grid[int(r)][int(c)] = token

@@ -4,11 +4,22 @@
 ``render.STYLES`` and ``render.Style``.
 """
 
-from crossmath.render.draw import PNG_COMPRESS_LEVEL, contact_sheet, encode_png, png_bytes, render, save
+from crossmath.render.draw import (
+    MAX_PIXELS,
+    PNG_COMPRESS_LEVEL,
+    RenderError,
+    contact_sheet,
+    encode_png,
+    png_bytes,
+    render,
+    save,
+    write_image,
+)
 from crossmath.render.fonts import FontError, bundled_fonts
 from crossmath.render.styles import STYLES, Style, StyleError, load_style, resolve_style, style_from_dict
 
 __all__ = [
-    "PNG_COMPRESS_LEVEL", "STYLES", "FontError", "Style", "StyleError", "bundled_fonts", "contact_sheet", "encode_png",
-    "load_style", "png_bytes", "render", "resolve_style", "save", "style_from_dict",
+    "MAX_PIXELS", "PNG_COMPRESS_LEVEL", "STYLES", "FontError", "RenderError", "Style", "StyleError", "bundled_fonts",
+    "contact_sheet", "encode_png", "load_style", "png_bytes", "render", "resolve_style", "save", "style_from_dict",
+    "write_image",
 ]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
+from crossmath.errors import CrossmathError
 from crossmath.puzzles.model import Puzzle
 from crossmath.render.fonts import load_font
 from crossmath.render.styles import STYLES, Style, StyleError, resolve_style
@@ -34,15 +35,36 @@ COVERAGE_STEP = 5
 
 _COVERAGE_TABLE = [min(255, round(v / COVERAGE_STEP) * COVERAGE_STEP) for v in range(256)]
 
+MAX_PIXELS = 50_000_000
+"""The largest image drawn (50 megapixels, 150 MB as RGB): a 61x61 grid of 55 px cells is 11 megapixels, while
+``--scale 1000`` would ask for terabytes. Checked before anything is drawn."""
+
+
+class RenderError(CrossmathError):
+    """An image that cannot be made as asked: beyond :data:`MAX_PIXELS`, or a file type that cannot be written."""
+
 
 def scaled(style: Style, scale: int) -> Style:
     """The style with every length multiplied by ``scale`` (for high-resolution renders)."""
-    if not isinstance(scale, int) or scale < 1:
+    if type(scale) is not int or scale < 1:
         raise StyleError(f"scale must be a whole number of 1 or more, not {scale!r}")
     if scale == 1:
         return style
+    if (style.cell_size * scale + 1) ** 2 > MAX_PIXELS:
+        raise RenderError(f"scale {scale} makes {style.cell_size * scale} px cells, beyond the limit of "
+                          f"{MAX_PIXELS:,} pixels per image")
     return replace(style, cell_size=style.cell_size * scale, font_size=style.font_size * scale,
                    border_width=style.border_width * scale, margin=style.margin * scale)
+
+
+def _prepared(puzzle: Puzzle, style: str | Style, scale: int) -> Style:
+    """The style to draw with, once the image it makes is known to be within :data:`MAX_PIXELS`."""
+    style = scaled(resolve_style(style), scale)
+    width, height = _canvas_size(puzzle, style)
+    if width * height > MAX_PIXELS or (style.cell_size + 1) ** 2 > MAX_PIXELS:
+        raise RenderError(f"a {width}x{height} image is beyond the limit of {MAX_PIXELS:,} pixels; use a smaller "
+                          "scale, cell size or margin")
+    return style
 
 
 @lru_cache(maxsize=8192)
@@ -143,7 +165,7 @@ def render(puzzle: Puzzle, style: str | Style = "original", *, solved: bool = Fa
 
     The image is ``cols x cell`` by ``rows x cell`` pixels (plus margins), times ``scale``.
     """
-    style = scaled(resolve_style(style), scale)
+    style = _prepared(puzzle, style, scale)
     image = Image.new("RGB", _canvas_size(puzzle, style), style.background)
     for corner, key in _cells(puzzle, style, solved):
         image.paste(_rgb_tile(style, *key), corner)
@@ -181,17 +203,41 @@ def encode_png(image: Image.Image) -> bytes:
 def png_bytes(puzzle: Puzzle, style: str | Style = "original", *, solved: bool = False, scale: int = 1) -> bytes:
     """The rendered puzzle as lossless PNG bytes (a palette PNG whenever it fits 256 colours, as it does for
     every preset); decoded, it equals :func:`render`'s image pixel for pixel."""
-    style = scaled(resolve_style(style), scale)
+    style = _prepared(puzzle, style, scale)
     image = _render_palette(puzzle, style, solved)
     return encode_png(image if image is not None else render(puzzle, style, solved=solved))
 
 
+def image_format(path: Path) -> str:
+    """The Pillow format a file's suffix names (``.png`` -> ``PNG``, ``.jpg`` -> ``JPEG``); RenderError for a
+    suffix Pillow cannot write."""
+    Image.init()
+    name = Image.registered_extensions().get(path.suffix.lower())
+    if name is None or name not in Image.SAVE:
+        raise RenderError(f"cannot write an image named {path.name!r}: give it a suffix such as .png, .jpg or .webp")
+    return name
+
+
+def write_image(image: Image.Image, path: str | Path) -> Path:
+    """Write an image in the format its file's suffix names (PNG with the project's settings)."""
+    path = Path(path)
+    kind = image_format(path)
+    if kind == "PNG":
+        path.write_bytes(encode_png(image))
+    else:
+        image.convert("RGB").save(path, format=kind)
+    return path
+
+
 def save(puzzle: Puzzle, path: str | Path, style: str | Style = "original", *, solved: bool = False,
          scale: int = 1) -> Path:
-    """Render a puzzle and write it as a PNG file; returns the path."""
+    """Render a puzzle and write it in the format the file's suffix names (lossless palette PNG for ``.png``);
+    returns the path."""
     path = Path(path)
-    path.write_bytes(png_bytes(puzzle, style, solved=solved, scale=scale))
-    return path
+    if image_format(path) == "PNG":
+        path.write_bytes(png_bytes(puzzle, style, solved=solved, scale=scale))
+        return path
+    return write_image(render(puzzle, style, solved=solved, scale=scale), path)
 
 
 def contact_sheet(puzzle: Puzzle, styles: list[str | Style] | None = None, *, solved: bool = False,

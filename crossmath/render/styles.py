@@ -8,6 +8,7 @@ sizes and that its font has a glyph for everything it will draw.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -24,6 +25,18 @@ GLYPHS = "0123456789+-\u00d7\u00f7="
 
 class StyleError(CrossmathError):
     """A style with an invalid factor, a font that lacks glyphs, or a style file that cannot be read."""
+
+
+STYLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""What a style name may be: it names a dataset config, folders and files, so only letters, digits, ``-`` and
+``_`` (no path separators, dots or spaces), starting with a letter or digit, at most 64 characters."""
+
+
+def check_style_name(name: object) -> None:
+    """Raise StyleError unless ``name`` is a safe style name (see :data:`STYLE_NAME`)."""
+    if not isinstance(name, str) or not STYLE_NAME.fullmatch(name):
+        raise StyleError(f"style name {name!r} is not allowed: use 1-64 letters, digits, '-' or '_', starting with "
+                         "a letter or digit (it becomes a folder name); set \"name\" in the style file")
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class Style:
     """What an unsolved blank shows: nothing (the published way) or a mark such as ``?``."""
 
     def __post_init__(self) -> None:
+        check_style_name(self.name)
         for field in ("background", "number_fill", "operator_fill", "blank_fill", "border_color", "text_color",
                       "answer_color"):
             value = getattr(self, field)
@@ -61,12 +75,14 @@ class Style:
                 ImageColor.getrgb(value)
             except (ValueError, AttributeError, TypeError):
                 raise StyleError(f"style {self.name!r}: {field} {value!r} is not a colour") from None
-        for field in ("font_size", "cell_size"):
-            if not isinstance(getattr(self, field), int) or getattr(self, field) < 1:
-                raise StyleError(f"style {self.name!r}: {field} must be a positive whole number")
-        for field in ("border_width", "margin"):
-            if not isinstance(getattr(self, field), int) or getattr(self, field) < 0:
-                raise StyleError(f"style {self.name!r}: {field} must be a whole number, 0 or more")
+        for field, minimum in (("font_size", 1), ("cell_size", 1), ("border_width", 0), ("margin", 0)):
+            value = getattr(self, field)
+            if type(value) is not int or value < minimum:  # not isinstance: True and False are not sizes
+                raise StyleError(f"style {self.name!r}: {field} must be a whole number of {minimum} or more, "
+                                 f"not {value!r}")
+        if self.font_size > self.cell_size:
+            raise StyleError(f"style {self.name!r}: font_size {self.font_size} is larger than the cell "
+                             f"({self.cell_size} px); text must fit its cell")
         try:
             missing = missing_glyphs(self.font, GLYPHS + self.blank_text)
         except FontError as exc:
@@ -152,6 +168,8 @@ def resolve_style(style: str | Style) -> Style:
         return style
     if style in STYLES:
         return STYLES[style]
-    if Path(style).suffix.lower() in (".json", ".toml") and Path(style).is_file():
+    if Path(style).suffix.lower() in (".json", ".toml"):
+        if not Path(style).is_file():
+            raise StyleError(f"no such style file: {style}")
         return load_style(style)
     raise StyleError(f"unknown style {style!r}; choose one of {', '.join(STYLES)} or give a .json/.toml style file")
