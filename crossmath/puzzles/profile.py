@@ -152,9 +152,9 @@ def _format_value(name: str, value: Any) -> str:
         return "-"
     if name in DISTRIBUTIONS:
         return " / ".join(f"{key} {share:.3f}" for key, share in value.items())
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.2f}" if name.endswith(("_mean", "_median", "_p90")) or value >= 1 else f"{value:.3f}"
+    if isinstance(value, int) or name.startswith("number_"):
+        return f"{value:g}"
+    return f"{value:.2f}" if name.endswith("_mean") or value >= 1 else f"{value:.3f}"
 
 
 def _format_gap(name: str, value: Any) -> str:
