@@ -10,7 +10,9 @@ import pytest
 
 from crossmath import cli, generate
 from crossmath.dataset import BuildSettings
+from crossmath.dataset import cli as dataset_cli
 from crossmath.dataset.items import puzzle_at
+from crossmath.errors import SettingsError
 from crossmath.puzzles import profile
 from crossmath.puzzles.arith import PLUS, TIMES
 from crossmath.puzzles.model import ACROSS, DOWN, Equation, Puzzle, PuzzleInfo
@@ -124,3 +126,18 @@ def test_bad_input_is_one_error_line(capsys, tmp_path, source, message):
     assert cli.main(["profile", source.format(tmp=tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("crossmath: error:") and message in err[0], err
+
+
+def test_a_build_chooses_the_profile_of_each_split():
+    settings = BuildSettings(train_size=3, test_size=3, test_profile="compact", styles=(STYLES["original"],))
+    test, _ = puzzle_at(settings, "test", 1, frozenset())
+    train, _ = puzzle_at(settings, "train", 1, frozenset())
+    assert test == generate(test.info.difficulty, seed=0, index=1, profile="compact")
+    assert train == generate(train.info.difficulty, seed=0, index=1_000_001, profile="published")
+    assert test.info.generator.endswith(" compact") and train.info.generator.endswith(" published")
+    with pytest.raises(SettingsError, match="unknown profile 'dense'"):
+        BuildSettings(train_profile="dense", styles=(STYLES["original"],))
+    assert "--train-profile" in dataset_cli.build_parser().format_help()
+    args = dataset_cli.build_parser().parse_args(["--out", "x", "--profile", "compact"])
+    assert (dataset_cli.settings_from_args(args).test_profile, dataset_cli.settings_from_args(args).train_profile) \
+        == ("compact", "compact")
