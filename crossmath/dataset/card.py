@@ -75,7 +75,8 @@ def _against_published(settings: BuildSettings) -> list[str]:
     return [
         "## Profile against the published test set",
         "",
-        f"The test split (profile `{settings.test_profile}`) beside the published test set (90 easy, 85 medium, 75 "
+        f"The test split (generation profile `{settings.test_profile}`; the train split's is "
+        f"`{settings.train_profile}`) beside the published test set (90 easy, 85 medium, 75 "
         "hard puzzles; figures shipped with crossmath), with the distance of each figure: total variation for "
         "distributions, the ratio for single figures. `!` marks a distance outside the goals of crossmath's "
         "published profile (step levels 0.06, equation bins 0.10, operators 0.05; blanks per equation 5%; rows, "
