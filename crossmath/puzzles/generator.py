@@ -4,11 +4,13 @@
    only one equation, perpendicular to it, at a place where it neither overlaps nor touches a collinear equation
    and keeps the grid within the size limit. Its values are drawn at once, consistent with every cell it shares
    (so closing a loop of equations is allowed when some operator fits). Trivial filler (``×1``, ``÷1``) and
-   repeated equations are never drawn.
+   repeated equations are never drawn. Among a few feasible places, a profile takes the most compact (compact
+   profile: dense grids), the least compact (published profile: sparse grids) or simply the first one drawn.
 2. **Blanks, by construction.** Blanks are chosen in reverse solving order: a cell may be blanked only while it
    lies in an equation with no blank yet. Read backwards, that sequence solves one blank per equation, so every
    chosen set is solved completely by the rounds and the solution is unique. Preferring cells that cross an
-   equation which already has a blank builds longer chains, hence deeper steps.
+   equation which already has a blank builds longer chains, hence deeper steps; avoiding them keeps blanks at
+   step 1.
 3. **Verification.** The finished puzzle goes through :func:`crossmath.puzzles.solver.solve`, which re-solves it
    from the shown numbers and proves uniqueness by search; the puzzle is returned only if that agrees.
 
@@ -172,7 +174,6 @@ class _Draw:
 @dataclass(frozen=True)
 class _Settings:
     difficulty: str
-    profile: str
     preset: Preset
     equations: tuple[int, int]
     equation_bins: tuple[tuple[int, int, float], ...]
@@ -248,7 +249,7 @@ def _settings(difficulty, profile, equations, max_rows, max_cols, operators, num
         raise GenerationError(f"{difficulty} puzzles need steps of 2 or more, which takes at least 2 equations")
     bins = tuple((max(lo, n_lo), min(hi, n_hi), weight) for lo, hi, weight in preset.equation_bins
                  if equations is None and max(lo, n_lo) <= min(hi, n_hi))
-    return _Settings(difficulty, profile, preset, (n_lo, n_hi), bins or ((n_lo, n_hi, 1.0),), max_rows, max_cols,
+    return _Settings(difficulty, preset, (n_lo, n_hi), bins or ((n_lo, n_hi, 1.0),), max_rows, max_cols,
                      ops, number_range, blanks, depth_span)
 
 
