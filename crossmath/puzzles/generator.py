@@ -175,9 +175,8 @@ class _Draw:
 class _Settings:
     difficulty: str
     preset: Preset
-    equations: tuple[int, int]
     equation_bins: tuple[tuple[int, int, float], ...]
-    """The preset's bins cut to ``equations``, or one bin spanning it when the caller sets the count."""
+    """The preset's bins cut to the allowed equation counts, or one bin of them all when the caller sets them."""
     max_rows: int
     max_cols: int
     operators: tuple[str, ...]
@@ -249,7 +248,7 @@ def _settings(difficulty, profile, equations, max_rows, max_cols, operators, num
         raise GenerationError(f"{difficulty} puzzles need steps of 2 or more, which takes at least 2 equations")
     bins = tuple((max(lo, n_lo), min(hi, n_hi), weight) for lo, hi, weight in preset.equation_bins
                  if equations is None and max(lo, n_lo) <= min(hi, n_hi))
-    return _Settings(difficulty, preset, (n_lo, n_hi), bins or ((n_lo, n_hi, 1.0),), max_rows, max_cols,
+    return _Settings(difficulty, preset, bins or ((n_lo, n_hi, 1.0),), max_rows, max_cols,
                      ops, number_range, blanks, depth_span)
 
 
