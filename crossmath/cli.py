@@ -51,9 +51,9 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
 
 def generation_kwargs(args: argparse.Namespace) -> dict:
     """The keyword arguments of :func:`generate` chosen by :func:`add_generation_options`."""
-    return dict(difficulty=args.difficulty, profile=args.profile, seed=args.seed, equations=args.equations, max_rows=args.max_rows,
-                max_cols=args.max_cols, operators=args.operators, number_range=args.number_range,
-                blanks=args.blanks, depth=args.depth)
+    return dict(difficulty=args.difficulty, profile=args.profile, seed=args.seed, equations=args.equations,
+                max_rows=args.max_rows, max_cols=args.max_cols, operators=args.operators,
+                number_range=args.number_range, blanks=args.blanks, depth=args.depth)
 
 
 def _generate(args: argparse.Namespace) -> int:

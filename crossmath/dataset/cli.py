@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> BuildSettings:
     return BuildSettings(
         train_size=args.train_size, test_size=args.test_size, train_mix=args.train_mix, test_mix=args.test_mix,
-        test_profile=args.profile, train_profile=args.train_profile or args.profile, seed=args.seed, styles=tuple(resolve_style(name) for name in args.styles),
+        test_profile=args.profile, train_profile=args.train_profile or args.profile, seed=args.seed,
+        styles=tuple(resolve_style(name) for name in args.styles),
         text_formats=tuple(args.text_formats), solved_images=args.solved_images, outputs=tuple(args.outputs),
         version=f"{__version__} (generator {GENERATOR_VERSION})",
     )
