@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--against", metavar="OTHER", help="the set to compare with (same kinds as SOURCE)")
     pro.add_argument("--config", help="config of a dataset (default: its default config; every config of a "
                                       "crossmath build holds the same puzzles)")
-    pro.add_argument("--split", default="test", help="split of a dataset (default test)")
+    pro.add_argument("--split", default="test", help="split of a dataset (default test; test+train joins both)")
     pro.add_argument("--json", action="store_true", help="print the figures (and distances) as JSON")
     pro.set_defaults(run=_profile)
     return parser
