@@ -28,8 +28,6 @@ EQUATION_BINS = (("<=7", 0, 7), ("8-10", 8, 10), ("11-13", 11, 13), (">=14", 14,
 """Equations per puzzle, binned as the issue does (5-7, 8-10, 11-13, 14-15 for puzzles of 5-15 equations)."""
 
 DISTRIBUTIONS = ("step_shares", "equation_bins", "operator_shares")
-SINGLE = ("puzzles", "filled_share", "rows_mean", "cols_mean", "rows_max", "cols_max", "blanks_per_equation",
-          "number_median", "number_p90", "number_max")
 FIGURES = ("puzzles", "filled_share", "rows_mean", "cols_mean", "rows_max", "cols_max", "blanks_per_equation",
            "step_shares", "equation_bins", "operator_shares", "number_median", "number_p90", "number_max")
 """Every figure of a group, in the order tables show them."""
@@ -111,7 +109,7 @@ def _group(samples: list[Sample]) -> dict[str, Any]:
 
 def total_variation(p: dict[str, float], q: dict[str, float]) -> float:
     """Half the sum of the absolute differences of two distributions' shares (0: equal, 1: disjoint)."""
-    return sum(abs(p.get(key, 0.0) - q.get(key, 0.0)) for key in set(p) | set(q)) / 2
+    return sum(abs(p.get(key, 0.0) - q.get(key, 0.0)) for key in sorted(set(p) | set(q))) / 2  # fixed order
 
 
 def distances(ours: Figures, other: Figures) -> Figures:
