@@ -1,4 +1,4 @@
-"""The ``crossmath`` command: generate puzzles, verify record files, render images.
+"""The ``crossmath`` command: generate puzzles, verify record files, render images, profile sets of puzzles.
 
 Bad input ends in one ``crossmath: error: ...`` line and exit status 2, never a traceback.
 """
@@ -6,6 +6,7 @@ Bad input ends in one ``crossmath: error: ...`` line and exit status 2, never a 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ from tqdm import tqdm
 
 from crossmath._cli import non_negative_int, positive_int, run_cli
 from crossmath._version import __version__
-from crossmath.puzzles.generator import PRESETS, generate
+from crossmath.puzzles import profile
+from crossmath.puzzles.generator import DEFAULT_PROFILE, PRESETS, PROFILES, generate
 from crossmath.puzzles.model import Puzzle, PuzzleError
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import iter_records, puzzle_from_record, record_line, to_record
@@ -36,6 +38,8 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     """The options that choose which puzzles are generated (shared by every command that generates)."""
     group = parser.add_argument_group("puzzle settings")
     group.add_argument("--difficulty", choices=sorted(PRESETS), default="medium", help="difficulty preset")
+    group.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
+                       help="published (default: like the published test set) or compact (denser, smaller grids)")
     group.add_argument("--seed", type=int, default=0, help="seed of the series (default 0)")
     group.add_argument("--equations", type=span, metavar="N|MIN-MAX", help="number of equations (preset: 5-15)")
     group.add_argument("--max-rows", type=int, default=17, help="largest grid height in cells (default 17)")
@@ -49,9 +53,9 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
 
 def generation_kwargs(args: argparse.Namespace) -> dict:
     """The keyword arguments of :func:`generate` chosen by :func:`add_generation_options`."""
-    return dict(difficulty=args.difficulty, seed=args.seed, equations=args.equations, max_rows=args.max_rows,
-                max_cols=args.max_cols, operators=args.operators, number_range=args.number_range,
-                blanks=args.blanks, depth=args.depth)
+    return dict(difficulty=args.difficulty, profile=args.profile, seed=args.seed, equations=args.equations,
+                max_rows=args.max_rows, max_cols=args.max_cols, operators=args.operators,
+                number_range=args.number_range, blanks=args.blanks, depth=args.depth)
 
 
 def _write_puzzles(args: argparse.Namespace, out: IO[str]) -> None:
@@ -142,6 +146,51 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _figures_of(source: str, config: str | None, split: str) -> profile.Figures:
+    """The figures of ``published`` (shipped with crossmath), a published-format JSONL file, a crossmath-build
+    folder or a Hub dataset id (read the way ``crossmath-eval`` reads them)."""
+    if source == "published":
+        return profile.PUBLISHED
+    from crossmath.eval.sources import load_items  # datasets loads only for this command
+
+    samples = []
+    for item in load_items(source, config, split):  # type: ignore[arg-type]  # None: the dataset's default config
+        if "markdown" not in item.texts:
+            raise PuzzleError(f"{source}: puzzle {item.id} has no markdown table")
+        try:
+            steps = [int(label.removeprefix("step")) for label in item.steps]
+        except ValueError:
+            raise PuzzleError(f"{source}: puzzle {item.id} has step labels other than stepN: {item.steps}") from None
+        try:
+            puzzle = Puzzle.from_markdown(item.texts["markdown"], solve=False)
+        except PuzzleError as exc:
+            raise PuzzleError(f"{source}: puzzle {item.id}: {exc}") from None
+        if len(steps) != len(puzzle.blanks):
+            raise PuzzleError(f"{source}: puzzle {item.id} has {len(puzzle.blanks)} blanks but {len(steps)} steps")
+        samples.append(profile.sample(puzzle, steps, item.difficulty))
+    if not samples:
+        raise PuzzleError(f"{source} holds no puzzles")
+    return profile.figures(samples)
+
+
+def _profile(args: argparse.Namespace) -> int:
+    ours = _figures_of(args.source, args.config, args.split)
+    other = None if args.against is None else _figures_of(args.against, args.config, args.split)
+    if args.json:
+        data: dict = {"source": args.source, "figures": ours}
+        if other is not None:
+            gaps = profile.distances(ours, other)
+            data.update(against=args.against, other=other, distances=gaps, misses=profile.misses(gaps))
+        print(json.dumps(data, indent=1, ensure_ascii=False))
+        return 0
+    names = (Path(args.source).name or args.source, "" if args.against is None else Path(args.against).name)
+    print("\n".join(profile.table(ours, other, names)))
+    if other is not None:
+        missed = profile.misses(profile.distances(ours, other))
+        print(f"\noutside the published profile's goals: {'; '.join(missed) if missed else 'none'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crossmath", description="Verified cross-math puzzles.")
     parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
@@ -186,6 +235,23 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("-o", "--output", default="puzzle.png",
                      help="image file to write, in the format its suffix names (default puzzle.png)")
     ren.set_defaults(run=_render)
+
+    pro = commands.add_parser(
+        "profile", help="figures of a set of puzzles, per difficulty, and distances to another set",
+        description="Print per difficulty the figures of a set of puzzles: grid rows and columns, filled-cell "
+                    "share, blanks per equation, shares of blanks per step level, of equation counts (<=7, 8-10, "
+                    "11-13, >=14) and of operators, and the median, 90th percentile and largest shown number. "
+                    "With --against, also the other set's figures and the distance of each: total variation "
+                    "for distributions, ratio for single figures ('!' marks one outside the published profile's "
+                    "goals). A set is 'published' (the published test set's figures, shipped with crossmath), a "
+                    "published-format .jsonl file, a crossmath-build folder or a Hub dataset id.")
+    pro.add_argument("source", metavar="SOURCE", help="published, FILE.jsonl, a crossmath-build folder or Hub id")
+    pro.add_argument("--against", metavar="OTHER", help="the set to compare with (same kinds as SOURCE)")
+    pro.add_argument("--config", help="config of a dataset (default: its default config; every config of a "
+                                      "crossmath build holds the same puzzles)")
+    pro.add_argument("--split", default="test", help="split of a dataset (default test; test+train joins both)")
+    pro.add_argument("--json", action="store_true", help="print the figures (and distances) as JSON")
+    pro.set_defaults(run=_profile)
     return parser
 
 

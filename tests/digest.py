@@ -6,8 +6,9 @@ import json
 from crossmath.puzzles.generator import PRESETS, generate
 
 
-def series_digest(count: int = 12) -> str:
-    blob = json.dumps([generate(d, seed=2026, index=i).to_dict() for d in sorted(PRESETS) for i in range(count)])
+def series_digest(count: int = 12, profile: str = "published") -> str:
+    blob = json.dumps([generate(d, seed=2026, index=i, profile=profile).to_dict()
+                       for d in sorted(PRESETS) for i in range(count)])
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -11,7 +11,7 @@ from crossmath._cli import comma_list, non_negative_int, positive_int, run_cli
 from crossmath._version import __version__
 from crossmath.dataset.pipeline import build, existing_build, merge
 from crossmath.dataset.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
-from crossmath.puzzles.generator import GENERATOR_VERSION
+from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import resolve_style
 
@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"easy,medium,hard weights of the test split (default {mix}, the published mix)")
     parser.add_argument("--train-mix", type=_mix, default=PUBLISHED_TEST_MIX, metavar="E,M,H",
                         help=f"easy,medium,hard weights of the train split (default {mix})")
+    parser.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
+                        help="generation profile of the test split, and of the train split unless --train-profile "
+                             "says otherwise (default published: grids, steps, operators and numbers like the "
+                             "published test set; compact: denser, smaller grids)")
+    parser.add_argument("--train-profile", choices=list(PROFILES), help="generation profile of the train split")
     parser.add_argument("--seed", type=int, default=0, help="build seed (default 0)")
     parser.add_argument("--styles", type=comma_list, default=["original", "noborder", "beige", "altstyle"],
                         metavar="S1,S2", help="presets or .json/.toml style files, one config each (default: the "
@@ -77,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> BuildSettings:
     return BuildSettings(
         train_size=args.train_size, test_size=args.test_size, train_mix=args.train_mix, test_mix=args.test_mix,
-        seed=args.seed, styles=tuple(resolve_style(name) for name in args.styles),
+        test_profile=args.profile, train_profile=args.train_profile or args.profile, seed=args.seed,
+        styles=tuple(resolve_style(name) for name in args.styles),
         text_formats=tuple(args.text_formats), solved_images=args.solved_images, outputs=tuple(args.outputs),
         version=f"{__version__} (generator {GENERATOR_VERSION})",
     )

@@ -31,7 +31,8 @@ def puzzle_at(settings: BuildSettings, split: str, position: int, forbidden: fro
     difficulty = settings.difficulty(split, position)
     index = SPLIT_BASE[split] + position
     for redraws in range(MAX_REDRAWS):
-        puzzle = generate(difficulty, seed=settings.seed, index=index + redraws * REDRAW_STRIDE)
+        puzzle = generate(difficulty, seed=settings.seed, index=index + redraws * REDRAW_STRIDE,
+                          profile=settings.profile(split))
         if not forbidden or leak_key(puzzle) not in forbidden:
             return puzzle, redraws
     raise SettingsError(f"{split} item {position} equals a test puzzle in {MAX_REDRAWS} draws: these settings "

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from crossmath.errors import SettingsError
+from crossmath.puzzles.generator import DEFAULT_PROFILE, PROFILES
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import Style
 
@@ -41,6 +42,9 @@ class BuildSettings:
     train_mix: tuple[int, int, int] = PUBLISHED_TEST_MIX
     """Relative weights of easy, medium, hard."""
     test_mix: tuple[int, int, int] = PUBLISHED_TEST_MIX
+    test_profile: str = DEFAULT_PROFILE
+    """Generation profile of the test split (``published``: puzzles like the published test set)."""
+    train_profile: str = DEFAULT_PROFILE
     seed: int = 0
     styles: tuple[Style, ...] = ()
     text_formats: tuple[str, ...] = tuple(FORMATS)
@@ -58,6 +62,9 @@ class BuildSettings:
         for mix in (self.train_mix, self.test_mix):
             if len(mix) != 3 or min(mix) < 0 or sum(mix) == 0:
                 raise SettingsError("a difficulty mix is three weights (easy, medium, hard), 0 or more, not all 0")
+        for profile in (self.test_profile, self.train_profile):
+            if profile not in PROFILES:
+                raise SettingsError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
         if not self.styles:
             raise SettingsError("a build needs at least one style")
         names = [style.name for style in self.styles]
@@ -72,6 +79,9 @@ class BuildSettings:
 
     def size(self, split: str) -> int:
         return self.train_size if split == "train" else self.test_size
+
+    def profile(self, split: str) -> str:
+        return self.train_profile if split == "train" else self.test_profile
 
     def counts(self, split: str) -> tuple[int, int, int]:
         """How many easy, medium and hard puzzles the split holds (largest remainders of its mix)."""

@@ -4,11 +4,13 @@
    only one equation, perpendicular to it, at a place where it neither overlaps nor touches a collinear equation
    and keeps the grid within the size limit. Its values are drawn at once, consistent with every cell it shares
    (so closing a loop of equations is allowed when some operator fits). Trivial filler (``×1``, ``÷1``) and
-   repeated equations are never drawn.
+   repeated equations are never drawn. Among a few feasible places, a profile takes the most compact (compact
+   profile: dense grids), the least compact (published profile: sparse grids) or simply the first one drawn.
 2. **Blanks, by construction.** Blanks are chosen in reverse solving order: a cell may be blanked only while it
    lies in an equation with no blank yet. Read backwards, that sequence solves one blank per equation, so every
    chosen set is solved completely by the rounds and the solution is unique. Preferring cells that cross an
-   equation which already has a blank builds longer chains, hence deeper steps.
+   equation which already has a blank builds longer chains, hence deeper steps; avoiding them keeps blanks at
+   step 1.
 3. **Verification.** The finished puzzle goes through :func:`crossmath.puzzles.solver.solve`, which re-solves it
    from the shown numbers and proves uniqueness by search; the puzzle is returned only if that agrees.
 
@@ -22,23 +24,24 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
-from crossmath.puzzles.arith import DIVIDE, PLUS, TIMES, operators_from_ascii, operators_to_ascii
+from crossmath.puzzles.arith import DIVIDE, OPERATORS, PLUS, TIMES, operators_from_ascii, operators_to_ascii
 from crossmath.puzzles.model import ACROSS, DOWN, MAX_SIDE, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 """Bumped whenever the puzzles drawn for a given seed change."""
 
 LAYOUT_ATTEMPTS = 400
 BLANKING_ATTEMPTS = 12
 PLACEMENT_TRIES = 40
 CANDIDATE_PLACEMENTS = 3
-COMPACTNESS = 0.5
-"""Share of placements that pick the most compact of the candidates rather than the first one drawn."""
+
+DEFAULT_MAX_NUMBER = (50, 250)
+"""Without a ``number_range``, each compact puzzle draws from ``[1, hi]`` with hi uniform in this interval."""
 
 
 class GenerationError(CrossmathError):
@@ -47,7 +50,8 @@ class GenerationError(CrossmathError):
 
 @dataclass(frozen=True)
 class Preset:
-    """A difficulty level: how many equations, how many blanks, how deep the steps go."""
+    """A difficulty level of a profile: how many equations, how many blanks, how deep the steps go, and how the
+    grid and its numbers are drawn."""
 
     equations: tuple[int, int]
     blank_ratio: tuple[float, float] | None
@@ -57,25 +61,60 @@ class Preset:
     depth: tuple[int, int]
     """Allowed deepest step level."""
     chain_bias: float
-    """How strongly blanking prefers to extend chains of dependent blanks (deeper steps)."""
+    """How strongly blanking prefers to extend chains of dependent blanks (deeper steps); below 0, how strongly it
+    avoids them (more blanks at step 1)."""
+    chain_starts: tuple[float, ...] = ()
+    """Weights of k = 0, 1, 2, ...: the first k blanks chosen always extend a chain where they can (one deep
+    chain per puzzle), the rest follow ``chain_bias``. Empty: k = 0."""
+    equation_bins: tuple[tuple[int, int, float], ...] = ()
+    """(min, max, weight) of each bin of equation counts: a puzzle draws its bin first, then a count in it, and
+    keeps the bin through every retry, so failed layouts do not skew the mix. Empty: uniform over ``equations``."""
+    operator_weights: tuple[float, float, float, float] | None = None
+    """Weights of + - × ÷ when drawing the order in which an equation tries operators; None: uniform."""
+    max_number: tuple[int, int] = DEFAULT_MAX_NUMBER
+    """Without a ``number_range``, numbers lie in ``[1, hi]`` with hi uniform in this interval."""
+    compact_share: float = 0.0
+    """Share of placements that take the most compact of a few feasible ones (most crossings, smallest grid)."""
+    spread_share: float = 0.0
+    """Share of placements that take the least compact of them; the rest take the first one that fits."""
 
 
-PRESETS: dict[str, Preset] = {
-    # Published profile: every equation at most one blank, all step 1, about 0.67 blanks per equation.
+_COMPACT = {
+    # Every equation at most one blank, all step 1, about 0.67 blanks per equation.
     "easy": Preset(equations=(5, 15), blank_ratio=(0.57, 0.82), min_blanks_per_equation=0,
-                   max_blanks_per_equation=1, depth=(1, 1),
-                   chain_bias=0.0),
+                   max_blanks_per_equation=1, depth=(1, 1), chain_bias=0.0, compact_share=0.5),
     # One or two blanks per equation, deepest step 2 to 5, about 0.82 blanks per equation.
     "medium": Preset(equations=(5, 15), blank_ratio=(0.7, 0.95), min_blanks_per_equation=1,
-                     max_blanks_per_equation=2, depth=(2, 5),
-                     chain_bias=0.6),
+                     max_blanks_per_equation=2, depth=(2, 5), chain_bias=0.6, compact_share=0.5),
     # As many blanks as equations, deepest step 2 to 7.
     "hard": Preset(equations=(5, 15), blank_ratio=None, min_blanks_per_equation=1,
-                   max_blanks_per_equation=3, depth=(2, 7), chain_bias=0.7),
+                   max_blanks_per_equation=3, depth=(2, 7), chain_bias=0.7, compact_share=0.5),
 }
 
-DEFAULT_MAX_NUMBER = (50, 250)
-"""Without a ``number_range``, each puzzle draws from ``[1, hi]`` with hi uniform in this interval."""
+_PUBLISHED = {
+    # Tuned against the published test set (crossmath.puzzles.profile.PUBLISHED): `crossmath profile` measures it.
+    "easy": replace(_COMPACT["easy"], equation_bins=((5, 7, 0.26), (8, 10, 0.19), (11, 13, 0.33), (14, 15, 0.22)),
+                    operator_weights=(1.2, 1.2, 1.1, 0.7), max_number=(100, 250), compact_share=0.0,
+                    spread_share=0.25),
+    # Most blanks avoid chains (step 1); one chain of 2-4 blanks drawn first makes the deeper steps.
+    "medium": replace(_COMPACT["medium"], chain_bias=-0.9, chain_starts=(0.0, 0.0, 0.3, 0.5, 0.2),
+                      equation_bins=((5, 7, 0.32), (8, 10, 0.27), (11, 13, 0.24), (14, 15, 0.18)),
+                      operator_weights=(1.4, 1.0, 0.95, 0.6), max_number=(35, 190), compact_share=0.0,
+                      spread_share=0.25),
+    "hard": replace(_COMPACT["hard"], chain_bias=0.5,
+                    equation_bins=((5, 7, 0.23), (8, 10, 0.27), (11, 13, 0.24), (14, 15, 0.27)),
+                    operator_weights=(1.15, 1.2, 0.95, 0.65), max_number=(30, 180), compact_share=0.0,
+                    spread_share=0.25),
+}
+
+PROFILES: dict[str, dict[str, Preset]] = {"published": _PUBLISHED, "compact": _COMPACT}
+"""Presets per profile. ``published`` follows the published test set per difficulty (grid size and sparsity,
+equation counts, step levels, operators, number magnitudes: see :mod:`crossmath.puzzles.profile`); ``compact``
+is the denser, smaller-grid generator of crossmath before that profile (generator version 2), kept as it was."""
+
+DEFAULT_PROFILE = "published"
+PRESETS: dict[str, Preset] = PROFILES[DEFAULT_PROFILE]
+"""The presets of the default profile, by difficulty."""
 
 
 def equation_capacity(max_rows: int, max_cols: int) -> int:
@@ -106,6 +145,24 @@ class _Draw:
     def pick(self, items: Sequence):
         return items[int(self._random() * len(items))]
 
+    def weighted(self, weights: Sequence[float]) -> int:
+        """An index drawn with probability proportional to its weight."""
+        target = self._random() * sum(weights)
+        for index, weight in enumerate(weights):
+            target -= weight
+            if target < 0:
+                return index
+        return len(weights) - 1
+
+    def weighted_order(self, items: Sequence, weights: Sequence[float]) -> list:
+        """The items in a random order where each next item is drawn with probability proportional to its weight."""
+        items, weights, out = list(items), list(weights), []
+        while len(items) > 1:
+            index = self.weighted(weights)
+            out.append(items.pop(index))
+            weights.pop(index)
+        return out + items
+
     def shuffled(self, items: Sequence) -> list:
         out = list(items)
         for i in range(len(out) - 1, 0, -1):
@@ -118,7 +175,8 @@ class _Draw:
 class _Settings:
     difficulty: str
     preset: Preset
-    equations: tuple[int, int]
+    equation_bins: tuple[tuple[int, int, float], ...]
+    """The preset's bins cut to the allowed equation counts, or one bin of them all when the caller sets them."""
     max_rows: int
     max_cols: int
     operators: tuple[str, ...]
@@ -139,10 +197,13 @@ def _as_span(value: int | tuple[int, int] | Sequence[int], name: str) -> tuple[i
     return lo, hi
 
 
-def _settings(difficulty, equations, max_rows, max_cols, operators, number_range, blanks, depth) -> _Settings:
-    if difficulty not in PRESETS:
+def _settings(difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks,
+              depth) -> _Settings:
+    if profile not in PROFILES:
+        raise GenerationError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if difficulty not in PROFILES[profile]:
         raise GenerationError(f"unknown difficulty {difficulty!r}; choose one of {', '.join(PRESETS)}")
-    preset = PRESETS[difficulty]
+    preset = PROFILES[profile][difficulty]
     if max_rows < 1 or max_cols < 1 or max(max_rows, max_cols) < 5:
         raise GenerationError(f"a {max_rows}x{max_cols} grid cannot hold an equation (5 cells in a line)")
     if max(max_rows, max_cols) > MAX_SIDE:
@@ -190,7 +251,10 @@ def _settings(difficulty, equations, max_rows, max_cols, operators, number_range
     if depth_span[0] > n_hi:  # each round uses up at least one equation, so n equations reach step n at most
         raise GenerationError(f"depth {depth_span[0]} is impossible: a puzzle of at most {n_hi} equations reaches "
                               f"step {n_hi} at most (each step solves at least one equation)")
-    return _Settings(difficulty, preset, (n_lo, n_hi), max_rows, max_cols, ops, number_range, blanks, depth_span)
+    bins = tuple((max(lo, n_lo), min(hi, n_hi), weight) for lo, hi, weight in preset.equation_bins
+                 if equations is None and max(lo, n_lo) <= min(hi, n_hi))
+    return _Settings(difficulty, preset, bins or ((n_lo, n_hi, 1.0),), max_rows, max_cols,
+                     ops, number_range, blanks, depth_span)
 
 
 def generate(
@@ -205,18 +269,22 @@ def generate(
     number_range: tuple[int, int] | None = None,
     blanks: int | None = None,
     depth: int | tuple[int, int] | None = None,
+    profile: str = DEFAULT_PROFILE,
 ) -> Puzzle:
     """Generate one verified puzzle; the same arguments give the same puzzle on any machine.
 
-    ``difficulty`` picks a preset (``easy``, ``medium``, ``hard``); ``equations`` (a number or a range), ``blanks``
-    and ``depth`` (deepest step, a number or a range) override it. ``index`` selects item i of a series drawn
-    from ``seed``. Raises :class:`GenerationError` for impossible settings, quickly.
+    ``difficulty`` picks a preset (``easy``, ``medium``, ``hard``) of ``profile`` (``published``: like the
+    published test set; ``compact``: denser, smaller grids); ``equations`` (a number or a range), ``blanks`` and
+    ``depth`` (deepest step, a number or a range) override it. ``index`` selects item i of a series drawn from
+    ``seed``. Raises :class:`GenerationError` for impossible settings, quickly.
     """
-    settings = _settings(difficulty, equations, max_rows, max_cols, operators, number_range, blanks, depth)
+    settings = _settings(difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks, depth)
     draw = _Draw(difficulty, seed, index)
+    bins = settings.equation_bins
+    n_lo, n_hi, _ = bins[draw.weighted([weight for _, _, weight in bins]) if len(bins) > 1 else 0]
     for _ in range(LAYOUT_ATTEMPTS):
-        lo, hi = settings.number_range or (1, draw.between(*DEFAULT_MAX_NUMBER))
-        n = draw.between(*settings.equations)
+        lo, hi = settings.number_range or (1, draw.between(*settings.preset.max_number))
+        n = draw.between(n_lo, n_hi)
         grown = _grow(draw, n, settings, lo, hi)
         if grown is None:
             continue
@@ -225,7 +293,7 @@ def generate(
             continue
         chosen, levels = blanks_found
         info = PuzzleInfo(difficulty, (lo, hi), operators_to_ascii(settings.operators), seed, index,
-                          f"crossmath {__version__}/{GENERATOR_VERSION}")
+                          f"crossmath {__version__}/{GENERATOR_VERSION} {profile}")
         puzzle = Puzzle.make(grown.equations, grown.values, chosen, info)
         _verify(puzzle, grown, levels)
         return puzzle
@@ -281,7 +349,7 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
         return direction, line, start, cells, (top, bottom, left, right)
 
     def place(direction: str, line: tuple, start: int, cells: tuple, new_bounds: tuple) -> bool:
-        filled = _fill(draw, settings.operators, lo, hi, *(values.get(cell) for cell in cells), seen)
+        filled = _fill(draw, operator_order(), lo, hi, *(values.get(cell) for cell in cells), seen)
         if filled is None:
             return False
         op, numbers = filled
@@ -296,12 +364,21 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
             cell_equations.setdefault(cell, []).append(index)
         return True
 
+    weights = settings.preset.operator_weights
+    op_weights = None if weights is None else [weights[OPERATORS.index(op)] for op in settings.operators]
+
+    def operator_order() -> list[str]:
+        if op_weights is None:
+            return draw.shuffled(settings.operators)
+        return draw.weighted_order(settings.operators, op_weights)
+
     def compactness(candidate: tuple) -> tuple[int, int]:
         """Prefer placements that cross more equations, then those that grow the grid least."""
         cells, (top, bottom, left, right) = candidate[3], candidate[4]
         crossings = sum(1 for cell in cells if cell in values)
         return -crossings, (bottom - top + 1) * (right - left + 1)
 
+    compact_share, spread_share = settings.preset.compact_share, settings.preset.spread_share
     first = ACROSS if draw.chance(0.5) else DOWN
     if (first == ACROSS and settings.max_cols < 5) or (first == DOWN and settings.max_rows < 5):
         first = DOWN if first == ACROSS else ACROSS
@@ -312,8 +389,10 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
         open_cells = [cell for cell, through in cell_equations.items() if len(through) == 1]
         if not open_cells:
             return None
-        # Half the time the most compact of a few feasible placements wins; otherwise the first that fits.
-        wanted = CANDIDATE_PLACEMENTS if draw.chance(COMPACTNESS) else 1
+        # The most compact or the least compact of a few feasible placements wins, or the first that fits.
+        choice = draw.uniform(0.0, 1.0)
+        wanted = CANDIDATE_PLACEMENTS if choice < compact_share + spread_share else 1
+        spread = choice >= compact_share
         candidates: list[tuple] = []
         placed = False
         for _ in range(PLACEMENT_TRIES):
@@ -324,7 +403,7 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
             if found is not None:
                 candidates.append(found)
                 if len(candidates) == wanted:
-                    candidates.sort(key=compactness)
+                    candidates.sort(key=compactness, reverse=spread)
                     if any(place(*candidate) for candidate in candidates):
                         placed = True
                         break
@@ -340,10 +419,11 @@ def _equation_key(op: str, a: int, b: int, c: int) -> tuple:
     return op, a, b, c
 
 
-def _fill(draw: _Draw, ops: tuple[str, ...], lo: int, hi: int, a: int | None, b: int | None, c: int | None,
+def _fill(draw: _Draw, ops: list[str], lo: int, hi: int, a: int | None, b: int | None, c: int | None,
           seen: set) -> tuple[str, tuple[int, int, int]] | None:
-    """Choose an operator and the unknown values of ``a op b = c`` so that it holds; None if nothing fits."""
-    for op in draw.shuffled(ops):
+    """Choose an operator (the first of ``ops`` that fits) and the unknown values of ``a op b = c`` so that it
+    holds; None if nothing fits."""
+    for op in ops:
         # A - B = C is B + C = A, and A ÷ B = C is B × C = A: two shapes cover the four operators.
         if op in (PLUS, TIMES):
             triple = _fill_shape(draw, op == TIMES, lo, hi, a, b, c)
@@ -423,7 +503,9 @@ def _blank(draw: _Draw, grown: _Grown, settings: _Settings) -> tuple[list[Cell],
         return None
     exact = target == n  # every blank must use up exactly one equation without blanks
     for _ in range(BLANKING_ATTEMPTS):
-        chosen = _choose_blanks(draw, grown, target, preset.max_blanks_per_equation, preset.chain_bias, exact)
+        chained = draw.weighted(preset.chain_starts) if preset.chain_starts else 0
+        chosen = _choose_blanks(draw, grown, target, preset.max_blanks_per_equation, preset.chain_bias, exact,
+                                chained)
         if chosen is None:
             continue
         blank = set(chosen)
@@ -436,8 +518,9 @@ def _blank(draw: _Draw, grown: _Grown, settings: _Settings) -> tuple[list[Cell],
 
 
 def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: int, chain_bias: float,
-                   exact: bool) -> list[Cell] | None:
-    """Blanks in reverse solving order: each lies in an equation that has no blank yet when it is chosen."""
+                   exact: bool, chained: int) -> list[Cell] | None:
+    """Blanks in reverse solving order: each lies in an equation that has no blank yet when it is chosen. The
+    first ``chained`` choices extend a chain whenever one can be extended."""
     through = grown.cell_equations
     cells_of = [eq.cells for eq in grown.equations]
     count = [0] * len(cells_of)
@@ -455,12 +538,16 @@ def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: in
 
     state = {cell: status(cell) for cell in through}
     chosen: list[Cell] = []
-    for _ in range(target):
+    for picked in range(target):
         candidates = [cell for cell, s in state.items() if s]
         if not candidates:
             return None
-        chaining = [cell for cell in candidates if state[cell] == CHAINING]
-        cell = draw.pick(chaining if chaining and draw.chance(chain_bias) else candidates)
+        if chain_bias >= 0 or picked < chained:
+            preferred = [cell for cell in candidates if state[cell] == CHAINING]
+            bias = 1.0 if picked < chained else chain_bias
+        else:
+            preferred, bias = [cell for cell in candidates if state[cell] == ALLOWED], -chain_bias
+        cell = draw.pick(preferred if preferred and draw.chance(bias) else candidates)
         chosen.append(cell)
         del state[cell]
         for e in through[cell]:
