@@ -39,7 +39,7 @@ figure{margin:.5rem 0 1.5rem} figure img{max-width:100%;height:auto} figcaption{
 .filters{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd;z-index:1}
 .entry{border:1px solid #ddd;border-radius:6px;padding:.6rem .8rem;margin:.8rem 0}
 .entry h4{margin:.1rem 0 .4rem}.pattern{font-weight:normal;color:#555;font-size:13px}
-.images{display:flex;flex-wrap:wrap;gap:1rem}.images figure{margin:0}
+.images{display:flex;flex-wrap:wrap;gap:1rem}.images figure{margin:0}.images img{max-width:520px}
 .wrong{background:#D55E00;color:#fff;padding:0 .2rem;border-radius:3px;text-decoration:line-through}
 .ok{padding:0 .2rem}.key{display:inline-block;width:1em;height:1em;vertical-align:middle;border:1px solid #888}
 pre{white-space:pre-wrap;font-size:12px;background:#f6f6f6;padding:.4rem}
