@@ -5,6 +5,7 @@ on every rerun (no dates or versions in the metadata, a fixed SVG id salt).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,7 +16,7 @@ from matplotlib.figure import Figure
 
 from crossmath.eval.metrics import STEP_CATEGORIES
 from crossmath.eval.stats import RESAMPLES, Estimate
-from crossmath.eval.summary import GroupSummary, Summary
+from crossmath.eval.summary import Summary
 
 COLUMN_WIDTH = 3.5
 """Inches: one column of a two-column paper."""
@@ -207,12 +208,8 @@ def write_figures(summary: Summary, folder: Path) -> list[FigureFile]:
             if figure is None:
                 continue
             if name == "factor":
-                name = f"factor-{summary.factor}"
+                name = "factor-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(summary.factor))
             _save(figure, folder, name)
             interval = "" if name == "consistency" else " " + INTERVAL
             written.append(FigureFile(name, caption + interval))
     return written
-
-
-def group_label(group: GroupSummary) -> str:
-    return f"{group.model}, {group.style}"

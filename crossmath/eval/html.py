@@ -7,6 +7,7 @@ highlighted, and links to its lines in the runs' ``predictions.jsonl``.
 from __future__ import annotations
 
 import base64
+import io
 import os
 from html import escape
 from pathlib import Path
@@ -20,7 +21,7 @@ from crossmath.eval.metrics import step_category
 from crossmath.eval.runs import PREDICTIONS
 from crossmath.eval.tables import Table
 from crossmath.puzzles.text import from_markdown
-from crossmath.render.draw import encode_png, png_bytes
+from crossmath.render.draw import encode_png, render
 from crossmath.render.styles import STYLES, Style, resolve_style
 
 ALL_WRONG = "#D55E00"
@@ -30,6 +31,10 @@ ONLY_WRONG_IN = {"text": "#56B4E9", "image": "#E69F00", "hybrid": "#F0E442"}
 answered, or in some other set of modalities."""
 
 REPLY_CHARS = 1500
+"""Characters of each model reply kept in the page."""
+GALLERY_PNG_LEVEL = 1
+"""zlib level of the highlighted grids (RGB, unlike the palette images of the dataset): a few ms each instead of
+tens, at a page size well under the 5 MB bar for 50 puzzles."""
 
 CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:1100px;padding:0 1rem;color:#222}
@@ -129,8 +134,10 @@ def _solved_grid(entry: Entry) -> str:
     modalities = list(entry.runs)
     marks = {cell: colour for cell, wrong in zip(puzzle.blanks, entry.wrong_in())
              if (colour := highlight_colour(wrong, modalities)) is not None}
-    png = png_bytes(puzzle, _style(entry.style), solved=True, highlight=marks)
-    return (f'<figure><img class="solved" src="{data_uri(png)}" alt="solved grid of {escape(entry.id)} with '
+    image = render(puzzle, _style(entry.style), solved=True, highlight=marks)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=GALLERY_PNG_LEVEL)
+    return (f'<figure><img class="solved" src="{data_uri(buffer.getvalue())}" alt="solved grid of {escape(entry.id)} with '
             f'wrong cells highlighted"><figcaption>solution, wrong cells highlighted</figcaption></figure>')
 
 
@@ -141,7 +148,7 @@ def _entry_html(entry: Entry, page_dir: Path) -> str:
                     if wrong and item is not None and j < len(item.steps)})
     images = ""
     if item is not None:
-        images = (f'<figure><img class="puzzle" src="{data_uri(encode_png(item.image()))}" alt="puzzle '
+        images = (f'<figure><img class="puzzle" src="{data_uri(encode_png(item.load_image()))}" alt="puzzle '
                   f'{escape(entry.id)} as the model saw it"><figcaption>puzzle as shown</figcaption></figure>')
     images += _solved_grid(entry)
     rows = [f"<tr><th>expected</th><td>{escape(' '.join(expected))}</td><td></td></tr>"] if expected else []

@@ -7,7 +7,8 @@ Every resampling is seeded, so a report is the same on every rerun. Accuracies a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from functools import lru_cache
+from typing import Iterator, Sequence
 
 import numpy as np
 from scipy.stats import binomtest
@@ -15,6 +16,7 @@ from scipy.stats import binomtest
 RESAMPLES = 10_000
 SEED = 0
 _BLOCK = 1000
+_CACHED_CELLS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,36 @@ class Difference:
         return f"{self.mean:+.1f} [{self.low:+.1f}, {self.high:+.1f}] p={self.p:.3f}" + ("" if self.paired else " ¹")
 
 
-def _resampled_indices(rng: np.random.Generator, n: int) -> list[np.ndarray]:
-    return [rng.integers(0, n, (min(_BLOCK, RESAMPLES - start), n)) for start in range(0, RESAMPLES, _BLOCK)]
+SIGNS = -1
+"""The stream of random signs for sign-flip permutation tests (other streams draw bootstrap resamples)."""
+
+
+def _blocks(n: int, stream: int) -> Iterator[np.ndarray]:
+    """Blocks of rows, RESAMPLES in all, each row either how often each of ``n`` puzzles is drawn in a bootstrap
+    resample, or (``SIGNS``) a random sign per puzzle. Fixed by the seed, ``n`` and ``stream``."""
+    rng = np.random.default_rng([SEED, n, stream + 1])
+    for start in range(0, RESAMPLES, _BLOCK):
+        rows = min(_BLOCK, RESAMPLES - start)
+        if stream == SIGNS:
+            yield rng.choice((-1.0, 1.0), (rows, n))
+            continue
+        drawn = rng.integers(0, n, (rows, n)) + n * np.arange(rows)[:, None]
+        yield np.bincount(drawn.ravel(), minlength=rows * n).reshape(rows, n).astype(np.float64)
+
+
+@lru_cache(maxsize=8)
+def _cached(n: int, stream: int) -> np.ndarray:
+    return np.concatenate(list(_blocks(n, stream)))
+
+
+def _resampled_sums(vector: np.ndarray, stream: int = 0) -> np.ndarray:
+    """The vector's sum in each resample (each row of :func:`_blocks` times the vector). Independent sets use
+    different streams. The rows of small sets are kept, so a report's many estimates on one set of puzzles cost
+    one matrix product each."""
+    n = len(vector)
+    if n * RESAMPLES <= _CACHED_CELLS:
+        return _cached(n, stream) @ vector
+    return np.concatenate([block @ vector for block in _blocks(n, stream)])
 
 
 def accuracy(right: Sequence[float], total: Sequence[float] | None = None) -> Estimate | None:
@@ -57,12 +87,8 @@ def accuracy(right: Sequence[float], total: Sequence[float] | None = None) -> Es
     den = np.ones_like(num) if total is None else np.asarray(total, dtype=float)
     if not len(num) or den.sum() == 0:
         return None
-    rng = np.random.default_rng(SEED)
-    ratios = []
-    for idx in _resampled_indices(rng, len(num)):
-        sums = den[idx].sum(axis=1)
-        ratios.append(np.divide(num[idx].sum(axis=1), sums, out=np.full(len(idx), np.nan), where=sums > 0))
-    boot = np.concatenate(ratios) * 100
+    sums = _resampled_sums(den)
+    boot = 100 * np.divide(_resampled_sums(num), sums, out=np.full(len(sums), np.nan), where=sums > 0)
     return Estimate(float(100 * num.sum() / den.sum()), float(np.nanpercentile(boot, 2.5)),
                     float(np.nanpercentile(boot, 97.5)), len(num))
 
@@ -74,10 +100,8 @@ def paired_difference(base: dict[str, float], other: dict[str, float]) -> Differ
     if not shared:
         return None
     d = np.array([other[i] - base[i] for i in shared]) * 100
-    rng = np.random.default_rng(SEED)
-    boot = np.concatenate([d[idx].mean(axis=1) for idx in _resampled_indices(rng, len(d))])
-    flips = np.concatenate([(rng.choice((-1.0, 1.0), idx.shape) * d).mean(axis=1)
-                            for idx in _resampled_indices(rng, len(d))])
+    boot = _resampled_sums(d) / len(d)
+    flips = _resampled_sums(d, SIGNS) / len(d)
     p = (np.sum(np.abs(flips) >= abs(d.mean()) - 1e-12) + 1) / (RESAMPLES + 1)
     return Difference(float(d.mean()), float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)),
                       float(p), len(d))
@@ -89,9 +113,8 @@ def unpaired_difference(base: Sequence[float], other: Sequence[float]) -> Differ
     a, b = np.asarray(base, dtype=float) * 100, np.asarray(other, dtype=float) * 100
     if not len(a) or not len(b):
         return None
-    rng = np.random.default_rng(SEED)
-    boot = np.concatenate([b[jb].mean(axis=1) - a[ja].mean(axis=1) for ja, jb in
-                           zip(_resampled_indices(rng, len(a)), _resampled_indices(rng, len(b)))])
+    boot = _resampled_sums(b, 1) / len(b) - _resampled_sums(a) / len(a)
+    rng = np.random.default_rng([SEED, len(a), len(b), 2])
     pooled, observed = np.concatenate([a, b]), b.mean() - a.mean()
     null = []
     for start in range(0, RESAMPLES, _BLOCK):
