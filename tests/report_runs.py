@@ -8,14 +8,16 @@ from typing import Sequence
 
 
 def write_run(folder: Path, modality: str, correct: dict[str, Sequence[Sequence[bool]]], *, model: str = "toy/model",
-              style: str = "original", dataset: str = "no-such-dataset", expected: dict[str, Sequence[str]] | None
+              style: str = "original", dataset: str | None = None, expected: dict[str, Sequence[str]] | None
               = None, factors: dict | None = None) -> Path:
     """A run folder whose puzzle ``id`` has one sample per list in ``correct[id]`` (True: that blank right).
 
     A right blank answers the expected value (``expected[id]``, else 10, 11, ...), a wrong one that value plus 1.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    config = {"model": model, "style": style, "modality": modality, "dataset": dataset, "split": "test"}
+    config = {"model": model, "style": style, "modality": modality, "split": "test"}
+    if dataset is not None:  # without one, the report has no step levels or images (and loads no dataset)
+        config["dataset"] = dataset
     if factors is not None:
         config["factors"] = factors
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")

@@ -83,7 +83,9 @@ def test_pooled_accuracy_resamples_puzzles():
 
 
 def test_report_writes_tables_json_and_identical_figures(hand_runs, tmp_path):
+    hand_runs.append(write_run(tmp_path / "alt-text", "text", IMAGE, style="altstyle"))
     markdown = gap_report(hand_runs, out=tmp_path / "a")
+    assert "| toy/model | text | 58.3 [" in markdown and "| 75.0 [" in markdown and "| 16.7 |" in markdown
     assert "| toy/model | original | text vs image | puzzles | 2 | 2 | 0 | 2 | 66.7 | 0.400 | 0.5 |" in markdown
     assert "16.7% of 6 puzzles solved in every modality; 41.7% of their blanks right" in markdown
     assert "Accuracy by step level" not in markdown  # the dataset is not there: no step levels, no error
@@ -95,7 +97,7 @@ def test_report_writes_tables_json_and_identical_figures(hand_runs, tmp_path):
                           str(tmp_path / "b")], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     figures = sorted(p.name for p in (tmp_path / "a").iterdir() if p.suffix in (".png", ".svg"))
-    assert figures == ["consistency.png", "consistency.svg", "modalities.png", "modalities.svg"]
+    assert figures == [f"{name}.{kind}" for name in ("consistency", "modalities", "styles") for kind in ("png", "svg")]
     for name in figures:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     with Image.open(tmp_path / "a" / "modalities.png") as image:

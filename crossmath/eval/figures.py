@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -27,7 +27,7 @@ MARKERS = {"text": "o", "image": "s", "hybrid": "^"}
 OTHER = "#CC79A7"
 AGREEMENT_COLOURS = ("#009E73", "#56B4E9", "#E69F00", "#BBBBBB")
 INTERVAL = f"Whiskers: 95% percentile-bootstrap intervals over puzzles ({RESAMPLES:,} resamples)."
-STYLE = {
+STYLE: dict[str, Any] = {
     "svg.hashsalt": "crossmath", "svg.fonttype": "path", "font.family": "DejaVu Sans", "font.size": 7,
     "axes.titlesize": 7, "axes.labelsize": 7, "legend.fontsize": 6, "xtick.labelsize": 6, "ytick.labelsize": 6,
     "axes.grid": True, "axes.grid.axis": "y", "grid.alpha": 0.35, "grid.linewidth": 0.5,
@@ -70,7 +70,7 @@ def _whiskers(estimates: Sequence[Estimate | None]) -> tuple[list[float], list[l
     return means, errors
 
 
-def _lines(axis: Axes, labels: Sequence[str], series: dict[str, Sequence[Estimate | None]], xlabel: str,
+def _lines(axis: Axes, labels: Sequence[str], series: Mapping[str, Sequence[Estimate | None]], xlabel: str,
            ylabel: str) -> None:
     """One line per modality over categorical x positions, with interval whiskers."""
     offset = 0.06
@@ -202,7 +202,7 @@ DRAWERS: tuple[tuple[str, Callable[[Summary], Figure | None], str], ...] = (
 def write_figures(summary: Summary, folder: Path) -> list[FigureFile]:
     """Draw every figure the summary supports into ``folder`` (PNG and SVG); returns what was written."""
     written = []
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
         for name, draw, caption in DRAWERS:
             figure = draw(summary)
             if figure is None:

@@ -137,8 +137,8 @@ def _solved_grid(entry: Entry) -> str:
     image = render(puzzle, _style(entry.style), solved=True, highlight=marks)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=GALLERY_PNG_LEVEL)
-    return (f'<figure><img class="solved" src="{data_uri(buffer.getvalue())}" alt="solved grid of {escape(entry.id)} with '
-            f'wrong cells highlighted"><figcaption>solution, wrong cells highlighted</figcaption></figure>')
+    return (f'<figure><img class="solved" src="{data_uri(buffer.getvalue())}" alt="solved grid of '
+            f'{escape(entry.id)} with wrong cells highlighted"><figcaption>solution, wrong cells highlighted</figcaption></figure>')
 
 
 def _entry_html(entry: Entry, page_dir: Path) -> str:

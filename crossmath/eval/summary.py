@@ -200,11 +200,11 @@ def factor_rows(runs: Sequence[Run], factor: str) -> tuple[list[str], list[Facto
     for run in runs:
         others = {k: v for k, v in run.factors.items() if k != factor}
         model = run.model + "".join(f", {k}={v}" for k, v in sorted(others.items()))
-        level = cells.setdefault((model, run.modality), {})
-        if run.factors[factor] in level:
-            raise ReportError(f"{level[run.factors[factor]].path} and {run.path} both hold {factor}="
+        runs_by_level = cells.setdefault((model, run.modality), {})
+        if run.factors[factor] in runs_by_level:
+            raise ReportError(f"{runs_by_level[run.factors[factor]].path} and {run.path} both hold {factor}="
                               f"{run.factors[factor]} for {model}, {run.modality}")
-        level[run.factors[factor]] = run
+        runs_by_level[run.factors[factor]] = run
     rows = []
     for (model, modality), by_level in sorted(cells.items(), key=lambda kv: (kv[0][0], _modality_rank(kv[0][1]))):
         ordered = [level for level in levels if level in by_level]
