@@ -59,7 +59,7 @@ def test_all_modalities_and_styles_in_one_call(tiny_models, eval_dataset, tmp_pa
         for item in lengths["text"]:
             assert lengths["hybrid"][item] > lengths["text"][item]
             assert lengths["hybrid"][item] > lengths["image"][item]
-    assert (model_dir / "report" / "gaps.png").is_file()
+    assert (model_dir / "report" / "modalities.png").is_file()
 
 
 def test_prompts_carry_text_image_or_both(eval_dataset):
@@ -268,7 +268,7 @@ def test_report_command(tiny_models, eval_dataset, tmp_path, capsys):
     assert cli.main(["report", *folders, "--out", str(tmp_path / "report"), "--metric", "macro"]) == 0
     text = capsys.readouterr().out
     assert "## Modality gap (macro accuracy, %)" in text and "p=" in text
-    assert (tmp_path / "report" / "gaps.png").is_file() and (tmp_path / "report" / "report.md").is_file()
+    assert (tmp_path / "report" / "modalities.svg").is_file() and (tmp_path / "report" / "report.md").is_file()
 
 
 @pytest.mark.torch  # its first case goes through loading a model

@@ -264,3 +264,28 @@ def test_margins_surround_the_grid_in_the_background_colour():
     assert (frame == rgb(style.background)).all()
     decoded = Image.open(io.BytesIO(render.png_bytes(p, style)))
     assert (pixels(decoded) == px).all()
+
+
+@pytest.mark.parametrize("name", sorted(STYLES))
+def test_highlight_fills_only_the_given_cells_in_any_style(name):
+    style = STYLES[name]
+    p = generate("medium", seed=5)
+    marks = {p.blanks[0]: "#E69F00", next(cell for cell, text in p.iter_cells() if not text[-1].isdigit()): "#56B4E9"}
+    plain = pixels(render.render(p, style, solved=True))
+    marked = pixels(render.render(p, style, solved=True, highlight=marks))
+    size = style.cell_size
+    changed = np.argwhere((plain != marked).any(axis=2))
+    cells = {((y - style.margin) // size, (x - style.margin) // size) for y, x in changed}
+    assert set(marks) <= cells
+    # a cell is drawn as Pillow's rectangle [x0, y0, x0 + cell, y0 + cell]: nothing changes beyond that edge
+    assert all(any(r * size <= y - style.margin <= (r + 1) * size and c * size <= x - style.margin <= (c + 1) * size
+                   for r, c in marks) for y, x in changed)
+    for (r, c), colour in marks.items():  # the cell's inside takes the colour; its text stays
+        inside = marked[r * size + style.margin + 4, c * size + style.margin + 4]
+        assert tuple(inside) == rgb(colour)
+    decoded = pixels(Image.open(io.BytesIO(render.png_bytes(p, style, solved=True, highlight=marks))))
+    assert (decoded == marked).all()
+    with pytest.raises(StyleError, match="not a filled cell"):
+        render.render(p, style, highlight={(1, 1): "red"} if not p.grid()[1][1] else {(99, 99): "red"})
+    with pytest.raises(StyleError, match="not a colour"):
+        render.render(p, style, highlight={p.blanks[0]: "no-such-colour"})

@@ -72,12 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("predictions", nargs="+", help="predictions.jsonl, or published-format log files")
     score.set_defaults(run=_score)
 
-    report = commands.add_parser("report", help="modality-gap and style-robustness tables over run folders",
-                                 description="Tables of the modality gap (with paired tests and intervals) and "
-                                             "of robustness across styles, and a bar chart of the gaps.")
+    report = commands.add_parser("report", help="modality gap, step levels, consistency and style tables over runs",
+                                 description="Tables and figures of the modality gap (paired tests, 95% "
+                                             "intervals), accuracy by step level, cross-modal consistency (2x2 "
+                                             "tables, kappa, McNemar), robustness across styles and, with --by, "
+                                             "accuracy by a factor's level; with --html, a page with an error "
+                                             "gallery.")
     report.add_argument("runs", nargs="+", help="run folders")
-    report.add_argument("--metric", choices=["micro", "macro"], default="micro")
-    report.add_argument("--out", default="crossmath-report", help="folder for report.md and gaps.png")
+    report.add_argument("--metric", choices=["micro", "macro"], default="micro",
+                        help="accuracy in the gap table and figures (default micro)")
+    report.add_argument("--out", default="crossmath-report",
+                        help="folder for report.md, summary.json and the figures (default crossmath-report)")
+    report.add_argument("--by", metavar="FACTOR", help="also tabulate and plot accuracy by the level of FACTOR "
+                        "(from the runs' config.json 'factors')")
+    report.add_argument("--html", metavar="OUT", help="also write one self-contained HTML page with the error "
+                        "gallery to OUT")
+    report.add_argument("--gallery", type=int, default=50, metavar="N",
+                        help="puzzles in the HTML error gallery, most informative first (default 50)")
     report.set_defaults(run=_report)
     return parser
 
@@ -161,8 +172,9 @@ def _score(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from crossmath.eval.report import gap_report
 
-    print(gap_report(args.runs, out=args.out, metric=args.metric))
-    print(f"wrote {Path(args.out) / 'report.md'} and {Path(args.out) / 'gaps.png'}")
+    print(gap_report(args.runs, out=args.out, metric=args.metric, by=args.by, html=args.html, gallery=args.gallery))
+    print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures" + (f", and {args.html}" if args.html
+                                                                               else ""))
     return 0
 
 

@@ -16,12 +16,13 @@ import io
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator, Mapping
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
 from crossmath.errors import CrossmathError
-from crossmath.puzzles.model import Puzzle
+from crossmath.puzzles.model import Cell, Puzzle
 from crossmath.render.fonts import load_font
 from crossmath.render.styles import STYLES, Style, StyleError, resolve_style
 
@@ -128,8 +129,29 @@ def _palette_tile(style: Style, fill: str, text: str, color: str) -> Image.Image
     return Image.frombytes("P", (rgb.shape[1], rgb.shape[0]), indices.tobytes())
 
 
-def _cells(puzzle: Puzzle, style: Style, solved: bool):
-    """Each filled cell's top-left corner and its tile key (fill, text, text colour), in reading order."""
+Highlight = Mapping[Cell, str]
+"""Cells to fill in another colour, (row, column) -> any Pillow colour string."""
+
+
+def _check_highlight(puzzle: Puzzle, highlight: Highlight | None) -> dict[Cell, str]:
+    cells = {cell for cell, _ in puzzle.iter_cells()}
+    checked = {}
+    for cell, colour in (highlight or {}).items():
+        if tuple(cell) not in cells:
+            raise StyleError(f"highlight: {cell!r} is not a filled cell of the puzzle")
+        try:
+            ImageColor.getrgb(colour)
+        except (ValueError, AttributeError, TypeError):
+            raise StyleError(f"highlight: {colour!r} is not a colour") from None
+        checked[(int(cell[0]), int(cell[1]))] = colour
+    return checked
+
+
+def _cells(puzzle: Puzzle, style: Style, solved: bool,
+           highlight: Highlight | None = None) -> Iterator[tuple[tuple[int, int], tuple[str, str, str]]]:
+    """Each filled cell's top-left corner and its tile key (fill, text, text colour), in reading order; a
+    highlighted cell keeps its text and takes the highlight colour as its fill."""
+    marked = _check_highlight(puzzle, highlight)
     blanks = set(puzzle.blanks)
     answer_color = style.answer_color or style.text_color
     cell, margin = style.cell_size, style.margin
@@ -143,6 +165,8 @@ def _cells(puzzle: Puzzle, style: Style, solved: bool):
                 key = (style.number_fill, text, style.text_color)
             else:
                 key = (style.operator_fill, text, style.text_color)
+            if (r, c) in marked:
+                key = (marked[(r, c)], *key[1:])
             yield (margin + c * cell, margin + r * cell), key
 
 
@@ -160,22 +184,24 @@ def _restore_margin(image: Image.Image, style: Style, ink) -> None:
         draw.rectangle([0, height - style.margin, width, height], fill=ink)
 
 
-def render(puzzle: Puzzle, style: str | Style = "original", *, solved: bool = False, scale: int = 1) -> Image.Image:
+def render(puzzle: Puzzle, style: str | Style = "original", *, solved: bool = False, scale: int = 1,
+           highlight: Highlight | None = None) -> Image.Image:
     """Draw a puzzle as an RGB image: blanks empty (or the style's blank mark), or with ``solved`` completed.
 
-    The image is ``cols x cell`` by ``rows x cell`` pixels (plus margins), times ``scale``.
+    The image is ``cols x cell`` by ``rows x cell`` pixels (plus margins), times ``scale``. ``highlight`` fills
+    the given cells (row, column) in the given colours instead of their style's fill, e.g. to mark wrong answers.
     """
     style = _prepared(puzzle, style, scale)
     image = Image.new("RGB", _canvas_size(puzzle, style), style.background)
-    for corner, key in _cells(puzzle, style, solved):
+    for corner, key in _cells(puzzle, style, solved, highlight):
         image.paste(_rgb_tile(style, *key), corner)
     _restore_margin(image, style, style.background)
     return image
 
 
-def _render_palette(puzzle: Puzzle, style: Style, solved: bool) -> Image.Image | None:
+def _render_palette(puzzle: Puzzle, style: Style, solved: bool, highlight: Highlight | None) -> Image.Image | None:
     """The same picture as :func:`render` as a palette image, or None when a colour falls outside the palette."""
-    placed = [(corner, _palette_tile(style, *key)) for corner, key in _cells(puzzle, style, solved)]
+    placed = [(corner, _palette_tile(style, *key)) for corner, key in _cells(puzzle, style, solved, highlight)]
     if any(tile is None for _, tile in placed):
         return None
     index = _style_palette(style)
@@ -200,12 +226,13 @@ def encode_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def png_bytes(puzzle: Puzzle, style: str | Style = "original", *, solved: bool = False, scale: int = 1) -> bytes:
+def png_bytes(puzzle: Puzzle, style: str | Style = "original", *, solved: bool = False, scale: int = 1,
+              highlight: Highlight | None = None) -> bytes:
     """The rendered puzzle as lossless PNG bytes (a palette PNG whenever it fits 256 colours, as it does for
-    every preset); decoded, it equals :func:`render`'s image pixel for pixel."""
+    every preset without highlights); decoded, it equals :func:`render`'s image pixel for pixel."""
     style = _prepared(puzzle, style, scale)
-    image = _render_palette(puzzle, style, solved)
-    return encode_png(image if image is not None else render(puzzle, style, solved=solved))
+    image = _render_palette(puzzle, style, solved, highlight)
+    return encode_png(image if image is not None else render(puzzle, style, solved=solved, highlight=highlight))
 
 
 def image_format(path: Path) -> str:
@@ -230,14 +257,14 @@ def write_image(image: Image.Image, path: str | Path) -> Path:
 
 
 def save(puzzle: Puzzle, path: str | Path, style: str | Style = "original", *, solved: bool = False,
-         scale: int = 1) -> Path:
+         scale: int = 1, highlight: Highlight | None = None) -> Path:
     """Render a puzzle and write it in the format the file's suffix names (lossless palette PNG for ``.png``);
     returns the path."""
     path = Path(path)
     if image_format(path) == "PNG":
-        path.write_bytes(png_bytes(puzzle, style, solved=solved, scale=scale))
+        path.write_bytes(png_bytes(puzzle, style, solved=solved, scale=scale, highlight=highlight))
         return path
-    return write_image(render(puzzle, style, solved=solved, scale=scale), path)
+    return write_image(render(puzzle, style, solved=solved, scale=scale, highlight=highlight), path)
 
 
 def contact_sheet(puzzle: Puzzle, styles: list[str | Style] | None = None, *, solved: bool = False,
