@@ -1,4 +1,5 @@
-"""Building one chunk: its puzzles, its rows in every style, its Parquet files and published-layout pieces.
+"""Building one chunk: its puzzles, its rows in every style (Arrow parts of the Parquet files) and published-layout
+pieces.
 
 A chunk is written completely (files first, its record last, each renamed into place), so a build that stops at
 any moment can resume by rebuilding only the chunks without a record.
@@ -7,15 +8,12 @@ any moment can resume by rebuilding only the chunks without a record.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import leak_key, puzzle_at
+from crossmath.dataset.parquet import part_path, write_part
 from crossmath.dataset.rows import features, row_digest, style_row, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
 from crossmath.puzzles.records import image_names, record_line, to_record
@@ -25,13 +23,12 @@ CHUNK_RECORDS = ".chunks"
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """What a finished chunk left behind: per-style digests and file sizes, leak keys, redraw count."""
+    """What a finished chunk left behind: per-style digests, leak keys, redraw count."""
 
     split: str
     number: int
     rows: int
     digests: dict[str, str]
-    parquet_bytes: dict[str, int]
     keys: list[str]
     redrawn: int
     profile: dict[str, dict]
@@ -40,10 +37,6 @@ class ChunkResult:
     @property
     def name(self) -> str:
         return f"{self.split}-{self.number:05d}"
-
-
-def parquet_path(root: Path, style: str, chunk_name: str) -> Path:
-    return root / "data" / style / f"{chunk_name}.parquet"
 
 
 def published_dir(root: Path, style: str) -> Path:
@@ -64,22 +57,20 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
         puzzles.append(puzzle)
         redrawn += redraws > 0
     names = [image_names(position + 1, split=chunk.split) for position in range(chunk.start, chunk.stop)]
-    records = [to_record(puzzle, img=img, img_blank=img_blank) for puzzle, (img, img_blank) in zip(puzzles, names)]
-    shared = [text_columns(puzzle, record, settings) for puzzle, record in zip(puzzles, records)]
+    records = [to_record(puzzle, img=img, img_blank=img_blank)
+               for puzzle, (img, img_blank) in zip(puzzles, names, strict=True)]
+    shared = [text_columns(puzzle, record, settings) for puzzle, record in zip(puzzles, records, strict=True)]
     ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
-    schema = features(settings).arrow_schema
-    digests, sizes = {}, {}
+    columns = features(settings)
+    digests = {}
     for style in settings.styles:
-        rows = [style_row(i, p, style, s, settings.solved_images) for i, p, s in zip(ids, puzzles, shared)]
+        rows = [style_row(i, p, style, s, settings.solved_images) for i, p, s in zip(ids, puzzles, shared, strict=True)]
         digests[style.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
         if "hf" in settings.outputs:
-            buffer = io.BytesIO()
-            pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer)
-            write_atomic(parquet_path(root, style.name, chunk.name), buffer.getvalue())
-            sizes[style.name] = buffer.tell()
+            write_part(part_path(root, style.name, chunk.name), rows, columns)
         if "crossmath-jsonl" in settings.outputs:
             _write_published(root, style.name, chunk.name, names, rows, records)
-    result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests, sizes,
+    result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests,
                          [leak_key(p) for p in puzzles], redrawn, _profile(puzzles))
     write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
     return result
@@ -100,7 +91,7 @@ def _profile(puzzles) -> dict[str, dict]:
 def _write_published(root: Path, style: str, chunk_name: str, names: list[tuple[str, str]], rows: list[dict],
                      records: list[dict]) -> None:
     folder = published_dir(root, style)
-    for (img, img_blank), row in zip(names, rows):
+    for (img, img_blank), row in zip(names, rows, strict=True):
         write_atomic(folder / img_blank, row["image"]["bytes"])
         if "solved_image" in row:
             write_atomic(folder / img, row["solved_image"]["bytes"])

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tqdm import tqdm
 
@@ -28,6 +29,8 @@ from crossmath.dataset.chunks import (
 )
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import keys_of_test_split, puzzle_at
+from crossmath.dataset.parquet import PARTS, SplitFiles, part_path, read_parts, write_split
+from crossmath.dataset.rows import features
 from crossmath.dataset.settings import BuildSettings, Chunk, plan_chunks
 from crossmath.errors import CrossmathError
 from crossmath.render import png_bytes
@@ -167,7 +170,7 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
         if "crossmath-jsonl" in settings.outputs:
             _join_published(partial, settings, results)
         if "hf" in settings.outputs:
-            _write_card(partial, settings, summary, results)
+            _write_card(partial, settings, summary, _write_parquet(partial, settings, results))
     write_json(partial / MANIFEST, summary)
     (partial / PARTIAL_STATE).unlink()
     shutil.rmtree(partial / CHUNK_RECORDS)
@@ -187,13 +190,22 @@ def _join_published(root: Path, settings: BuildSettings, results: list[ChunkResu
     shutil.rmtree(root / "published" / ".parts")
 
 
-def _write_card(root: Path, settings: BuildSettings, summary: dict, results: list[ChunkResult]) -> None:
-    split_bytes: dict[str, dict[str, int]] = {}
+def _write_parquet(root: Path, settings: BuildSettings, results: list[ChunkResult]) -> dict[str, dict[str, SplitFiles]]:
+    """Join the chunks' Arrow parts into each config's Parquet shards; per style and split, what they hold."""
+    columns = features(settings)
+    written: dict[str, dict[str, SplitFiles]] = {}
     for style in settings.styles:
-        for r in results:
-            into = split_bytes.setdefault(style.name, {})
-            into[r.split] = into.get(r.split, 0) + r.parquet_bytes.get(style.name, 0)
-    write_atomic(root / "README.md", dataset_card(settings, summary, split_bytes).encode())
+        for split in ("train", "test"):
+            parts = [part_path(root, style.name, r.name) for r in results if r.split == split]
+            if parts:
+                written.setdefault(style.name, {})[split] = write_split(
+                    root / "data" / style.name, split, read_parts(parts), columns)
+    shutil.rmtree(root / PARTS)
+    return written
+
+
+def _write_card(root: Path, settings: BuildSettings, summary: dict, files: dict[str, dict[str, SplitFiles]]) -> None:
+    write_atomic(root / "README.md", dataset_card(settings, summary, files).encode())
     first_split = "test" if settings.test_size else "train"
     example, _ = puzzle_at(settings, first_split, 0, frozenset())
     write_atomic(root / "example.png", png_bytes(example, settings.styles[0]))
