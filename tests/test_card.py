@@ -11,15 +11,18 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
+import crossmath
 from crossmath.dataset import BuildSettings, build
-from crossmath.dataset.card import SIZE_CATEGORIES, size_category
+from crossmath.dataset.card import BENCHMARK_BIBTEX, SIZE_CATEGORIES, dataset_card, size_category
 from crossmath.dataset.parquet import SplitFiles, shard_bounds, write_split
 from crossmath.dataset.rows import features
 from crossmath.render import STYLES
+from crossmath.render.fonts import font_path
 
 VARIANT = dataclasses.replace(STYLES["original"], name="dejavu40", font="DejaVuSans", font_size=20, cell_size=40)
 SETTINGS = BuildSettings(train_size=20, test_size=9, styles=(STYLES["altstyle"], VARIANT), version="test")
@@ -81,9 +84,6 @@ def test_the_card_describes_the_styles_and_fonts_actually_built(built):
 
 
 def test_a_font_given_by_path_is_named_by_file_and_its_licence_not_claimed(tmp_path):
-    from crossmath.dataset.card import dataset_card
-    from crossmath.render.fonts import font_path
-
     own = tmp_path / "MyFont.ttf"
     own.write_bytes(font_path("DejaVuSans").read_bytes())
     style = dataclasses.replace(STYLES["original"], name="mine", font=str(own))
@@ -130,3 +130,12 @@ def test_a_split_over_the_shard_size_is_cut_into_files_that_read_back_in_order(t
     assert written.download_size == sum((tmp_path / name).stat().st_size for name in written.files)
     back = pa.concat_tables([pq.read_table(tmp_path / name) for name in written.files])
     assert back.column("id").to_pylist() == [f"r{i}" for i in range(25)]
+
+
+def test_the_readme_and_the_citation_file_cite_the_benchmark_as_the_card_does():
+    root = Path(__file__).parents[1]
+    assert BENCHMARK_BIBTEX in (root / "README.md").read_text(encoding="utf-8")
+    citation = yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))
+    paper = citation["references"][0]
+    assert paper["url"] == "https://arxiv.org/abs/2604.16256" and "Modality Gap" in paper["title"]
+    assert citation["version"] == crossmath.__version__

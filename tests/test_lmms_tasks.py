@@ -73,7 +73,7 @@ def test_requests_are_crossmath_evals_prompts(tasks):
 def test_scores_are_crossmath_evals_micro_macro_and_per_step(tasks):
     task = tasks[0]["hybrid"]
     docs = list(task.test_docs())
-    first, second, third = docs[:3]
+    first, _, third = docs[:3]
     wrong = " ".join("0" for _ in third["answer"].split()[1:])
     replies = [
         f"Across first.\n\nThen down.\n\n<answer>{first['answer']}",  # lmms-eval dropped the stop string
