@@ -16,6 +16,7 @@ from crossmath.dataset.items import leak_key, puzzle_at
 from crossmath.dataset.parquet import part_path, write_part
 from crossmath.dataset.rows import features, row_digest, style_row, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
+from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.records import image_names, record_line, to_record
 
 CHUNK_RECORDS = ".chunks"
@@ -76,7 +77,7 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
     return result
 
 
-def _profile(puzzles) -> dict[str, dict]:
+def _profile(puzzles: list[Puzzle]) -> dict[str, dict]:
     profile: dict[str, dict] = {}
     for puzzle in puzzles:
         entry = profile.setdefault(puzzle.info.difficulty, {"puzzles": 0, "equations": 0, "blanks": 0, "depths": {}})
