@@ -80,7 +80,8 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
 def _profile(puzzles: list[Puzzle]) -> dict[str, dict]:
     profile: dict[str, dict] = {}
     for puzzle in puzzles:
-        entry = profile.setdefault(puzzle.info.difficulty, {"puzzles": 0, "equations": 0, "blanks": 0, "depths": {}})
+        difficulty = puzzle.info.difficulty or "unknown"  # every built puzzle has one; the type allows None
+        entry = profile.setdefault(difficulty, {"puzzles": 0, "equations": 0, "blanks": 0, "depths": {}})
         entry["puzzles"] += 1
         entry["equations"] += len(puzzle.equations)
         entry["blanks"] += len(puzzle.blanks)

@@ -111,7 +111,7 @@ def build(out: str | Path, settings: BuildSettings, *, num_proc: int = 1, shard:
     return _finish(partial, out, settings, [results[c.name] for c in chunks], shard)
 
 
-def _run(todo: list[Chunk], arguments: Callable, num_proc: int, on_done: Callable[[ChunkResult], None]) -> None:
+def _run(todo: list[Chunk], arguments: Callable, num_proc: int, on_done: Callable[[ChunkResult], object]) -> None:
     if num_proc <= 1 or len(todo) <= 1:
         for chunk in todo:
             on_done(build_chunk(*arguments(chunk)))
