@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+import yaml
 
 from crossmath.dataset import BuildSettings, build
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt
@@ -13,14 +14,38 @@ from crossmath.eval.sources import load_items
 from crossmath.render import STYLES
 from crossmath.tasks import TASKS_DIR
 
-lmms_tasks = pytest.importorskip("lmms_eval.tasks", reason="lmms-eval is not installed (pip install lmms-eval)")
-
 MODALITIES = ("text", "image", "hybrid")
 EXPECTED = {f"crossmath_{style}_{modality}" for style in STYLES for modality in MODALITIES}
 
 
+class _TaskLoader(yaml.SafeLoader):
+    """Reads task files without lmms-eval: a ``!function`` tag becomes its dotted name."""
+
+
+_TaskLoader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+
+
+def test_each_task_file_sets_the_style_and_modality_its_name_says():
+    names = set()
+    for path in sorted(TASKS_DIR.glob("crossmath_*.yaml")):
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_TaskLoader)
+        style, modality = config["dataset_name"], config["lmms_eval_specific_kwargs"]["default"]["modality"]
+        assert path.stem == config["task"] == f"crossmath_{style}_{modality}"
+        assert config["tag"] == f"crossmath_{modality}"
+        assert config["doc_to_visual"] == ("hooks.no_visual" if modality == "text" else "hooks.doc_to_visual")
+        names.add(config["task"])
+    assert names == EXPECTED
+    group = yaml.load((TASKS_DIR / "crossmath.yaml").read_text(encoding="utf-8"), Loader=_TaskLoader)
+    assert set(group["task"]) == EXPECTED
+
+
 @pytest.fixture(scope="module")
-def manager():
+def lmms_tasks():
+    return pytest.importorskip("lmms_eval.tasks", reason="lmms-eval is not installed (pip install lmms-eval)")
+
+
+@pytest.fixture(scope="module")
+def manager(lmms_tasks):
     return lmms_tasks.TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
 
 
@@ -38,7 +63,7 @@ def test_the_plugin_route_finds_this_folder_and_an_empty_model_list():
 
 
 @pytest.fixture(scope="module")
-def tasks(manager, tmp_path_factory):
+def tasks(lmms_tasks, manager, tmp_path_factory):
     """The original-style tasks of every modality on a small build in ``crossmath-data`` (the tasks' default)."""
     folder = tmp_path_factory.mktemp("lmms")
     settings = BuildSettings(train_size=0, test_size=6, styles=(STYLES["original"],), version="test")
