@@ -7,10 +7,16 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
+
+if TYPE_CHECKING:  # the real types for checkers and editors; at run time the names load lazily below
+    from crossmath import render
+    from crossmath.puzzles.generator import generate
+    from crossmath.puzzles.model import Puzzle, PuzzleError
+    from crossmath.puzzles.solver import solve
 
 __all__ = ["CrossmathError", "Puzzle", "PuzzleError", "__version__", "generate", "render", "solve"]
 

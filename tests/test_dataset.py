@@ -171,7 +171,7 @@ def test_a_train_puzzle_equal_to_a_test_puzzle_up_to_blanks_is_redrawn():
 
 
 def test_the_leak_check_refuses_a_shared_puzzle():
-    common = dict(rows=1, digests={}, parquet_bytes={}, redrawn=0, profile={})
+    common = dict(rows=1, digests={}, redrawn=0, profile={})
     results = [ChunkResult("test", 0, keys=["k1", "k2"], **common), ChunkResult("train", 0, keys=["k2"], **common)]
     with pytest.raises(BuildError, match="1 train puzzles equal test puzzles"):
         pipeline._leak_check(results, SMALL)

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from crossmath.dataset.items import puzzle_at
+from crossmath.dataset.parquet import SplitFiles
 from crossmath.dataset.rows import COLUMN_DOCS, features
-from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
+from crossmath.dataset.settings import DIFFICULTIES, SPLITS, BuildSettings
 from crossmath.puzzles import profile
+from crossmath.render.fonts import font_licence
+from crossmath.render.styles import Style
 
 LICENSE = "cc-by-4.0"
+
+SIZE_CATEGORIES = ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B",
+                   "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T")
+"""The Hub's size categories, smallest first: each is ten times the one before."""
+
+BENCHMARK_BIBTEX = """@article{xu2026crossmathbench,
+  title={Do Vision-Language Models Truly Perform Vision Reasoning? A Rigorous Study of the Modality Gap},
+  author={Xu, Yige and Wang, Yongjie and Wu, Zizhuo and Song, Kaisong and Lin, Jun and Shen, Zhiqi},
+  journal={arXiv preprint arXiv:2604.16256},
+  year={2026}
+}"""
+"""The published CrossMath benchmark, whose puzzle rules, record format and image styles the data follows."""
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -21,36 +37,69 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def _size_category(n: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
-        if n < limit:
-            return name
-    return "n>1M"
+def size_category(rows: int) -> str:
+    """The Hub's size category of a dataset with this many rows (``n<1K`` up to ``n>1T``)."""
+    return SIZE_CATEGORIES[min(max(len(str(rows)) - 3, 0), len(SIZE_CATEGORIES) - 1)]
 
 
-def card_metadata(settings: BuildSettings, split_bytes: dict[str, dict[str, int]]) -> dict[str, Any]:
-    """The YAML header: one config per style, each with the splits that have puzzles."""
-    splits = [split for split in ("train", "test") if settings.size(split)]
+def _dataset_info(style: Style, yaml_features: list, files: dict[str, SplitFiles]) -> dict[str, Any]:
+    """One config's ``dataset_info``, as ``datasets`` writes it: ``num_bytes`` is the in-memory Arrow size of a
+    split, ``download_size`` the bytes of the config's Parquet files, ``dataset_size`` the sum of ``num_bytes``."""
+    return {
+        "config_name": style.name, "features": yaml_features,
+        "splits": [{"name": split, "num_bytes": info.num_bytes, "num_examples": info.num_examples}
+                   for split, info in files.items()],
+        "download_size": sum(info.download_size for info in files.values()),
+        "dataset_size": sum(info.num_bytes for info in files.values()),
+    }
+
+
+def card_metadata(settings: BuildSettings, files: dict[str, dict[str, SplitFiles]]) -> dict[str, Any]:
+    """The YAML header: one config per style, each with the splits that have puzzles and what their files hold."""
+    splits = [split for split in SPLITS if settings.size(split)]
     yaml_features = features(settings)._to_yaml_list()
+    rows = (settings.train_size + settings.test_size) * len(settings.styles)
     return {
         "license": LICENSE,
-        "task_categories": ["image-text-to-text", "visual-question-answering"],
+        "annotations_creators": ["machine-generated"],
+        "language_creators": ["machine-generated"],
         "language": ["en"],
+        "multilinguality": ["monolingual"],
+        "source_datasets": ["original"],
+        "task_categories": ["image-text-to-text", "visual-question-answering"],
         "tags": ["crossmath", "arithmetic", "reasoning", "modality-gap", "synthetic"],
         "pretty_name": "crossmath puzzles",
-        "size_categories": [_size_category(settings.train_size + settings.test_size)],
+        "size_categories": [size_category(rows)],
         "configs": [
             {"config_name": style.name, **({"default": True} if i == 0 else {}),
              "data_files": [{"split": split, "path": f"data/{style.name}/{split}-*.parquet"} for split in splits]}
             for i, style in enumerate(settings.styles)
         ],
-        "dataset_info": [
-            {"config_name": style.name, "features": yaml_features,
-             "splits": [{"name": split, "num_bytes": split_bytes.get(style.name, {}).get(split, 0),
-                         "num_examples": settings.size(split)} for split in splits]}
-            for style in settings.styles
-        ],
+        "dataset_info": [_dataset_info(style, yaml_features, {split: files[style.name][split] for split in splits})
+                         for style in settings.styles],
     }
+
+
+def _font_name(font: str) -> str:
+    """A font as the card names it: a bundled font's name, or only the file name of a font given by path."""
+    return font if font_licence(font) is not None else Path(font).name
+
+
+def _style_table(styles: tuple[Style, ...]) -> list[str]:
+    lines = ["| style | cell | margin | background | number cell | operator cell | blank cell | border | text | "
+             "font | blank shows |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in styles:
+        border = f"{s.border_color}, {s.border_width} px" if s.has_border else "none"
+        blank = f"`{s.blank_text}`" if s.blank_text else "nothing"
+        lines.append(f"| `{s.name}` | {s.cell_size} px | {s.margin} px | {s.background} | {s.number_fill} | "
+                     f"{s.operator_fill} | {s.blank_fill} | {border} | {s.text_color} | "
+                     f"{_font_name(s.font)} {s.font_size} px | {blank} |")
+    return lines
+
+
+def _font_licences(styles: tuple[Style, ...]) -> list[str]:
+    unknown = "a font file supplied to the build; its licence is not known to crossmath"
+    return [f"- {_font_name(font)}: {font_licence(font) or unknown}" for font in dict.fromkeys(s.font for s in styles)]
 
 
 def _profile_table(profiles: dict[str, dict[str, dict]]) -> list[str]:
@@ -88,23 +137,20 @@ def _against_published(settings: BuildSettings) -> list[str]:
     ]
 
 
-def dataset_card(settings: BuildSettings, summary: dict[str, Any], split_bytes: dict[str, dict[str, int]]) -> str:
-    """The full README.md of a built dataset."""
-    header = yaml.dump(card_metadata(settings, split_bytes), Dumper=_PlainDumper, sort_keys=False,
+def dataset_card(settings: BuildSettings, summary: dict[str, Any], files: dict[str, dict[str, SplitFiles]]) -> str:
+    """The full README.md of a built dataset; ``files`` says what each style's split files hold."""
+    header = yaml.dump(card_metadata(settings, files), Dumper=_PlainDumper, sort_keys=False,
                        allow_unicode=True)
     names = [style.name for style in settings.styles]
     first = names[0]
     columns = [f"| `{name}` | {COLUMN_DOCS[name]} |" for name in features(settings)]
     easy, medium, hard = settings.counts("test")
     t_easy, t_medium, t_hard = settings.counts("train")
-    styles = [f"| `{s.name}` | {s.background} | {s.number_fill} | {s.operator_fill} | {s.blank_fill} | "
-              f"{s.border_color or 'none'}{f', {s.border_width} px' if s.has_border else ''} | {s.text_color} | "
-              f"{s.font} {s.font_size} px |" for s in settings.styles]
     body = [
         "# crossmath puzzles",
         "",
         "Cross-math puzzles (crossword-style arithmetic grids: `A op B = C` across and down, crossing at numbers, "
-        "some numbers blanked) generated and verified by [crossmath](https://pypi.org/project/crossmath/). Every "
+        f"some numbers blanked) generated and verified by crossmath {summary['version']}. Every "
         "puzzle has exactly one solution, proven by search, and is solved completely by rounds of one-unknown "
         "equations; the image and the text columns carry exactly the same information, so the accuracy gap "
         "between an image prompt and a text prompt measures how well a model reasons over pictures.",
@@ -119,6 +165,7 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], split_bytes: 
         "from datasets import load_dataset",
         "",
         f'test = load_dataset("path/or/repo-id", "{first}", split="test")',
+        'image = test[0]["image"].convert("RGB")   # images are palette PNGs: convert before saving as JPEG',
         "```",
         "",
         f"Configs (one per image style): {', '.join(f'`{n}`' for n in names)}. The same puzzle has the same `id` "
@@ -147,16 +194,26 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], split_bytes: 
         *_against_published(settings),
         "## Image styles",
         "",
-        "| style | background | number cell | operator cell | blank cell | border | text | font |",
-        "|---|---|---|---|---|---|---|---|",
-        *styles,
+        *_style_table(settings.styles),
         "",
-        "Cells are 55 px, images are columns x 55 by rows x 55 px, blanks are drawn empty, text is centred.",
+        "An image is columns x cell + 2 x margin pixels wide and rows x cell + 2 x margin high; empty cells are not "
+        "drawn and text is centred in its cell.",
         "",
         "## Licence",
         "",
-        f"The data is released under {LICENSE.upper()}. Fonts used for drawing are the Liberation fonts "
-        "(SIL Open Font License 1.1) and DejaVu fonts.",
+        f"The data is released under {LICENSE.upper()}. The images were drawn with these fonts:",
+        "",
+        *_font_licences(settings.styles),
+        "",
+        "## Citation",
+        "",
+        "The puzzles follow the rules, record format and image styles of the CrossMath benchmark "
+        "([paper](https://arxiv.org/abs/2604.16256), [code](https://github.com/xuyige/CrossMath), "
+        "[data](https://huggingface.co/datasets/xuyige/CrossMath)); this data is generated anew, not taken from it.",
+        "",
+        "```bibtex",
+        BENCHMARK_BIBTEX,
+        "```",
         "",
     ]
     return f"---\n{header}---\n\n" + "\n".join(body)

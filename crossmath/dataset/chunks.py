@@ -1,4 +1,5 @@
-"""Building one chunk: its puzzles, its rows in every style, its Parquet files and published-layout pieces.
+"""Building one chunk: its puzzles, its rows in every style (Arrow parts of the Parquet files) and published-layout
+pieces.
 
 A chunk is written completely (files first, its record last, each renamed into place), so a build that stops at
 any moment can resume by rebuilding only the chunks without a record.
@@ -7,17 +8,15 @@ any moment can resume by rebuilding only the chunks without a record.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import leak_key, puzzle_at
+from crossmath.dataset.parquet import part_path, write_part
 from crossmath.dataset.rows import features, row_digest, style_row, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
+from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import record_line, to_record
 
@@ -26,13 +25,12 @@ CHUNK_RECORDS = ".chunks"
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """What a finished chunk left behind: per-style digests and file sizes, leak keys, redraw count."""
+    """What a finished chunk left behind: per-style digests, leak keys, redraw count."""
 
     split: str
     number: int
     rows: int
     digests: dict[str, str]
-    parquet_bytes: dict[str, int]
     keys: list[str]
     redrawn: int
     profile: dict[str, dict]
@@ -41,10 +39,6 @@ class ChunkResult:
     @property
     def name(self) -> str:
         return f"{self.split}-{self.number:05d}"
-
-
-def parquet_path(root: Path, style: str, chunk_name: str) -> Path:
-    return root / "data" / style / f"{chunk_name}.parquet"
 
 
 def published_dir(root: Path, style: str) -> Path:
@@ -65,30 +59,28 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
         puzzles.append(puzzle)
         redrawn += redraws > 0
     records = [to_record(puzzle, img="", img_blank="") for puzzle in puzzles]  # image names differ by style
-    shared = [text_columns(puzzle, record, settings) for puzzle, record in zip(puzzles, records)]
+    shared = [text_columns(puzzle, record, settings) for puzzle, record in zip(puzzles, records, strict=True)]
     ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
-    schema = features(settings).arrow_schema
-    digests, sizes = {}, {}
+    columns = features(settings)
+    digests = {}
     for style in settings.styles:
-        rows = [style_row(i, p, style, s, settings.solved_images) for i, p, s in zip(ids, puzzles, shared)]
+        rows = [style_row(i, p, style, s, settings.solved_images) for i, p, s in zip(ids, puzzles, shared, strict=True)]
         digests[style.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
         if "hf" in settings.outputs:
-            buffer = io.BytesIO()
-            pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer)
-            write_atomic(parquet_path(root, style.name, chunk.name), buffer.getvalue())
-            sizes[style.name] = buffer.tell()
+            write_part(part_path(root, style.name, chunk.name), rows, columns)
         if "crossmath-jsonl" in settings.outputs:
             _write_published(root, style.name, chunk, rows, records)
-    result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests, sizes,
+    result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests,
                          [leak_key(p) for p in puzzles], redrawn, _profile(puzzles))
     write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
     return result
 
 
-def _profile(puzzles) -> dict[str, dict]:
+def _profile(puzzles: list[Puzzle]) -> dict[str, dict]:
     profile: dict[str, dict] = {}
     for puzzle in puzzles:
-        entry = profile.setdefault(puzzle.info.difficulty, {"puzzles": 0, "equations": 0, "blanks": 0, "depths": {}})
+        difficulty = puzzle.info.difficulty or "unknown"  # every built puzzle has one; the type allows None
+        entry = profile.setdefault(difficulty, {"puzzles": 0, "equations": 0, "blanks": 0, "depths": {}})
         entry["puzzles"] += 1
         entry["equations"] += len(puzzle.equations)
         entry["blanks"] += len(puzzle.blanks)

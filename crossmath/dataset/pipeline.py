@@ -13,10 +13,11 @@ import os
 import shutil
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from tqdm import tqdm
 
@@ -32,6 +33,8 @@ from crossmath.dataset.chunks import (
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import keys_of_test_split, puzzle_at
 from crossmath.dataset.lock import build_lock
+from crossmath.dataset.parquet import PARTS, SplitFiles, part_path, read_parts, write_split
+from crossmath.dataset.rows import features
 from crossmath.dataset.settings import CHUNK_SIZE, BuildSettings, plan_chunks
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.published_names import published_names
@@ -250,7 +253,7 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
         if "crossmath-jsonl" in settings.outputs:
             _join_published(partial, settings, results)
         if "hf" in settings.outputs:
-            _write_card(partial, settings, summary, results)
+            _write_card(partial, settings, summary, _write_parquet(partial, settings, results))
     summary["files"] = sorted(name for name in _files_under(partial) | {MANIFEST}
                               if name != PARTIAL_STATE and not name.startswith(f"{CHUNK_RECORDS}/"))
     write_json(partial / MANIFEST, summary)
@@ -273,13 +276,22 @@ def _join_published(root: Path, settings: BuildSettings, results: list[ChunkResu
     shutil.rmtree(root / "published" / ".parts")
 
 
-def _write_card(root: Path, settings: BuildSettings, summary: dict, results: list[ChunkResult]) -> None:
-    split_bytes: dict[str, dict[str, int]] = {}
+def _write_parquet(root: Path, settings: BuildSettings, results: list[ChunkResult]) -> dict[str, dict[str, SplitFiles]]:
+    """Join the chunks' Arrow parts into each config's Parquet shards; per style and split, what they hold."""
+    columns = features(settings)
+    written: dict[str, dict[str, SplitFiles]] = {}
     for style in settings.styles:
-        for r in results:
-            into = split_bytes.setdefault(style.name, {})
-            into[r.split] = into.get(r.split, 0) + r.parquet_bytes.get(style.name, 0)
-    write_atomic(root / "README.md", dataset_card(settings, summary, split_bytes).encode())
+        for split in ("train", "test"):
+            parts = [part_path(root, style.name, r.name) for r in results if r.split == split]
+            if parts:
+                written.setdefault(style.name, {})[split] = write_split(
+                    root / "data" / style.name, split, read_parts(parts), columns)
+    shutil.rmtree(root / PARTS)
+    return written
+
+
+def _write_card(root: Path, settings: BuildSettings, summary: dict, files: dict[str, dict[str, SplitFiles]]) -> None:
+    write_atomic(root / "README.md", dataset_card(settings, summary, files).encode())
     first_split = "test" if settings.test_size else "train"
     example, _ = puzzle_at(settings, first_split, 0, frozenset())
     write_atomic(root / "example.png", png_bytes(example, settings.styles[0]))

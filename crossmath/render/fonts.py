@@ -35,6 +35,20 @@ def bundled_fonts() -> dict[str, Path]:
     return found
 
 
+LICENCES = {
+    "Liberation": "SIL Open Font License 1.1",
+    "DejaVu": "Bitstream Vera and DejaVu licence (free, permissive)",
+}
+"""Licence of each bundled font family (by file-name prefix); the full texts are ``fonts/LICENSE-<family>.txt``."""
+
+
+def font_licence(font: str) -> str | None:
+    """The licence of a bundled font; None for a font given by path, whose licence crossmath cannot know."""
+    if font not in bundled_fonts():
+        return None
+    return next((licence for family, licence in LICENCES.items() if font.startswith(family)), None)
+
+
 def font_path(font: str) -> Path:
     """The file of a bundled font name, or of a font given by path."""
     bundled = bundled_fonts()

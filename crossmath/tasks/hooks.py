@@ -1,0 +1,92 @@
+"""The functions the crossmath lmms-eval tasks name: crossmath-eval's prompts, answer extraction and metrics.
+
+lmms-eval makes a request from a dataset row with ``doc_to_visual`` and ``doc_to_text``, passes each reply to
+``process_results``, and hands the collected results to the aggregations. The prompt is crossmath-eval's default
+for the modality; the answer is read as ``crossmath-eval`` reads it; the figures (micro and macro accuracy, accuracy
+by step level pooled over blanks, in percent) are those of :func:`crossmath.eval.metrics.score_sample`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from PIL import Image
+
+from crossmath.eval.answers import answer_tokens, extract_answer
+from crossmath.eval.metrics import Truth, score_sample
+from crossmath.eval.prompts import DEFAULT_TEMPLATES, prompt_text
+from crossmath.eval.sources import TEXT_COLUMNS
+
+METRICS = ("micro", "macro", "step1", "step2", "step3", "step4plus")
+OPEN_TAG = re.compile(r"<answer>(?!.*</answer>)", re.IGNORECASE | re.DOTALL)
+
+
+def doc_to_visual(doc: dict[str, Any]) -> list[Image.Image]:
+    """The puzzle image, as RGB (the dataset stores palette PNGs)."""
+    return [doc["image"].convert("RGB")]
+
+
+def no_visual(doc: dict[str, Any]) -> list[Image.Image]:
+    """No image: the text modality."""
+    return []
+
+
+def doc_to_text(doc: dict[str, Any], lmms_eval_specific_kwargs: dict[str, Any] | None = None) -> str:
+    """crossmath-eval's prompt for the task's modality (``image``, ``text`` or ``hybrid``) and text format."""
+    options = lmms_eval_specific_kwargs or {}
+    modality, text_format = options.get("modality", "image"), options.get("text_format", "markdown")
+    puzzle = doc[TEXT_COLUMNS[text_format]] if modality != "image" else ""
+    return prompt_text(DEFAULT_TEMPLATES[modality], modality, text_format, puzzle)
+
+
+def closed(reply: str) -> str:
+    """The reply with its answer tag closed, where generation stopped at ``</answer>`` and lmms-eval dropped it."""
+    return reply + "</answer>" if OPEN_TAG.search(reply) else reply
+
+
+def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, dict[str, Any]]:
+    """The puzzle's truth and the reply's answer tokens, under every metric (each aggregation scores them all)."""
+    scored = {
+        "id": doc["id"], "answer": doc["answer"].split(), "steps": [f"step{k}" for k in doc["blank_steps"]],
+        "difficulty": doc.get("difficulty"), "predicted": answer_tokens(extract_answer(closed(results[0])) or ""),
+    }
+    return dict.fromkeys(METRICS, scored)
+
+
+def _score(results: list[dict[str, Any]]) -> dict[str, Any]:
+    truths = [Truth(r["id"], tuple(r["answer"]), tuple(r["steps"]), r["difficulty"]) for r in results]
+    return score_sample(truths, [r["predicted"] for r in results])
+
+
+def _percent(value: float | None) -> float:
+    return math.nan if value is None else 100 * value
+
+
+def micro(results: list[dict[str, Any]]) -> float:
+    """Per puzzle the share of blanks right by position, averaged over puzzles, in percent."""
+    return _percent(_score(results)["micro"])
+
+
+def macro(results: list[dict[str, Any]]) -> float:
+    """The share of puzzles whose whole answer is right, in percent."""
+    return _percent(_score(results)["macro"])
+
+
+def step1(results: list[dict[str, Any]]) -> float:
+    """Accuracy on step-1 blanks, pooled over puzzles, in percent (NaN when there are none)."""
+    return _percent(_score(results)["steps"]["step1"])
+
+
+def step2(results: list[dict[str, Any]]) -> float:
+    return _percent(_score(results)["steps"]["step2"])
+
+
+def step3(results: list[dict[str, Any]]) -> float:
+    return _percent(_score(results)["steps"]["step3"])
+
+
+def step4plus(results: list[dict[str, Any]]) -> float:
+    """Accuracy on blanks of step 4 or deeper."""
+    return _percent(_score(results)["steps"]["step4+"])
