@@ -44,8 +44,9 @@ def test_all_modalities_and_styles_in_one_call(tiny_models, eval_dataset, tmp_pa
             assert sorted((r["id"], r["sample"]) for r in rows) == [(f"test-{i:05d}", s) for i in range(6)
                                                                    for s in range(2)]
             assert all(set(r) == {"id", "sample", "prompt_tokens", "output", "answer", "correct",
-                                  "generated_tokens", "seconds"} for r in rows)
+                                  "generated_tokens", "truncated", "seconds"} for r in rows)
             assert all(1 <= r["generated_tokens"] <= 6 for r in rows)
+            assert all(r["truncated"] == (r["generated_tokens"] == 6) for r in rows)
             config = json.loads((folder / "config.json").read_text())
             assert config["modality"] == modality and config["backend"]["versions"]["transformers"]
             assert config["dataset_fingerprint"] == json.loads(
@@ -176,6 +177,7 @@ def test_score_reproduces_a_runs_metrics(tiny_models, eval_dataset, tmp_path, ca
     capsys.readouterr()
     assert cli.main(["score", "--dataset", str(eval_dataset), "--json", str(folder / "predictions.jsonl")]) == 0
     rescored = json.loads(capsys.readouterr().out)
+    assert rescored.pop("unpredicted_puzzles") == 0
     assert rescored == json.loads((folder / "metrics.json").read_text())
 
 

@@ -8,7 +8,6 @@ a percentile bootstrap over puzzles and its p-value a two-sided sign-flip permut
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +17,8 @@ from PIL import Image, ImageDraw
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import MODALITIES
-from crossmath.eval.runs import CONFIG, PREDICTIONS, read_predictions
+from crossmath.eval.grouping import row_labels
+from crossmath.eval.rundir import PREDICTIONS, answered, read_config, read_predictions
 
 RESAMPLES = 10_000
 SEED = 0
@@ -42,21 +42,26 @@ class RunScores:
         return self.micro if metric == "micro" else self.macro
 
 
-def load_run(path: str | Path) -> RunScores:
+def load_run(path: str | Path, label: str) -> RunScores:
+    """A run's per-puzzle scores, under its row label (see :func:`crossmath.eval.grouping.row_labels`)."""
     path = Path(path)
+    config = read_config(path)
     try:
-        config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
-        predictions = read_predictions(path / PREDICTIONS)
+        predictions = answered(read_predictions(path / PREDICTIONS))
     except OSError:
         raise ReportError(f"{path} is not a crossmath-eval run folder (config.json and predictions.jsonl)") from None
+    if not predictions:
+        raise ReportError(f"{path} has no answered predictions to report on")
     shares: dict[str, list[float]] = {}
     exact: dict[str, list[float]] = {}
     for record in predictions:
-        correct = record["correct"]
+        correct = record.get("correct")
+        if not isinstance(correct, list) or not correct or not all(isinstance(c, bool) for c in correct):
+            raise ReportError(f"{path}: prediction {record['id']} sample {record['sample']} has no per-blank "
+                              "'correct' list of true/false")
         shares.setdefault(record["id"], []).append(sum(correct) / len(correct))
         exact.setdefault(record["id"], []).append(float(all(correct)))
-    model = config["model"] + (f" + {config['adapter']}" if config.get("adapter") else "")
-    return RunScores(model, config["style"], config["modality"], {k: float(np.mean(v)) for k, v in shares.items()},
+    return RunScores(label, config["style"], config["modality"], {k: float(np.mean(v)) for k, v in shares.items()},
                      {k: float(np.mean(v)) for k, v in exact.items()})
 
 
@@ -99,9 +104,10 @@ def _gap_cell(gap: Gap | None) -> str:
 
 def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, metric: str = "micro") -> str:
     """The report as markdown; with ``out``, also ``report.md`` and ``gaps.png`` written there."""
-    runs = [load_run(path) for path in run_dirs]
-    if not runs:
+    if not run_dirs:
         raise ReportError("no runs to report on")
+    labels = row_labels({str(path): read_config(path) for path in run_dirs})
+    runs = [load_run(path, label) for path, label in zip(run_dirs, labels)]
     groups: dict[tuple[str, str], dict[str, RunScores]] = {}
     for run in runs:
         groups.setdefault((run.model, run.style), {})[run.modality] = run

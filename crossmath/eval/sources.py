@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -58,18 +59,32 @@ def load_items(source: str, style: str, split: str, limit: int | None = None) ->
 def _published_items(path: Path) -> list[EvalItem]:
     from crossmath.puzzles.records import iter_records
 
-    items = []
+    images, items = [], []
     for number, record in iter_records(path):
         try:
-            image_path = path.parent / record["img_blank"]
+            image = str(record["img_blank"])
             answer = layer_cells(record["markdown_answer"])
             steps = layer_cells(record["markdown_answer_step"])
             texts = {"markdown": record["markdown_table"]}
-        except (KeyError, TypeError) as exc:
-            raise SourceError(f"{path}:{number}: record lacks {exc}") from None
-        items.append(EvalItem(Path(record["img_blank"]).stem.removesuffix("_blank"), tuple(answer), tuple(steps),
-                              record.get("difficulty"), texts, lambda p=image_path: Image.open(p)))
-    return items
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise SourceError(f"{path}:{number}: record lacks {exc} or has it in the wrong form") from None
+        images.append(image)
+        items.append(EvalItem("", tuple(answer), tuple(steps), record.get("difficulty"), texts,
+                              lambda p=path.parent / image: Image.open(p)))
+    return [replace(item, id=name) for item, name in zip(items, unique_ids(images))]
+
+
+def unique_ids(images: list[str]) -> list[str]:
+    """Ids of published items, named by their image (``math_puzzle_0001``); where names repeat in different
+    folders, by the image path instead (``a/math_puzzle_0001``), so every id is unique."""
+    short = [Path(image).stem.removesuffix("_blank") for image in images]
+    if len(set(short)) == len(short):
+        return short
+    ids = [image.rsplit(".", 1)[0].removesuffix("_blank").removeprefix("./") for image in images]
+    repeated = [name for name in ids if ids.count(name) > 1]
+    if repeated:
+        raise SourceError(f"the puzzle image {repeated[0]!r} appears twice in the file; ids must be unique")
+    return ids
 
 
 def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
@@ -104,12 +119,30 @@ def describe_source(source: str) -> str:
     return str(path.resolve()) if path.exists() else source
 
 
-def source_fingerprint(source: str) -> str | None:
-    """The content fingerprint of a crossmath-build folder (None for other sources)."""
-    manifest = Path(source) / "crossmath_build.json"
-    if not manifest.is_file():
+def source_fingerprint(source: str, style: str, split: str) -> str | None:
+    """What identifies a dataset's content: the build fingerprint of a crossmath-build folder, the SHA-256 of a
+    published JSONL file, or the fingerprint ``datasets`` gives a Hub dataset's split (stable for one revision)."""
+    path = Path(source)
+    manifest = path / "crossmath_build.json"
+    if manifest.is_file():
+        return json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
+    if path.is_file():
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    if path.exists():
         return None
-    return json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
+    import datasets
+
+    return datasets.load_dataset(source, style, split=split)._fingerprint
+
+
+def source_revision(source: str) -> str | None:
+    """The commit hash of a Hub dataset's snapshot in the local cache (None for local files and folders)."""
+    if Path(source).exists():
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(source, "README.md", repo_type="dataset")
+    return Path(cached).parent.name if isinstance(cached, str) else None
 
 
 def slug(text: str) -> str:
