@@ -90,7 +90,9 @@ def _error_text(exc: Exception) -> str:
     import openai
 
     if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code}: {str(exc.message).splitlines()[0] if exc.message else ''}".strip()
+        body = exc.body if isinstance(exc.body, dict) else {}
+        message = str(body.get("message") or exc.message or "").strip()
+        return f"HTTP {exc.status_code}: {message.splitlines()[0] if message else exc.response.reason_phrase}"
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
