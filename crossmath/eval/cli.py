@@ -218,12 +218,10 @@ def _score(args: argparse.Namespace) -> int:
         print(json.dumps(metrics, indent=2))
     else:
         print(f"puzzles {metrics['puzzles']}, samples {metrics['samples']}, "
-              f"missing answers {metrics['missing_answers']}")
-        for name in ("micro", "macro"):
-            print(f"{name}: {metrics[name]['mean']:.4f} ± {metrics[name]['std']:.4f}")
-        for step, value in metrics["steps"].items():
-            shown = "n/a" if value["mean"] is None else f"{value['mean']:.4f} ± {value['std']:.4f}"
-            print(f"{step}: {shown}")
+              f"missing answers {metrics['missing_answers']}, failed puzzles {metrics['failed_puzzles']}, "
+              f"puzzles without a prediction {metrics['unpredicted_puzzles']}")
+        for name, value in [("micro", metrics["micro"]), ("macro", metrics["macro"]), *metrics["steps"].items()]:
+            print(f"{name}: " + ("n/a" if value["mean"] is None else f"{value['mean']:.4f} ± {value['std']:.4f}"))
     return 0
 
 

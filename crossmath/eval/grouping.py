@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from typing import Any, Sequence
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES
@@ -36,14 +36,14 @@ def merge_key(config: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((key, json.dumps(value, sort_keys=True)) for key, value in values.items())
 
 
-def row_labels(runs: Mapping[str, dict[str, Any]]) -> list[str]:
-    """A row label per run (run folder -> its config): the model (and adapter), plus the settings in which it
+def row_labels(runs: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """A row label per run (its folder and config): the model (and adapter), plus the settings in which it
     differs from other runs of that model, so runs that must not be merged never share a label. Two runs with the
     same label, style and modality are refused."""
     def name(config: dict[str, Any]) -> str:
         return str(config.get("model")) + (f" + {config['adapter']}" if config.get("adapter") else "")
 
-    names, configs = list(runs), list(runs.values())
+    names, configs = [name for name, _ in runs], [config for _, config in runs]
     keys = [dict(merge_key(config)) for config in configs]
     labels = []
     for config, key in zip(configs, keys):

@@ -46,6 +46,8 @@ def load_run(path: str | Path, label: str) -> RunScores:
     """A run's per-puzzle scores, under its row label (see :func:`crossmath.eval.grouping.row_labels`)."""
     path = Path(path)
     config = read_config(path)
+    if not isinstance(config.get("style"), str) or config.get("modality") not in MODALITIES:
+        raise ReportError(f"{path / 'config.json'}: needs a style (text) and a modality ({', '.join(MODALITIES)})")
     try:
         predictions = answered(read_predictions(path / PREDICTIONS))
     except OSError:
@@ -106,7 +108,7 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     """The report as markdown; with ``out``, also ``report.md`` and ``gaps.png`` written there."""
     if not run_dirs:
         raise ReportError("no runs to report on")
-    labels = row_labels({str(path): read_config(path) for path in run_dirs})
+    labels = row_labels([(str(path), read_config(path)) for path in run_dirs])
     runs = [load_run(path, label) for path, label in zip(run_dirs, labels)]
     groups: dict[tuple[str, str], dict[str, RunScores]] = {}
     for run in runs:

@@ -46,8 +46,10 @@ def read_predictions(path: str | Path) -> list[dict[str, Any]]:
                 raise RunError(f"{path}:{number}: not a JSON line") from None
             if not isinstance(record, dict) or not all(key in record for key in PREDICTION_KEYS):
                 raise RunError(f"{path}:{number}: not a prediction record (needs {', '.join(PREDICTION_KEYS)})")
-            if not isinstance(record["id"], str) or not isinstance(record["sample"], int):
-                raise RunError(f"{path}:{number}: id must be text and sample a whole number")
+            if not isinstance(record["id"], str) or not isinstance(record["sample"], int) or record["sample"] < 0 \
+                    or not isinstance(record["answer"], (str, type(None))):
+                raise RunError(f"{path}:{number}: id and answer must be text (answer may be null) and sample a "
+                               "whole number from 0")
             records.append(record)
     return records
 
