@@ -52,7 +52,10 @@ class AnswerServer:
     """``with AnswerServer(items) as server:`` serves ``server.url`` (``http://127.0.0.1:PORT/v1``) until the block
     ends; ``server.faults`` maps a puzzle id to its fault plan and may be changed between runs."""
 
-    def __init__(self, items: Iterable[EvalItem], *, model: str = "crossmath-answers", delay: float = 0.0,
+    MODEL = "crossmath-answers"
+    """The model name it serves by default."""
+
+    def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
                  accepts_n: bool = True) -> None:
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
@@ -81,21 +84,22 @@ class AnswerServer:
         self.thread.join()
 
     def puzzle_of(self, messages: list[dict[str, Any]]) -> EvalItem | None:
-        for message in messages:
-            parts = message["content"] if isinstance(message["content"], list) else [
-                {"type": "text", "text": message["content"]}]
-            for part in parts:
-                if part["type"] == "text":
-                    found = next((item for text, item in self.by_text.items() if text and text in part["text"]), None)
-                    if found is not None:
-                        return found
-                elif part["type"] == "image_url":
-                    kind, data = part["image_url"]["url"].split(",", 1)
-                    with self.lock:
-                        self.stats.image_urls.add(kind)
-                    found = self.by_image.get(_pixels(Image.open(io.BytesIO(base64.b64decode(data)))))
-                    if found is not None:
-                        return found
+        """The puzzle a request asks about: by its text where it has one, else by its image's pixels."""
+        parts = [part for message in messages for part in (message["content"] if isinstance(message["content"], list)
+                                                           else [{"type": "text", "text": message["content"]}])]
+        for part in parts:
+            if part["type"] == "text":
+                found = next((item for text, item in self.by_text.items() if text and text in part["text"]), None)
+                if found is not None:
+                    return found
+        for part in parts:
+            if part["type"] == "image_url":
+                kind, data = part["image_url"]["url"].split(",", 1)
+                with self.lock:
+                    self.stats.image_urls.add(kind)
+                found = self.by_image.get(_pixels(Image.open(io.BytesIO(base64.b64decode(data)))))
+                if found is not None:
+                    return found
         return None
 
     def next_fault(self, puzzle: str) -> str | None:
@@ -148,6 +152,11 @@ class AnswerServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out as separate writes: without this, Nagle's algorithm holds the body back
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
@@ -195,3 +204,28 @@ class AnswerServer:
                 self._send(status, headers, body)
 
         return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve a dataset's answers until interrupted: ``python -m crossmath.eval.answer_server DATASET``; prints
+    the URL to pass as ``--base-url``."""
+    import argparse
+
+    from crossmath.eval.sources import load_items
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("dataset")
+    parser.add_argument("--style", default="original")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    args = parser.parse_args(argv)
+    with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay) as server:
+        print(server.url, flush=True)
+        try:
+            server.thread.join()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

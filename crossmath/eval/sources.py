@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import hashlib
+import io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -38,10 +39,11 @@ class EvalItem:
     difficulty: str | None
     texts: dict[str, str]
     """The puzzle in each available text format."""
-    load_image: Callable[[], Image.Image] = field(repr=False, compare=False)
+    load_file: Callable[[], bytes] = field(repr=False, compare=False)
+    """The image file's bytes as stored (a PNG in crossmath datasets)."""
 
     def image(self) -> Image.Image:
-        return self.load_image().convert("RGB")
+        return Image.open(io.BytesIO(self.load_file())).convert("RGB")
 
 
 def load_items(source: str, style: str, split: str, limit: int | None = None) -> list[EvalItem]:
@@ -70,7 +72,7 @@ def _published_items(path: Path) -> list[EvalItem]:
             raise SourceError(f"{path}:{number}: record lacks {exc} or has it in the wrong form") from None
         images.append(image)
         items.append(EvalItem("", tuple(answer), tuple(steps), record.get("difficulty"), texts,
-                              lambda p=path.parent / image: Image.open(p)))
+                              (path.parent / image).read_bytes))
     return [replace(item, id=name) for item, name in zip(items, unique_ids(images))]
 
 
@@ -100,17 +102,19 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
         raise SourceError(f"{source} lacks the columns {', '.join(sorted(missing))}; is it a crossmath build?")
     texts_of = {name: column for name, column in TEXT_COLUMNS.items() if column in data.column_names}
     plain = data.remove_columns(["image"] + [c for c in ("solved_image",) if c in data.column_names])
+    files = data.select_columns(["image"]).cast_column("image", datasets.Image(decode=False))
     items = []
     for position, row in enumerate(plain):
         items.append(EvalItem(
             row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
             row.get("difficulty"), {name: row[column] for name, column in texts_of.items()},
-            lambda i=position: _image_at(data, i)))
+            lambda i=position: _file_at(files, i)))
     return items
 
 
-def _image_at(data: Any, position: int) -> Image.Image:
-    return data[position]["image"]
+def _file_at(files: Any, position: int) -> bytes:
+    image = files[position]["image"]
+    return image["bytes"] if image["bytes"] is not None else Path(image["path"]).read_bytes()
 
 
 def describe_source(source: str) -> str:

@@ -38,11 +38,18 @@ class RequestFailed(Exception):
         self.status = status
 
 
-def png_data_url(image: Any) -> str:
-    """A PIL image as a ``data:image/png;base64,...`` URL (lossless: the image carries what the text carries)."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_data_url(prompt: Prompt) -> str:
+    """A prompt's image as a ``data:image/png;base64,...`` URL: lossless, so the image carries what the text
+    carries. A PNG file is sent as the dataset stores it; any other format is converted to PNG first."""
+    data = prompt.image_file or b""
+    if not data.startswith(PNG_SIGNATURE):
+        buffer = io.BytesIO()
+        prompt.image.save(buffer, format="PNG")
+        data = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def api_messages(prompt: Prompt) -> list[dict[str, Any]]:
@@ -51,7 +58,7 @@ def api_messages(prompt: Prompt) -> list[dict[str, Any]]:
     for message in prompt.messages:
         content = message["content"]
         if not isinstance(content, str):
-            content = [{"type": "image_url", "image_url": {"url": png_data_url(prompt.image)}}
+            content = [{"type": "image_url", "image_url": {"url": png_data_url(prompt)}}
                        if part["type"] == "image" else part for part in content]
         messages.append({"role": message["role"], "content": content})
     return messages
