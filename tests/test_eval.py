@@ -301,6 +301,20 @@ def test_bad_input_is_one_error_line(eval_dataset, tmp_path):
     assert out.returncode == 2 and "carries no json text (it has markdown)" in out.stderr
 
 
+def test_a_missing_gpu_or_attention_kernel_is_one_error_line(tiny_models, eval_dataset, tmp_path, capsys):
+    import importlib.util
+
+    cases = [] if torch.cuda.is_available() else [["--device-map", "cuda"]]
+    if importlib.util.find_spec("flash_attn") is None or not torch.cuda.is_available():
+        cases.append(["--attn-implementation", "flash_attention_2"])
+    for options in cases:
+        capsys.readouterr()
+        assert run_eval("--model", tiny_models["qwen"], "--dataset", str(eval_dataset), "--modality", "text",
+                        "--limit", "1", "--output", str(tmp_path), *options) == 2
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert error.startswith("crossmath-eval: error: cannot load model"), error
+
+
 def test_the_evaluator_never_loads_the_generator(eval_dataset):
     code = ("import sys; from crossmath.eval import cli, runner, scoring, report; "
             "from crossmath.eval.sources import load_items; "

@@ -101,6 +101,17 @@ def test_samples_use_n_where_the_server_takes_it(items, eval_dataset, tmp_path, 
     assert body["temperature"] == 0.7 and body["max_tokens"] == 64 and "seed" in body
 
 
+def test_replies_cut_off_by_max_new_tokens_are_marked_truncated(items, eval_dataset, tmp_path):
+    with AnswerServer(items) as server:
+        assert run_api(server, eval_dataset, tmp_path, "--modality", "text", "--limit", "2",
+                       "--max-new-tokens", "3") == 0
+    folder = tmp_path / "crossmath-answers" / "original-text"
+    rows = read_jsonl(folder / "predictions.jsonl")
+    assert all(r["truncated"] and r["finish_reason"] == "length" and r["answer"] is None for r in rows)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["truncated_share"] == 1.0 and metrics["complete"] and metrics["missing_answers"] == 2
+
+
 def test_api_option_errors_are_one_line(eval_dataset, tmp_path, capsys):
     data = ["run", "--backend", "openai", "--model", "m", "--dataset", str(eval_dataset), "--output", str(tmp_path)]
     cases = [([], "needs --base-url"),

@@ -3,9 +3,10 @@ tests and throughput figures of the OpenAI engine (no model, no network beyond t
 
 It recognises the puzzle of a request by its text (text and hybrid prompts) or by its image's pixels (image
 prompts), replies ``<answer>...</answer>`` after a fixed delay, reports usage, serves ``GET /v1/models`` and
-takes ``n`` (or refuses it, as some servers do). Faults are injected per puzzle: a list of ``429`` (with ``Retry-After``), ``500``, ``slow`` (a reply
-after ``slow_seconds``), ``malformed`` (a 200 with broken JSON) or ``drop`` (the connection closed without a
-reply), used up one per request, or ``always`` (a 500 on every request while it stays in the plan).
+takes ``n`` (or refuses it, as some servers do). Faults are injected per puzzle: a list of ``429`` (with
+``Retry-After``), ``500``, ``slow`` (a reply after ``slow_seconds``, unless the client gives up first),
+``malformed`` (a 200 with broken JSON) or ``drop`` (the connection closed without a reply), used up one per
+request, or ``always`` (a 500 on every request while it stays in the plan).
 """
 
 from __future__ import annotations
@@ -133,14 +134,16 @@ class AnswerServer:
         if n > 1 and not self.accepts_n:
             return 400, {}, b'{"error": {"message": "n > 1 is not supported"}}'
         answer = " ".join(item.answer)
-        text = f"The missing numbers are found. <answer>{answer}</answer>"
+        words = f"The missing numbers are found. <answer>{answer}</answer>".split()
+        limit = int(request.get("max_tokens") or len(words))  # a word is a token here
+        text, finish = " ".join(words[:limit]), "stop" if limit >= len(words) else "length"
         prompt_tokens = len(json.dumps(request["messages"])) // 4
-        completion_tokens = n * len(text.split())
+        completion_tokens = n * min(limit, len(words))
         with self.lock:
             self.stats.prompt_tokens += prompt_tokens
             self.stats.completion_tokens += completion_tokens
         body = {"id": "chatcmpl-crossmath", "object": "chat.completion", "created": 0, "model": self.model,
-                "choices": [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                "choices": [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
                             for i in range(n)],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens}}

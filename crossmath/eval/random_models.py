@@ -180,7 +180,7 @@ def tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
                          bos_token_id=ids["<|im_start|>"], eos_token_id=ids["<end_of_utterance>"],
                          pad_token_id=ids["<|endoftext|>"]),
-        scale_factor=2, image_token_id=ids["<image>"], pad_token_id=ids["<|endoftext|>"],
+        scale_factor=2, image_token_id=ids["<image>"],
     )
     torch.manual_seed(seed)
     model = Idefics3ForConditionalGeneration(config)

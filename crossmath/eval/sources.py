@@ -11,6 +11,7 @@ import re
 import hashlib
 import io
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -108,7 +109,7 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
         items.append(EvalItem(
             row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
             row.get("difficulty"), {name: row[column] for name, column in texts_of.items()},
-            lambda i=position: _file_at(files, i)))
+            partial(_file_at, files, position)))
     return items
 
 

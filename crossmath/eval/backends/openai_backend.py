@@ -45,7 +45,7 @@ def png_data_url(prompt: Prompt) -> str:
     """A prompt's image as a ``data:image/png;base64,...`` URL: lossless, so the image carries what the text
     carries. A PNG file is sent as the dataset stores it; any other format is converted to PNG first."""
     data = prompt.image_file or b""
-    if not data.startswith(PNG_SIGNATURE):
+    if not data.startswith(PNG_SIGNATURE) and prompt.image is not None:
         buffer = io.BytesIO()
         prompt.image.save(buffer, format="PNG")
         data = buffer.getvalue()

@@ -113,7 +113,8 @@ class TransformersBackend:
         inputs = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
         return inputs.to(self.model.device)
 
-    def generate(self, prompts: Sequence[Prompt], sampling: Sampling, seed: int) -> list[tuple[int, list[Generation]]]:
+    def generate(self, prompts: Sequence[Prompt], sampling: Sampling,
+                 seed: int) -> list[tuple[int | None, list[Generation]]]:
         import torch
 
         inputs = self.encode(prompts, sampling.thinking)
@@ -132,7 +133,7 @@ class TransformersBackend:
             output = self.model.generate(**inputs, **options)
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         eos = set(self._stop_ids())
-        results = []
+        results: list[tuple[int | None, list[Generation]]] = []
         prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
         for i, length in enumerate(prompt_lengths):
             rows = new_tokens[i * copies:(i + 1) * copies].tolist()
