@@ -15,7 +15,6 @@ import json
 import os
 import random
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
@@ -124,6 +123,7 @@ class OpenAIBackend:
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="crossmath-api")
         self.accepts_n = True
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
         self.server_model = self._server_model()
 
     def _server_model(self) -> dict[str, Any] | None:
@@ -147,6 +147,8 @@ class OpenAIBackend:
     def _call(self, request: Callable[[], Any]) -> Any:
         """One request with retries; raises :class:`RequestFailed` with the last error."""
         for attempt in range(self.max_retries + 1):
+            if self.stopping.is_set():
+                raise RequestFailed("interrupted")
             try:
                 completion = request()
                 if not completion.choices or any(c.message is None for c in completion.choices):
@@ -156,7 +158,7 @@ class OpenAIBackend:
                 wait = _retry_wait(exc, attempt)
                 if wait is None or attempt == self.max_retries:
                     raise RequestFailed(_error_text(exc), getattr(exc, "status_code", None)) from None
-                time.sleep(wait)
+                self.stopping.wait(wait)
         raise AssertionError("unreachable")
 
     def _request(self, prompt: Prompt, sampling: Sampling, seed: int, n: int) -> Callable[[], Any]:
@@ -214,7 +216,12 @@ class OpenAIBackend:
                  seed: int) -> list[tuple[int | None, list[Generation]]]:
         futures = [self.pool.submit(self._one_prompt, prompt, sampling, seed + 1000 * position)
                    for position, prompt in enumerate(prompts)]
-        return [future.result() for future in futures]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:  # Ctrl-C: send nothing more and stop retrying, so the command exits at once
+            self.stopping.set()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
     def describe(self) -> dict[str, Any]:
         import openai
