@@ -146,6 +146,8 @@ class OpenAIBackend:
 
     def _call(self, request: Callable[[], Any]) -> Any:
         """One request with retries; raises :class:`RequestFailed` with the last error."""
+        import openai
+
         for attempt in range(self.max_retries + 1):
             if self.stopping.is_set():
                 raise RequestFailed("interrupted")
@@ -154,7 +156,7 @@ class OpenAIBackend:
                 if not completion.choices or any(c.message is None for c in completion.choices):
                     raise ValueError("the reply has no choices")
                 return completion
-            except Exception as exc:  # noqa: BLE001 - every failure is classified: retried, or recorded
+            except (openai.APIError, ValueError) as exc:  # ValueError: a malformed reply (bad JSON, no choices)
                 wait = _retry_wait(exc, attempt)
                 if wait is None or attempt == self.max_retries:
                     raise RequestFailed(_error_text(exc), getattr(exc, "status_code", None)) from None
