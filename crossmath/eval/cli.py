@@ -33,9 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a model on a dataset", description="Run any Hugging Face "
-                              "image-text-to-text model (optionally with a LoRA adapter) on a dataset, in one or "
-                              "more modalities and styles, writing one run folder each; then print the gap table.")
-    run.add_argument("--model", required=True, help="Hub id or local folder of the model")
+                              "image-text-to-text model (optionally with a LoRA adapter), or any model behind an "
+                              "OpenAI-compatible server, on a dataset, in one or more modalities and styles, "
+                              "writing one run folder each; then print the gap table.")
+    run.add_argument("--model", required=True, help="Hub id or local folder of the model (with --backend openai: "
+                     "the name the server serves it under)")
     run.add_argument("--adapter", help="folder of a peft LoRA adapter to load on top")
     run.add_argument("--merge-adapter", action="store_true", help="merge the adapter into the weights")
     run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
