@@ -118,3 +118,22 @@ def test_a_bad_model_path_fails_before_torch_loads(eval_dataset, tmp_path):
                          env={"PYTHONPATH": str(REPO), "PATH": ""})
     assert out.stdout.split() == ["2", "False"], out.stderr
     assert out.stderr.strip() == f"crossmath-eval: error: cannot load model {str(tmp_path / 'none')!r}: no such folder"
+
+
+def test_revisions_come_from_the_hub_cache_snapshot(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from crossmath.eval.backends.transformers_backend import model_revision
+    from crossmath.eval.sources import source_revision
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    for kind, repo, name in (("datasets", "you--crossmath", "README.md"), ("models", "org--tiny-vlm", "config.json")):
+        snapshot = tmp_path / f"{kind}--{repo}" / "snapshots" / sha
+        snapshot.mkdir(parents=True)
+        (snapshot / name).write_text("{}")
+        (tmp_path / f"{kind}--{repo}" / "refs").mkdir()
+        (tmp_path / f"{kind}--{repo}" / "refs" / "main").write_text(sha)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    assert source_revision("you/crossmath") == sha and model_revision("org/tiny-vlm") == sha
+    assert model_revision(str(tmp_path / "models--org--tiny-vlm" / "snapshots" / sha)) == sha
+    assert source_revision(str(tmp_path)) is None and model_revision("org/not-cached") is None

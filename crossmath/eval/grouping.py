@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES
-from crossmath.eval.rundir import RESULT_SETTINGS
+from crossmath.eval.rundir import EARLIER_DEFAULTS, RESULT_SETTINGS
 
 AXES = ("style", "modality")
 """What a report compares across."""
@@ -32,7 +32,8 @@ def _prompt(config: dict[str, Any]) -> str:
 def merge_key(config: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """The settings two runs must share to be merged into one report row (the prompt as ``default`` or a digest
     of a custom template, since the default differs by modality)."""
-    values = {key: _prompt(config) if key == "prompt_template" else config.get(key) for key in MERGE_SETTINGS}
+    values = {key: _prompt(config) if key == "prompt_template" else config.get(key, EARLIER_DEFAULTS.get(key))
+              for key in MERGE_SETTINGS}
     return tuple((key, json.dumps(value, sort_keys=True)) for key, value in values.items())
 
 

@@ -24,6 +24,9 @@ RESULT_SETTINGS = (
 )
 """Settings that change what a run produces; resuming with any of them changed is refused."""
 
+EARLIER_DEFAULTS = {"engine": "transformers"}
+"""What a setting was before runs recorded it (runs of earlier versions resume as the same settings)."""
+
 PREDICTION_KEYS = ("id", "sample", "answer")
 """Keys every prediction line has."""
 
@@ -89,7 +92,8 @@ class RunFolder:
             if not resume:
                 raise RunError(f"{self.path} already holds a run; use --resume to continue it or another --output")
             old = read_config(self.path)
-            changed = [key for key in RESULT_SETTINGS if old.get(key) != config.get(key)]
+            changed = [key for key in RESULT_SETTINGS
+                       if old.get(key, EARLIER_DEFAULTS.get(key)) != config.get(key)]
             if changed:
                 raise RunError(f"cannot resume {self.path} with different settings: {', '.join(changed)}")
         self.path.mkdir(parents=True, exist_ok=True)
