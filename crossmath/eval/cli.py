@@ -106,14 +106,17 @@ def _check_run_options(args: argparse.Namespace) -> None:
     from crossmath.eval.backends.openai_backend import parse_extra_body
     from crossmath.eval.backends.transformers_backend import check_adapter_path, check_model_path
 
-    numbers = {"--batch-size": args.batch_size or 1, "--num-samples": args.num_samples,
-               "--max-new-tokens": args.max_new_tokens, "--concurrency": args.concurrency}
-    too_small = [name for name, value in numbers.items() if value < 1]
-    if too_small or args.max_retries < 0 or args.timeout <= 0 or args.limit is not None and args.limit < 1:
-        raise CrossmathError(f"{', '.join(too_small) or '--limit, --max-retries or --timeout'} must be at least 1 "
-                             "(--max-retries at least 0, --timeout above 0)")
-    if not 0 <= args.temperature or not 0 < args.top_p <= 1:
-        raise CrossmathError("--temperature must be at least 0 and --top-p in (0, 1]")
+    rules = [("--batch-size", args.batch_size is None or args.batch_size >= 1, "at least 1"),
+             ("--num-samples", args.num_samples >= 1, "at least 1"),
+             ("--max-new-tokens", args.max_new_tokens >= 1, "at least 1"),
+             ("--limit", args.limit is None or args.limit >= 1, "at least 1"),
+             ("--concurrency", args.concurrency >= 1, "at least 1"),
+             ("--max-retries", args.max_retries >= 0, "at least 0"),
+             ("--timeout", args.timeout > 0, "above 0"), ("--temperature", args.temperature >= 0, "at least 0"),
+             ("--top-p", 0 < args.top_p <= 1, "in (0, 1]")]
+    broken = next(((name, bound) for name, ok, bound in rules if not ok), None)
+    if broken:
+        raise CrossmathError(f"{broken[0]} must be {broken[1]}")
     args.extra_body = parse_extra_body(args.extra_body)
     if args.backend == "openai":
         if args.adapter:
