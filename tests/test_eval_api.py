@@ -85,6 +85,20 @@ def test_a_failing_puzzle_is_recorded_as_failed_and_resume_sends_only_it(items, 
     assert metrics["complete"] and metrics["puzzles"] == 6 and metrics["micro"]["mean"] == 100.0
 
 
+def test_resume_asks_only_for_the_samples_that_failed(items, eval_dataset, tmp_path):
+    args = ["--modality", "text", "--limit", "2", "--num-samples", "3", "--temperature", "0.7", "--concurrency", "1"]
+    with AnswerServer(items, accepts_n=False, faults={"test-00001": ["500"]}) as server:
+        assert run_api(server, eval_dataset, tmp_path, *args, "--max-retries", "0") == 1
+        before = server.stats.requests
+        assert run_api(server, eval_dataset, tmp_path, *args, "--resume") == 0
+        assert server.stats.requests == before + 1
+    folder = tmp_path / "crossmath-answers" / "original-text"
+    rows = read_jsonl(folder / "predictions.jsonl")
+    assert [(r["id"], r["sample"], bool(r.get("failed"))) for r in rows if r["id"] == "test-00001"] == [
+        ("test-00001", 0, True), ("test-00001", 1, False), ("test-00001", 2, False), ("test-00001", 0, False)]
+    assert json.loads((folder / "metrics.json").read_text())["complete"]
+
+
 @pytest.mark.parametrize("accepts_n", [True, False])
 def test_samples_use_n_where_the_server_takes_it(items, eval_dataset, tmp_path, accepts_n):
     with AnswerServer(items, accepts_n=accepts_n) as server:

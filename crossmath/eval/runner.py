@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from typing import Any, Sequence
 
 from tqdm import tqdm
@@ -41,19 +42,26 @@ def prediction(item: EvalItem, sample: int, prompt_tokens: int | None, generatio
 
 def predict(backend: Backend, items: Sequence[EvalItem], run: RunFolder, *, modality: str, text_format: str,
             template: str, sampling: Sampling, batch_size: int, seed: int, progress: bool = True) -> None:
-    """Predict every item and sample not yet answered in ``run`` (missing, or failed before)."""
+    """Predict every item and sample not yet answered in ``run`` (missing, or failed before): puzzles are batched
+    by how many samples they lack, so a puzzle with some samples done asks only for the rest."""
     done = run.done()
-    pending = [item for item in items if any((item.id, s) not in done for s in range(sampling.num_samples))]
+    missing = {item.id: [s for s in range(sampling.num_samples) if (item.id, s) not in done] for item in items}
+    by_count: dict[int, list[EvalItem]] = {}
+    for item in items:
+        if missing[item.id]:
+            by_count.setdefault(len(missing[item.id]), []).append(item)
     label = f"{run.config['style']}/{modality}"
-    with tqdm(total=len(items), initial=len(items) - len(pending), desc=label, unit="puzzle",
+    with tqdm(total=len(items), initial=len(items) - sum(map(len, by_count.values())), desc=label, unit="puzzle",
               disable=not progress or None, dynamic_ncols=True) as bar:
-        for start in range(0, len(pending), batch_size):
-            batch = pending[start:start + batch_size]
-            prompts = [build_prompt(item, modality, text_format, template) for item in batch]
-            began = time.perf_counter()
-            results = backend.generate(prompts, sampling, batch_seed(seed, batch[0].id))
-            seconds = (time.perf_counter() - began) / len(batch)
-            run.append(prediction(item, sample, prompt_tokens, generation, seconds)
-                       for item, (prompt_tokens, generations) in zip(batch, results)
-                       for sample, generation in enumerate(generations) if (item.id, sample) not in done)
-            bar.update(len(batch))
+        for count, pending in sorted(by_count.items(), reverse=True):
+            wanted = replace(sampling, num_samples=count)
+            for start in range(0, len(pending), batch_size):
+                batch = pending[start:start + batch_size]
+                prompts = [build_prompt(item, modality, text_format, template) for item in batch]
+                began = time.perf_counter()
+                results = backend.generate(prompts, wanted, batch_seed(seed, batch[0].id))
+                seconds = (time.perf_counter() - began) / len(batch)
+                run.append(prediction(item, sample, prompt_tokens, generation, seconds)
+                           for item, (prompt_tokens, generations) in zip(batch, results)
+                           for sample, generation in zip(missing[item.id], generations))
+                bar.update(len(batch))
