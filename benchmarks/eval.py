@@ -1,4 +1,4 @@
-"""Evaluator throughput: puzzles per second and generated tokens per second by batch size.
+"""Evaluator throughput: puzzles per second by batch size (transformers) or by concurrency (OpenAI API engine).
 
 Every reply is forced to the same length, so batch sizes are compared on equal work. By default the model is a
 tiny random Qwen2-VL-style model built on the spot (CPU figures); ``--model`` takes any model folder or Hub id,
@@ -6,8 +6,14 @@ and ``--random-from DIR`` builds a full-size randomly initialised model from a r
 files (no weights needed), for GPU figures. The published script feeds one puzzle at a time (batch 1): the ratio
 column is the speedup over it, measured in the same run.
 
+``--engine api`` measures the OpenAI engine's client: a local OpenAI-compatible server answers every request after
+a fixed delay, and the whole run loop (prompts, PNG data URLs, requests, prediction lines written and flushed) goes
+through it at each ``--concurrency``. The floor is ``delay / concurrency`` seconds per puzzle (what a client that
+adds nothing would take); the ratio column is the time per puzzle against it (goal: under 1.5x up to 64).
+
     python benchmarks/eval.py [--batch-sizes 1,4,16] [--puzzles 32] [--new-tokens 32] [--modality hybrid]
     python benchmarks/eval.py --random-from path/to/Qwen2-VL-2B-config --dtype bfloat16 --device-map cuda
+    python benchmarks/eval.py --engine api [--delay 0.2] [--concurrency 1,4,16,64] [--modality hybrid]
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +42,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--device-map", default="auto")
+    parser.add_argument("--engine", choices=["transformers", "api"], default="transformers")
+    parser.add_argument("--delay", type=float, default=0.2, help="api: seconds the server takes per request")
+    parser.add_argument("--concurrency", default="1,4,16,64", help="api: requests in flight")
     args = parser.parse_args()
+    if args.engine == "api":
+        bench_api(args)
+        return
 
     from crossmath.dataset import BuildSettings, build
     from crossmath.eval.backends.base import Sampling
@@ -76,6 +90,54 @@ def main() -> None:
         rate = statistics.median(rates)
         baseline = baseline or rate
         print(f"{batch_size:5d} {rate:10.2f} {statistics.median(token_rates):10.1f} {rate / baseline:10.2f}x")
+
+
+def bench_api(args: argparse.Namespace) -> None:
+    """Seconds per puzzle through the OpenAI engine against a server with a fixed delay, by concurrency."""
+    from dataclasses import replace
+
+    from crossmath.dataset import BuildSettings, build
+    from crossmath.eval.answer_server import AnswerServer
+    from crossmath.eval.backends.base import Sampling
+    from crossmath.eval.backends.openai_backend import OpenAIBackend
+    from crossmath.eval.prompts import DEFAULT_TEMPLATES
+    from crossmath.eval.rundir import RunFolder
+    from crossmath.eval.runner import predict
+    from crossmath.eval.sources import load_items
+    from crossmath.render import STYLES
+
+    work = Path(tempfile.mkdtemp(prefix="crossmath-api-bench-"))
+    dataset = args.dataset or str(work / "data")
+    if args.dataset is None:
+        build(dataset, BuildSettings(train_size=0, test_size=64, styles=(STYLES["original"],), version="bench"),
+              progress=False)
+    base = load_items(dataset, "original", "test", 64)
+    levels = [int(c) for c in args.concurrency.split(",")]
+    print(f"{args.modality} prompts; the server answers each request after {args.delay} s")
+    print(f"{'concurrency':>11} {'puzzles':>8} {'puzzles/s':>10} {'s/puzzle':>9} {'floor':>8} {'ratio':>6}")
+    # the server runs in its own process, as a real one would, so its work is not charged to the client
+    server = subprocess.Popen([sys.executable, "-m", "crossmath.eval.answer_server", dataset, "--delay",
+                               str(args.delay)], stdout=subprocess.PIPE, text=True)
+    url = server.stdout.readline().strip() if server.stdout else ""
+    try:
+        for concurrency in levels:
+            count = max(16, 8 * concurrency)  # eight rounds of requests at each level
+            items = [replace(base[k % len(base)], id=f"p{k}") for k in range(count)]
+            backend = OpenAIBackend(AnswerServer.MODEL, base_url=url, concurrency=concurrency, timeout=60)
+            times = []
+            for repeat in range(args.repeats):
+                run = RunFolder(work / f"run-{concurrency}-{repeat}", {"style": "original"}, resume=False)
+                start = time.perf_counter()
+                predict(backend, items, run, modality=args.modality, text_format="markdown",
+                        template=DEFAULT_TEMPLATES[args.modality], sampling=Sampling(max_new_tokens=64),
+                        batch_size=4 * concurrency, seed=repeat, progress=False)
+                times.append((time.perf_counter() - start) / count)
+            per_puzzle, floor = statistics.median(times), args.delay / concurrency
+            print(f"{concurrency:11d} {count:8d} {1 / per_puzzle:10.1f} {per_puzzle:9.4f} {floor:8.4f} "
+                  f"{per_puzzle / floor:5.2f}x")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 if __name__ == "__main__":

@@ -19,11 +19,12 @@ import pytest  # noqa: E402
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict:
-    """A Qwen2-VL-style and a LLaVA-style model with random weights, saved like Hub checkpoints."""
-    from crossmath.eval.random_models import tiny_llava, tiny_qwen2_vl
+    """Qwen2-VL-, LLaVA-, Gemma 3- and Idefics3-style models with random weights, saved like Hub checkpoints."""
+    from crossmath.eval.random_models import tiny_gemma3, tiny_idefics3, tiny_llava, tiny_qwen2_vl
 
     root = tmp_path_factory.mktemp("models")
-    return {"qwen": str(tiny_qwen2_vl(root / "tiny-qwen2-vl")), "llava": str(tiny_llava(root / "tiny-llava"))}
+    return {"qwen": str(tiny_qwen2_vl(root / "tiny-qwen2-vl")), "llava": str(tiny_llava(root / "tiny-llava")),
+            "gemma3": str(tiny_gemma3(root / "tiny-gemma3")), "idefics3": str(tiny_idefics3(root / "tiny-idefics3"))}
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""crossmath-eval on tiny random VLMs of two families, offline, on CPU, through the real transformers path."""
+"""crossmath-eval on tiny random VLMs of four families, offline, on CPU, through the real transformers path."""
 
 from __future__ import annotations
 
@@ -46,8 +46,9 @@ def test_all_modalities_and_styles_in_one_call(tiny_models, eval_dataset, tmp_pa
             assert sorted((r["id"], r["sample"]) for r in rows) == [(f"test-{i:05d}", s) for i in range(6)
                                                                    for s in range(2)]
             assert all(set(r) == {"id", "sample", "prompt_tokens", "output", "answer", "correct",
-                                  "generated_tokens", "seconds"} for r in rows)
+                                  "generated_tokens", "truncated", "seconds"} for r in rows)
             assert all(1 <= r["generated_tokens"] <= 6 for r in rows)
+            assert all(r["truncated"] == (r["generated_tokens"] == 6) for r in rows)
             config = json.loads((folder / "config.json").read_text())
             assert config["modality"] == modality and config["backend"]["versions"]["transformers"]
             assert config["dataset_fingerprint"] == json.loads(
@@ -74,10 +75,13 @@ def test_prompts_carry_text_image_or_both(eval_dataset):
     assert "<answer>" in text.messages[0]["content"][-1]["text"]
 
 
+FAMILIES = ["qwen", "llava", "gemma3", "idefics3"]
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("family", ["qwen", "llava"])
-@pytest.mark.parametrize("modality", ["text", "hybrid"])
-def test_a_padded_batch_gives_each_row_the_logits_it_has_alone(tiny_models, eval_dataset, family, modality):
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("modality", ["text", "image", "hybrid"])
+def test_a_padded_batch_gives_each_row_the_logits_it_has_alone(tiny_models, eval_dataset, family, modality, capfd):
     import torch
 
     backend = TransformersBackend(tiny_models[family], device_map="none")
@@ -85,12 +89,14 @@ def test_a_padded_batch_gives_each_row_the_logits_it_has_alone(tiny_models, eval
     prompts = [build_prompt(item, modality, "markdown", DEFAULT_TEMPLATES[modality]) for item in items[:3]]
     with torch.inference_mode():
         batch = backend.encode(prompts)
-        assert (batch["attention_mask"][:, 0] == 0).any(), "the batch should need padding"
+        if modality != "image":  # image prompts have the same length
+            assert (batch["attention_mask"][:, 0] == 0).any(), "the batch should need padding"
         assert (batch["attention_mask"][:, -1] == 1).all(), "padding must be on the left"
         together = backend.model(**batch).logits[:, -1]
         for row, prompt in enumerate(prompts):
             alone = backend.model(**backend.encode([prompt])).logits[:, -1]
             torch.testing.assert_close(together[row:row + 1], alone, atol=1e-4, rtol=1e-4)
+    assert "processor_kwargs" not in capfd.readouterr().err  # no processor warning on every batch
 
 
 @pytest.mark.torch
@@ -104,19 +110,49 @@ def test_llava_family_greedy_samples_are_identical(tiny_models, eval_dataset, tm
     assert len(rows) == 18 and all(len(outputs) == 1 for outputs in by_id.values())
 
 
-@pytest.fixture(scope="module")
-def adapter(tiny_models, tmp_path_factory) -> str:
+def make_adapter(model_path: str, folder: Path) -> str:
+    """A LoRA adapter with random (non-zero) weights on the language model's attention, never the vision tower."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForImageTextToText
 
-    base = AutoModelForImageTextToText.from_pretrained(tiny_models["qwen"])
+    base = AutoModelForImageTextToText.from_pretrained(model_path)
     config = LoraConfig(r=4, lora_alpha=8, init_lora_weights=False,
-                        target_modules=r".*language_model.*\.(q_proj|v_proj)")  # never the vision tower
+                        target_modules=r".*(language_model|text_model).*\.(q_proj|v_proj)")
     model = get_peft_model(base, config)
-    assert not any("visual" in name for name, _ in model.named_parameters() if "lora_" in name)
-    folder = tmp_path_factory.mktemp("adapter") / "lora"
+    lora = [name for name, _ in model.named_parameters() if "lora_" in name]
+    assert lora and not any("visual" in name or "vision" in name for name in lora)
     model.save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="module")
+def adapter(tiny_models, tmp_path_factory) -> str:
+    return make_adapter(tiny_models["qwen"], tmp_path_factory.mktemp("adapter") / "lora")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("family", FAMILIES[1:])  # Qwen runs every modality and style with samples above
+def test_every_family_runs_batched_with_samples_and_a_lora_adapter(tiny_models, eval_dataset, family, tmp_path):
+    import torch
+
+    adapter = make_adapter(tiny_models[family], tmp_path / "lora")
+    common = ["--dataset", str(eval_dataset), "--limit", "3", "--batch-size", "2", "--num-samples", "2",
+              "--temperature", "0.8"]
+    assert run_eval("--model", tiny_models[family], *common, "--output", str(tmp_path / "base")) == 0
+    assert run_eval("--model", tiny_models[family], "--adapter", adapter, *common,
+                    "--output", str(tmp_path / "tuned")) == 0
+    name = Path(tiny_models[family]).name
+    for modality in ("text", "image", "hybrid"):
+        base = predictions(tmp_path / "base" / name / f"original-{modality}")
+        tuned = predictions(next((tmp_path / "tuned").glob(f"{name}+*/original-{modality}")))
+        assert sorted((r["id"], r["sample"]) for r in base) == [(f"test-{i:05d}", s) for i in range(3)
+                                                               for s in range(2)]
+        assert len(tuned) == 6
+    item = load_items(str(eval_dataset), "original", "test")[0]
+    prompts = [build_prompt(item, "hybrid", "markdown", DEFAULT_TEMPLATES["hybrid"])]
+    plain = _last_logits(TransformersBackend(tiny_models[family], device_map="none"), prompts)
+    with_lora = _last_logits(TransformersBackend(tiny_models[family], adapter=adapter, device_map="none"), prompts)
+    assert not torch.allclose(plain, with_lora, atol=1e-3)
 
 
 def _last_logits(backend: TransformersBackend, prompts) -> torch.Tensor:
@@ -191,6 +227,7 @@ def test_score_reproduces_a_runs_metrics(tiny_models, eval_dataset, tmp_path, ca
     capsys.readouterr()
     assert cli.main(["score", "--dataset", str(eval_dataset), "--json", str(folder / "predictions.jsonl")]) == 0
     rescored = json.loads(capsys.readouterr().out)
+    assert rescored.pop("unpredicted_puzzles") == 0
     assert rescored == json.loads((folder / "metrics.json").read_text())
 
 
@@ -285,6 +322,23 @@ def test_bad_input_is_one_error_line(eval_dataset, tmp_path):
     out = subprocess.run([sys.executable, "-m", "crossmath.eval.cli", "run", "--model", "x", "--dataset",
                           str(published), "--text-format", "json"], capture_output=True, text=True)
     assert out.returncode == 2 and "carries no json text (it has markdown)" in out.stderr
+
+
+@pytest.mark.torch
+def test_a_missing_gpu_or_attention_kernel_is_one_error_line(tiny_models, eval_dataset, tmp_path, capsys):
+    import importlib.util
+
+    import torch
+
+    cases = [] if torch.cuda.is_available() else [["--device-map", "cuda"]]
+    if importlib.util.find_spec("flash_attn") is None or not torch.cuda.is_available():
+        cases.append(["--attn-implementation", "flash_attention_2"])
+    for options in cases:
+        capsys.readouterr()
+        assert run_eval("--model", tiny_models["qwen"], "--dataset", str(eval_dataset), "--modality", "text",
+                        "--limit", "1", "--output", str(tmp_path), *options) == 2
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert error.startswith("crossmath-eval: error: cannot load model"), error
 
 
 def test_the_evaluator_never_loads_the_generator(eval_dataset):

@@ -417,11 +417,11 @@ def test_11_eval_limit_must_be_positive(tmp_path, capsys):
     from crossmath.eval.cli import main as eval_main
 
     assert eval_main(["run", "--model", "m", "--dataset", str(tmp_path), "--limit", "-1"]) == 2
-    assert error_line(capsys) == "crossmath-eval: error: --limit -1: give the number of puzzles to evaluate, 1 or more"
+    assert error_line(capsys) == "crossmath-eval: error: --limit must be at least 1"
 
 
 def test_11_a_failed_run_leaves_no_config_to_block_the_rerun(tmp_path):
-    from crossmath.eval.runs import RunError, RunFolder
+    from crossmath.eval.rundir import RunError, RunFolder
 
     folder = tmp_path / "run"
     config = {"model": "m", "style": "original"}
@@ -449,7 +449,7 @@ def test_11_verify_into_a_closed_pipe_is_quiet(tmp_path):
 
 def test_12_every_bad_input_error_is_a_crossmath_error_and_bugs_keep_their_traceback():
     from crossmath._cli import run_cli
-    from crossmath.eval.runs import RunError
+    from crossmath.eval.rundir import RunError
     from crossmath.eval.sources import SourceError
     from crossmath.puzzles import GenerationError, PuzzleError
     from crossmath.puzzles.records import RecordError

@@ -116,7 +116,7 @@ def test_report_errors_are_one_line(hand_runs, tmp_path, capsys):
     twin = write_run(tmp_path / "twin", "text", TEXT)
     (hand_runs[0] / "predictions.jsonl").unlink()
     write_run(hand_runs[0], "text", TEXT)
-    with pytest.raises(ReportError, match="are both toy/model, original, text"):
+    with pytest.raises(ReportError, match="are runs of the same settings"):
         load_runs([hand_runs[0], twin])
 
 
@@ -129,8 +129,8 @@ def test_accuracy_by_factor_paired_and_unpaired(eval_dataset, tmp_path, capsys):
     runs = [write_run(tmp_path / f"fs{level}", "image", table, style=style, dataset=str(eval_dataset),
                       expected=expected, factors={"font_size": level})
             for level, style, table in ((30, "altstyle", half), (6, "original", right), (18, "altstyle", half))]
-    runs.append(write_run(tmp_path / "fs12", "image", half, dataset="not-here", factors={"font_size": 12},
-                          expected=expected))
+    runs.append(write_run(tmp_path / "fs12", "image", half, dataset=str(eval_dataset), style="beige",
+                          factors={"font_size": 12}, expected=expected))  # a config the dataset lacks: unpaired
     assert cli.main(["report", *map(str, runs), "--out", str(tmp_path / "r"), "--by", "font_size"]) == 0
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["levels"] == ["6", "12", "18", "30"]  # numeric order, not text order

@@ -7,12 +7,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
+
+if TYPE_CHECKING:
+    from crossmath.eval.backends.base import Backend
 
 
 def _modalities(text: str) -> list[str]:
@@ -30,9 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a model on a dataset", description="Run any Hugging Face "
-                              "image-text-to-text model (optionally with a LoRA adapter) on a dataset, in one or "
-                              "more modalities and styles, writing one run folder each; then print the gap table.")
-    run.add_argument("--model", required=True, help="Hub id or local folder of the model")
+                              "image-text-to-text model (optionally with a LoRA adapter), or any model behind an "
+                              "OpenAI-compatible server, on a dataset, in one or more modalities and styles, "
+                              "writing one run folder each; then print the gap table.")
+    run.add_argument("--model", required=True, help="Hub id or local folder of the model (with --backend openai: "
+                     "the name the server serves it under)")
     run.add_argument("--adapter", help="folder of a peft LoRA adapter to load on top")
     run.add_argument("--merge-adapter", action="store_true", help="merge the adapter into the weights")
     run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
@@ -46,17 +51,31 @@ def build_parser() -> argparse.ArgumentParser:
                      help="serialization in text and hybrid prompts (default markdown)")
     run.add_argument("--prompt-file", help="your own prompt template ({rules} {puzzle} {format} {answer_format})")
     run.add_argument("--limit", type=int, help="evaluate only the first N puzzles")
-    run.add_argument("--batch-size", type=int, default=8, help="prompts per batch (default 8)")
+    run.add_argument("--batch-size", type=int, help="prompts per batch (default 8; with --backend openai, puzzles "
+                     "per written chunk, default 4 x --concurrency)")
     run.add_argument("--num-samples", type=int, default=1, help="replies per puzzle (default 1)")
     run.add_argument("--temperature", type=float, default=0.0, help="0 (default) is greedy decoding")
     run.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0)")
     run.add_argument("--max-new-tokens", type=int, default=1024, help="reply length limit (default 1024)")
     run.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     run.add_argument("--thinking", action="store_true", help="ask chat templates that support it to think")
-    run.add_argument("--dtype", default="auto", help="auto, bfloat16, float16 or float32 (default auto)")
+    run.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
+                     help="weights' type (default auto)")
     run.add_argument("--device-map", default="auto", help="transformers device map, or none (default auto)")
     run.add_argument("--attn-implementation", help="e.g. sdpa, flash_attention_2, eager")
     run.add_argument("--trust-remote-code", action="store_true", help="allow the model's own code (off by default)")
+    api = run.add_argument_group("OpenAI-compatible servers (--backend openai: vLLM, SGLang, hosted APIs)")
+    api.add_argument("--backend", choices=["transformers", "openai"], default="transformers",
+                     help="run the model here with transformers (default), or send requests to a server")
+    api.add_argument("--base-url", help="the server's API root, e.g. http://localhost:8000/v1 "
+                     "(default: $OPENAI_BASE_URL)")
+    api.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="NAME",
+                     help="environment variable holding the API key (default OPENAI_API_KEY; never stored)")
+    api.add_argument("--concurrency", type=int, default=8, help="requests in flight, at most (default 8)")
+    api.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default 600)")
+    api.add_argument("--max-retries", type=int, default=5,
+                     help="retries of a request on 429, 5xx, timeouts, dropped connections (default 5)")
+    api.add_argument("--extra-body", metavar="JSON", help="JSON object added to every request body")
     run.add_argument("--output", default="crossmath-runs", help="folder for run folders (default crossmath-runs)")
     run.add_argument("--resume", action="store_true", help="continue interrupted runs with the same settings")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -93,19 +112,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_run_options(args: argparse.Namespace) -> None:
+    """Every option of ``run`` checked before torch or a dataset loads, so a mistake fails at once."""
+    from crossmath.eval.backends.openai_backend import parse_extra_body
+    from crossmath.eval.backends.transformers_backend import check_adapter_path, check_model_path
+
+    rules = [("--batch-size", args.batch_size is None or args.batch_size >= 1, "at least 1"),
+             ("--num-samples", args.num_samples >= 1, "at least 1"),
+             ("--max-new-tokens", args.max_new_tokens >= 1, "at least 1"),
+             ("--limit", args.limit is None or args.limit >= 1, "at least 1"),
+             ("--concurrency", args.concurrency >= 1, "at least 1"),
+             ("--max-retries", args.max_retries >= 0, "at least 0"),
+             ("--timeout", args.timeout > 0, "above 0"), ("--temperature", args.temperature >= 0, "at least 0"),
+             ("--top-p", 0 < args.top_p <= 1, "in (0, 1]")]
+    broken = next(((name, bound) for name, ok, bound in rules if not ok), None)
+    if broken:
+        raise CrossmathError(f"{broken[0]} must be {broken[1]}")
+    args.extra_body = parse_extra_body(args.extra_body)
+    if args.backend == "openai":
+        if args.adapter:
+            raise CrossmathError("--adapter loads weights here; with --backend openai, serve the adapter (vLLM: "
+                                 "--enable-lora --lora-modules NAME=PATH) and pass --model NAME")
+        if not (args.base_url or os.environ.get("OPENAI_BASE_URL")):
+            raise CrossmathError("--backend openai needs --base-url (or OPENAI_BASE_URL)")
+    else:
+        check_model_path(args.model)
+        if args.adapter:
+            check_adapter_path(args.adapter)
+    if args.batch_size is None:
+        args.batch_size = 4 * args.concurrency if args.backend == "openai" else 8
+
+
+def _backend(args: argparse.Namespace) -> Backend:
+    if args.backend == "openai":
+        from crossmath.eval.backends.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(args.model, base_url=args.base_url, api_key_env=args.api_key_env,
+                             concurrency=args.concurrency, timeout=args.timeout, max_retries=args.max_retries,
+                             extra_body=args.extra_body)
+    from crossmath.eval.backends.transformers_backend import TransformersBackend
+
+    return TransformersBackend(args.model, adapter=args.adapter, merge_adapter=args.merge_adapter, dtype=args.dtype,
+                               device_map=args.device_map, attn_implementation=args.attn_implementation,
+                               trust_remote_code=args.trust_remote_code)
+
+
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _check_run_options(args)
     from crossmath.eval.backends.base import Sampling
-    from crossmath.eval.backends.transformers_backend import TransformersBackend
     from crossmath.eval.report import gap_report
-    from crossmath.eval.runner import evaluate
-    from crossmath.eval.runs import RunFolder
-    from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint
+    from crossmath.eval.run_report import write_results
+    from crossmath.eval.rundir import RunFolder
+    from crossmath.eval.runner import predict
+    from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint, source_revision
 
-    if args.batch_size < 1 or args.num_samples < 1 or args.max_new_tokens < 1:
-        raise CrossmathError("--batch-size, --num-samples and --max-new-tokens must be at least 1")
-    if args.limit is not None and args.limit < 1:
-        raise CrossmathError(f"--limit {args.limit}: give the number of puzzles to evaluate, 1 or more")
     template_text = load_template(args.prompt_file) if args.prompt_file else None
     for modality in args.modality:
         check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
@@ -115,41 +176,54 @@ def _run(args: argparse.Namespace) -> int:
             raise CrossmathError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
         if args.modality != ["image"] and args.text_format not in items[0].texts:
             raise CrossmathError(f"{args.dataset} carries no {args.text_format} text (it has "
-                             f"{', '.join(items[0].texts)}); choose another --text-format")
-    backend = TransformersBackend(args.model, adapter=args.adapter, merge_adapter=args.merge_adapter,
-                                  dtype=args.dtype, device_map=args.device_map,
-                                  attn_implementation=args.attn_implementation,
-                                  trust_remote_code=args.trust_remote_code)
+                                 f"{', '.join(items[0].texts)}); choose another --text-format")
+    backend = _backend(args)
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
     model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
-    shared = {"dataset": describe_source(args.dataset), "dataset_fingerprint": source_fingerprint(args.dataset),
-              "crossmath": __version__, "backend": backend.describe()}
-    run_paths = []
+    described = backend.describe()
+    shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
+              "crossmath": __version__, "engine": args.backend, "backend": described,
+              "model_revision": described.get("model_revision") or described.get("server_model")}
+    fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in args.style}
+    run_paths, incomplete = [], 0
     for style, items in items_by_style.items():
         for modality in args.modality:
             template = template_text or DEFAULT_TEMPLATES[modality]
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
-                "dataset": shared["dataset"], "dataset_fingerprint": shared["dataset_fingerprint"],
-                "style": style, "split": args.split,
+                "dataset": shared["dataset"], "dataset_fingerprint": fingerprints[style],
+                "dataset_revision": shared["dataset_revision"], "style": style, "split": args.split,
                 "modality": modality, "text_format": args.text_format, "prompt_template": template,
                 "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
                 "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,
                 "dtype": args.dtype, "limit": args.limit, "batch_size": args.batch_size,
                 "device_map": args.device_map, "attn_implementation": args.attn_implementation,
+                "engine": shared["engine"], "extra_body": args.extra_body or None,
+                "model_revision": shared["model_revision"],
                 "crossmath": shared["crossmath"], "backend": shared["backend"],
             }
             path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
             run = RunFolder(path, config, resume=args.resume)
-            metrics = evaluate(backend, items, run, modality=modality, text_format=args.text_format,
-                               template=template, sampling=sampling, batch_size=args.batch_size, seed=args.seed,
-                               progress=not args.no_progress)
-            print(f"{path}: micro {metrics['micro']['mean']:.2f}%, macro {metrics['macro']['mean']:.2f}% "
-                  f"({metrics['puzzles']} puzzles x {metrics['samples']} samples)")
+            predict(backend, items, run, modality=modality, text_format=args.text_format, template=template,
+                    sampling=sampling, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
+            metrics = write_results(run, items, args.num_samples)
+            print(f"{path}: {_summary(metrics)}")
+            incomplete += not metrics["complete"]
             run_paths.append(path)
     if len(run_paths) > 1:
         print(gap_report(run_paths, out=Path(args.output) / model_folder / "report"))
+    if incomplete:
+        print(f"crossmath-eval: {incomplete} run(s) incomplete: some requests failed after their retries; "
+              "rerun the same command with --resume to send only those", file=sys.stderr)
+        return 1
     return 0
+
+
+def _summary(metrics: dict) -> str:
+    figures = ", ".join(f"{name} " + ("n/a" if metrics[name]["mean"] is None else f"{metrics[name]['mean']:.2f}%")
+                        for name in ("micro", "macro"))
+    failed = f", INCOMPLETE: {metrics['failed_puzzles']} failed" if not metrics["complete"] else ""
+    return f"{figures} ({metrics['puzzles']} puzzles x {metrics['samples']} samples{failed})"
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -160,12 +234,10 @@ def _score(args: argparse.Namespace) -> int:
         print(json.dumps(metrics, indent=2))
     else:
         print(f"puzzles {metrics['puzzles']}, samples {metrics['samples']}, "
-              f"missing answers {metrics['missing_answers']}")
-        for name in ("micro", "macro"):
-            print(f"{name}: {metrics[name]['mean']:.4f} ± {metrics[name]['std']:.4f}")
-        for step, value in metrics["steps"].items():
-            shown = "n/a" if value["mean"] is None else f"{value['mean']:.4f} ± {value['std']:.4f}"
-            print(f"{step}: {shown}")
+              f"missing answers {metrics['missing_answers']}, failed puzzles {metrics['failed_puzzles']}, "
+              f"puzzles without a prediction {metrics['unpredicted_puzzles']}")
+        for name, value in [("micro", metrics["micro"]), ("macro", metrics["macro"]), *metrics["steps"].items()]:
+            print(f"{name}: " + ("n/a" if value["mean"] is None else f"{value['mean']:.4f} ± {value['std']:.4f}"))
     return 0
 
 

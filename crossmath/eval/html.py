@@ -18,7 +18,7 @@ from crossmath.eval.answers import answer_tokens
 from crossmath.eval.figures import FigureFile
 from crossmath.eval.gallery import GROUP_TITLES, Entry
 from crossmath.eval.metrics import step_category
-from crossmath.eval.runs import PREDICTIONS
+from crossmath.eval.rundir import PREDICTIONS
 from crossmath.eval.tables import Table
 from crossmath.puzzles.text import from_markdown
 from crossmath.render.draw import encode_png, render
@@ -148,7 +148,7 @@ def _entry_html(entry: Entry, page_dir: Path) -> str:
                     if wrong and item is not None and j < len(item.steps)})
     images = ""
     if item is not None:
-        images = (f'<figure><img class="puzzle" src="{data_uri(encode_png(item.load_image()))}" alt="puzzle '
+        images = (f'<figure><img class="puzzle" src="{data_uri(encode_png(item.image()))}" alt="puzzle '
                   f'{escape(entry.id)} as the model saw it"><figcaption>puzzle as shown</figcaption></figure>')
     images += _solved_grid(entry)
     rows = [f"<tr><th>expected</th><td>{escape(' '.join(expected))}</td><td></td></tr>"] if expected else []

@@ -8,14 +8,16 @@ solved, is this blank right), it is the majority of samples (a tie counts as not
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 from crossmath.errors import CrossmathError
+from crossmath.eval.grouping import row_labels
 from crossmath.eval.metrics import step_category
-from crossmath.eval.runs import CONFIG, PREDICTIONS, read_predictions
+from crossmath.eval.prompts import MODALITIES
+from crossmath.eval.rundir import CONFIG, PREDICTIONS, answered, read_config, read_predictions
 from crossmath.eval.sources import EvalItem, load_items
 
 
@@ -66,9 +68,14 @@ class Run:
     puzzles: dict[str, PuzzleOutcome]
     items: dict[str, EvalItem] | None = field(default=None, compare=False)
     """The dataset's puzzles by id, or None when the run's dataset cannot be read here."""
+    label: str | None = None
+    """The report row this run belongs to (see :func:`crossmath.eval.grouping.row_labels`)."""
 
     @property
     def model(self) -> str:
+        """The row label: the model (and adapter), plus any setting in which it differs from other runs of it."""
+        if self.label is not None:
+            return self.label
         adapter = self.config.get("adapter")
         return str(self.config["model"]) + (f" + {adapter}" if adapter else "")
 
@@ -109,18 +116,21 @@ def _dataset(source: str, style: str, split: str) -> dict[str, EvalItem] | None:
 def load_run(path: str | Path, *, with_dataset: bool = True) -> Run:
     """Read a run folder; with ``with_dataset``, also its dataset's puzzles when they can be read."""
     path = Path(path)
+    if not (path / CONFIG).is_file() or not (path / PREDICTIONS).is_file():
+        raise ReportError(f"{path} is not a readable crossmath-eval run folder (config.json and predictions.jsonl)")
     try:
-        config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+        config = read_config(path)
         records = read_predictions(path / PREDICTIONS)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{path} is not a readable crossmath-eval run folder (config.json and "
-                          f"predictions.jsonl): {exc}") from None
+    except OSError as exc:
+        raise ReportError(f"{path} is not a readable crossmath-eval run folder: {exc}") from None
+    if not isinstance(config.get("style"), str) or config.get("modality") not in MODALITIES:
+        raise ReportError(f"{path / CONFIG}: needs a style (text) and a modality ({', '.join(MODALITIES)})")
     missing = [key for key in ("model", "style", "modality") if key not in config]
     if missing:
         raise ReportError(f"{path / CONFIG} lacks {', '.join(missing)}")
     puzzles = _outcomes(path, records)
     if not puzzles:
-        raise ReportError(f"{path / PREDICTIONS} holds no predictions")
+        raise ReportError(f"{path / PREDICTIONS} holds no answered predictions to report on")
     items = None
     if with_dataset and isinstance(config.get("dataset"), str):
         items = _dataset(config["dataset"], str(config["style"]), str(config.get("split", "test")))
@@ -129,7 +139,10 @@ def load_run(path: str | Path, *, with_dataset: bool = True) -> Run:
 
 def _outcomes(path: Path, records: Sequence[dict[str, Any]]) -> dict[str, PuzzleOutcome]:
     grouped: dict[str, list[tuple[int, int, str | None, tuple[bool, ...], str]]] = {}
+    counted = {id(record) for record in answered(records)}  # the latest try of each sample, if it did not fail
     for line, record in enumerate(records, start=1):  # run files have no blank lines: record i is line i
+        if id(record) not in counted:
+            continue
         try:
             pid, sample, correct = str(record["id"]), int(record.get("sample", 0)), record["correct"]
             answer = record.get("answer")
@@ -148,11 +161,17 @@ def _outcomes(path: Path, records: Sequence[dict[str, Any]]) -> dict[str, Puzzle
 
 
 def load_runs(paths: Sequence[str | Path], *, with_dataset: bool = True) -> list[Run]:
-    """Read run folders, refusing two runs of the same model, style, modality and factor levels (a report would
-    silently keep one of them)."""
+    """Read run folders, each labelled with its report row: runs that differ in anything but style, modality and
+    samples (prompt, text format, adapter, decoding, engine, ...) get rows of their own, and two runs of the same
+    row, style, modality and factor levels are refused (a report would silently keep one of them)."""
     if not paths:
         raise ReportError("no runs to report on")
     runs = [load_run(path, with_dataset=with_dataset) for path in paths]
+    try:
+        labels = row_labels([(str(run.path), run.config) for run in runs])
+    except CrossmathError as exc:
+        raise ReportError(str(exc)) from None
+    runs = [replace(run, label=label) for run, label in zip(runs, labels)]
     seen: dict[tuple[str, str, str, str], Path] = {}
     for run in runs:
         key = (run.model, run.style, run.modality, json.dumps(run.factors, sort_keys=True))

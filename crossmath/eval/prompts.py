@@ -6,8 +6,10 @@ text and hybrid modes fill ``{puzzle}`` with a text serialization; the image and
 
 from __future__ import annotations
 
+import io
 import string
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,17 @@ class Prompt:
     """What one request sends: chat messages and, for image and hybrid modes, the image."""
 
     messages: list[dict[str, Any]]
-    image: Any | None
+    image_file: bytes | None
+    """The image file as the dataset stores it (an API engine sends it as is, a local model decodes it)."""
+
+    @cached_property
+    def image(self) -> Any | None:
+        """The image as an RGB PIL image (None for text prompts)."""
+        if self.image_file is None:
+            return None
+        from PIL import Image
+
+        return Image.open(io.BytesIO(self.image_file)).convert("RGB")
 
 
 def check_template(template: str, modality: str) -> None:
@@ -85,4 +97,4 @@ def build_prompt(item, modality: str, text_format: str, template: str) -> Prompt
     text = prompt_text(template, modality, text_format, item.texts.get(text_format, ""))
     content: list[dict[str, Any]] = [{"type": "image"}] if modality != "text" else []
     content.append({"type": "text", "text": text})
-    return Prompt([{"role": "user", "content": content}], item.image() if modality != "text" else None)
+    return Prompt([{"role": "user", "content": content}], item.load_file() if modality != "text" else None)

@@ -1,7 +1,7 @@
 """Randomly initialised vision-language models, saved like any Hub checkpoint, for tests and throughput figures.
 
 Weights cannot be downloaded on every machine, yet the evaluator must run the path a real model takes. These
-builders make tiny models of two families (a Qwen2-VL-style processor and a LLaVA-style one) with a tokenizer
+builders make tiny models of four families (Qwen2-VL, LLaVA, Gemma 3 and Idefics3/SmolVLM style) with a tokenizer
 trained on the spot, an image processor for small images and a chat template; :func:`random_from_config` makes a
 full-size model from a real model's ``config.json`` for throughput measurements. Their outputs are junk text.
 """
@@ -24,6 +24,19 @@ LLAVA_TEMPLATE = (
     "{{ message['content'] }}{% else %}{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>\n"
     "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}\n{% endfor %}"
     "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+)
+GEMMA3_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}<start_of_turn>{{ 'model' if message['role'] == 'assistant' "
+    "else message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<start_of_image>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}<end_of_turn>\n"
+    "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+IDEFICS3_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{ message['role'] | capitalize }}:"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}"
 )
 CORPUS = [
     "This is a cross-math puzzle: equations A op B = C read across and down and cross at shared numbers.",
@@ -110,6 +123,69 @@ def tiny_llava(path: str | Path, seed: int = 0) -> Path:
     model = LlavaForConditionalGeneration(config)
     model.generation_config.pad_token_id = ids["<pad>"]
     model.generation_config.eos_token_id = ids["</s>"]
+    return _save(model, processor, path)
+
+
+def tiny_gemma3(path: str | Path, seed: int = 0) -> Path:
+    """A Gemma 3-style model (SigLIP vision tower, pooled image tokens, Gemma 3 text model) of a few hundred kB."""
+    import torch
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3ImageProcessor, Gemma3Processor
+
+    special = ["<pad>", "<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<end_of_image>",
+               "<image_soft_token>"]
+    tokenizer = _tokenizer(special, 320, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>",
+                           extra_special_tokens={"boi_token": "<start_of_image>", "eoi_token": "<end_of_image>",
+                                                 "image_token": "<image_soft_token>"},
+                           chat_template=GEMMA3_TEMPLATE)
+    image_processor = Gemma3ImageProcessor(size={"height": 32, "width": 32}, do_pan_and_scan=False)
+    processor = Gemma3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_length=4,
+                                chat_template=GEMMA3_TEMPLATE)
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in special}
+    config = Gemma3Config(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, head_dim=16, sliding_window=64,
+                         max_position_embeddings=4096, bos_token_id=ids["<bos>"], eos_token_id=ids["<end_of_turn>"],
+                         pad_token_id=ids["<pad>"]),
+        vision_config=dict(model_type="siglip_vision_model", hidden_size=16, intermediate_size=32,
+                           num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
+        mm_tokens_per_image=4, boi_token_index=ids["<start_of_image>"], eoi_token_index=ids["<end_of_image>"],
+        image_token_index=ids["<image_soft_token>"],
+    )
+    torch.manual_seed(seed)
+    model = Gemma3ForConditionalGeneration(config)
+    model.generation_config.pad_token_id = ids["<pad>"]
+    model.generation_config.eos_token_id = [ids["<end_of_turn>"], ids["<eos>"]]
+    return _save(model, processor, path)
+
+
+def tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
+    """An Idefics3/SmolVLM-style model (pixel-shuffled SigLIP-like vision tower, Llama text model) of a few hundred
+    kB; its processor needs ``num2words``."""
+    import torch
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3ImageProcessor, Idefics3Processor
+
+    special = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>", "<image>",
+               "<global-img>", *[f"<row_{i}_col_{j}>" for i in range(1, 7) for j in range(1, 7)]]
+    tokenizer = _tokenizer(special, 360, bos_token="<|im_start|>", eos_token="<end_of_utterance>",
+                           pad_token="<|endoftext|>", chat_template=IDEFICS3_TEMPLATE)
+    image_processor = Idefics3ImageProcessor(do_image_splitting=False, size={"longest_edge": 32},
+                                             max_image_size={"longest_edge": 32})
+    processor = Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=4,
+                                  chat_template=IDEFICS3_TEMPLATE)
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in special}
+    config = Idefics3Config(
+        vision_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        text_config=dict(model_type="llama", vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                         bos_token_id=ids["<|im_start|>"], eos_token_id=ids["<end_of_utterance>"],
+                         pad_token_id=ids["<|endoftext|>"]),
+        scale_factor=2, image_token_id=ids["<image>"],
+    )
+    torch.manual_seed(seed)
+    model = Idefics3ForConditionalGeneration(config)
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.generation_config.eos_token_id = ids["<end_of_utterance>"]
     return _save(model, processor, path)
 
 

@@ -1,47 +1,114 @@
-"""Re-scoring saved predictions without a model: run files, or logs in the published one-line-per-puzzle form."""
+"""Scoring predictions against a dataset: the metrics of a run, and re-scoring saved files without a model (run
+``predictions.jsonl`` files, or logs in the published one-line-per-puzzle form).
+
+A prediction whose request failed is never scored as a wrong answer: a puzzle lacking a usable prediction for any
+sample is left out of the figures and counted as failed, and the metrics say the run is incomplete.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.answers import answer_tokens
-from crossmath.eval.runner import score_run
-from crossmath.eval.runs import read_predictions
-from crossmath.eval.sources import load_items
+from crossmath.eval.metrics import Truth, score_sample, summarize
+from crossmath.eval.rundir import CONFIG, answered, read_config, read_predictions
+from crossmath.eval.sources import EvalItem, load_items, source_fingerprint
+
+
+class ScoringError(CrossmathError):
+    """Predictions that cannot be scored against the dataset given."""
+
+
+def truth_of(item: EvalItem) -> Truth:
+    return Truth(item.id, item.answer, item.steps, item.difficulty)
+
+
+def score_run(items: Sequence[EvalItem], predictions: Sequence[dict[str, Any]], num_samples: int) -> dict:
+    """Metrics of predictions against the items: puzzles with every sample answered are scored, the others are
+    counted as failed (``failed_puzzles``, ``complete``), as are usage totals of the predictions that count."""
+    by_key = {(p["id"], p["sample"]): p for p in answered(predictions)}
+    complete = [item for item in items if all((item.id, s) in by_key for s in range(num_samples))]
+    truths = [truth_of(item) for item in complete]
+    samples, missing = [], 0
+    for sample in range(num_samples if complete else 0):
+        lines = []
+        for item in complete:
+            answer = by_key[(item.id, sample)]["answer"]
+            missing += answer is None
+            lines.append(answer_tokens(answer or ""))
+        samples.append(score_sample(truths, lines))
+    metrics = summarize(samples, puzzles=len(complete), missing=missing)
+    failed = len(items) - len(complete)
+    counted = list(by_key.values())
+    usage = [p["usage"] for p in counted if isinstance(p.get("usage"), dict)]
+    metrics.update({
+        "failed_puzzles": failed, "complete": failed == 0,
+        "prompt_tokens": sum(int(u.get("prompt_tokens") or 0) for u in usage),
+        "completion_tokens": sum(int(u.get("completion_tokens") or 0) for u in usage),
+        "truncated_share": (sum(bool(p.get("truncated")) for p in counted) / len(counted)) if counted else None,
+    })
+    return metrics
 
 
 def _is_run_file(path: Path) -> bool:
+    """Whether a file holds prediction records (JSON objects), judged by every line, not the first alone."""
     with open(path, encoding="utf-8") as handle:
-        first = next((line for line in handle if line.strip()), "")
-    try:
-        record = json.loads(first)
-    except json.JSONDecodeError:
-        return False
-    return isinstance(record, dict) and {"id", "sample", "answer"} <= set(record)
+        lines = [line.strip() for line in handle if line.strip()]
+    if not lines:
+        raise ScoringError(f"{path} is empty")
+    for line in lines:
+        if line.startswith("{"):
+            try:
+                if isinstance(json.loads(line), dict):
+                    return True
+            except json.JSONDecodeError:
+                continue
+    return False
+
+
+def _check_fingerprint(path: Path, dataset: str, style: str, split: str) -> None:
+    config_path = path.parent / CONFIG
+    if not config_path.is_file():
+        return
+    recorded = read_config(path.parent).get("dataset_fingerprint")
+    actual = source_fingerprint(dataset, style, split)
+    if recorded and actual and recorded != actual:
+        raise ScoringError(f"{path} answers another dataset (fingerprint {recorded}, {dataset} has {actual})")
 
 
 def score_files(dataset: str, style: str, split: str, files: Sequence[str]) -> dict:
     """Metrics of prediction files against a dataset. A published-format log is one sample: line i answers
     puzzle i, and as in the published scorer, only as many puzzles as the log has lines are scored."""
     paths = [Path(name) for name in files]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise CrossmathError(f"no such file: {', '.join(missing)}")
-    items = load_items(dataset, style, split)
+    absent = [str(p) for p in paths if not p.is_file()]
+    if absent:
+        raise ScoringError(f"no such file: {', '.join(absent)}")
     kinds = {_is_run_file(path) for path in paths}
+    items = load_items(dataset, style, split)
     if kinds == {True}:
+        for path in paths:
+            _check_fingerprint(path, dataset, style, split)
         predictions = [record for path in paths for record in read_predictions(path)]
-        samples = max(p["sample"] for p in predictions) + 1
+        known = {item.id for item in items}
+        unknown = sorted({p["id"] for p in predictions} - known)
+        if unknown:
+            raise ScoringError(f"{len(unknown)} predicted puzzle(s) are not in {dataset} ({style}, {split}), "
+                               f"e.g. {unknown[0]!r}: the predictions answer another dataset")
         wanted = {p["id"] for p in predictions}
-        return score_run([item for item in items if item.id in wanted], predictions, samples)
+        metrics = score_run([item for item in items if item.id in wanted], predictions,
+                            max(p["sample"] for p in predictions) + 1)
+        metrics["unpredicted_puzzles"] = len(known - wanted)
+        return metrics
     if kinds == {False}:
         logs = [path.read_text(encoding="utf-8").splitlines() for path in paths]
         count = min(min(len(lines) for lines in logs), len(items))
         # each log line becomes a prediction (a line without tokens is a missing answer) and is scored as a run
         predictions = [{"id": item.id, "sample": sample, "answer": line if answer_tokens(line) else None}
                        for sample, lines in enumerate(logs) for item, line in zip(items[:count], lines)]
-        return score_run(items[:count], predictions, len(logs))
-    raise CrossmathError("give either run predictions.jsonl files or published-format logs, not both")
+        metrics = score_run(items[:count], predictions, len(logs))
+        metrics["unpredicted_puzzles"] = len(items) - count
+        return metrics
+    raise ScoringError("give either run predictions.jsonl files or published-format logs, not both")

@@ -6,9 +6,12 @@ each blank, the difficulty) is a column of the built dataset or a key of a publi
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,10 +42,11 @@ class EvalItem:
     difficulty: str | None
     texts: dict[str, str]
     """The puzzle in each available text format."""
-    load_image: Callable[[], Image.Image] = field(repr=False, compare=False)
+    load_file: Callable[[], bytes] = field(repr=False, compare=False)
+    """The image file's bytes as stored (a PNG in crossmath datasets)."""
 
     def image(self) -> Image.Image:
-        return self.load_image().convert("RGB")
+        return Image.open(io.BytesIO(self.load_file())).convert("RGB")
 
 
 def load_items(source: str, style: str, split: str, limit: int | None = None) -> list[EvalItem]:
@@ -60,7 +64,7 @@ def load_items(source: str, style: str, split: str, limit: int | None = None) ->
 def _published_items(path: Path) -> list[EvalItem]:
     from crossmath.puzzles.records import iter_records
 
-    items = []
+    images, items = [], []
     for number, record in iter_records(path):
         for key in ("img_blank", "markdown_answer", "markdown_answer_step", "markdown_table"):
             if not isinstance(record.get(key), str):
@@ -68,13 +72,28 @@ def _published_items(path: Path) -> list[EvalItem]:
                 raise SourceError(f"{path}:{number}: {key} {found}")
         for key in ("img", "img_blank"):
             _check_inside(path, number, key, record.get(key))
-        image_path = path.parent / record["img_blank"]
+        image = record["img_blank"]
         answer = layer_cells(record["markdown_answer"])
         steps = layer_cells(record["markdown_answer_step"])
         texts = {"markdown": record["markdown_table"]}
-        items.append(EvalItem(puzzle_name(record["img_blank"]), tuple(answer), tuple(steps),
-                              record.get("difficulty"), texts, lambda p=image_path: Image.open(p)))
-    return items
+        images.append(image)
+        items.append(EvalItem("", tuple(answer), tuple(steps), record.get("difficulty"), texts,
+                              (path.parent / image).read_bytes))
+    return [replace(item, id=name) for item, name in zip(items, unique_ids(images))]
+
+
+def unique_ids(images: list[str]) -> list[str]:
+    """Ids of published items, named by their image (``math_puzzle_0001`` in every style's layout); where names
+    repeat in different folders, by the image's folder and name instead (``a/math_puzzle_0001``), so every id is
+    unique."""
+    short = [puzzle_name(image) for image in images]
+    if len(set(short)) == len(short):
+        return short
+    ids = [str(Path(image).parent / puzzle_name(image)).removeprefix("./") for image in images]
+    repeated = [name for name in ids if ids.count(name) > 1]
+    if repeated:
+        raise SourceError(f"the puzzle image {repeated[0]!r} appears twice in the file; ids must be unique")
+    return ids
 
 
 def _check_inside(path: Path, number: int, key: str, relative: Any) -> None:
@@ -103,17 +122,19 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
         raise SourceError(f"{source} lacks the columns {', '.join(sorted(missing))}; is it a crossmath build?")
     texts_of = {name: column for name, column in TEXT_COLUMNS.items() if column in data.column_names}
     plain = data.remove_columns(["image"] + [c for c in ("solved_image",) if c in data.column_names])
+    files = data.select_columns(["image"]).cast_column("image", datasets.Image(decode=False))
     items = []
     for position, row in enumerate(plain):
         items.append(EvalItem(
             row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
             row.get("difficulty"), {name: row[column] for name, column in texts_of.items()},
-            lambda i=position: _image_at(data, i)))
+            partial(_file_at, files, position)))
     return items
 
 
-def _image_at(data: Any, position: int) -> Image.Image:
-    return data[position]["image"]
+def _file_at(files: Any, position: int) -> bytes:
+    image = files[position]["image"]
+    return image["bytes"] if image["bytes"] is not None else Path(image["path"]).read_bytes()
 
 
 def describe_source(source: str) -> str:
@@ -122,12 +143,30 @@ def describe_source(source: str) -> str:
     return str(path.resolve()) if path.exists() else source
 
 
-def source_fingerprint(source: str) -> str | None:
-    """The content fingerprint of a crossmath-build folder (None for other sources)."""
-    manifest = Path(source) / "crossmath_build.json"
-    if not manifest.is_file():
+def source_fingerprint(source: str, style: str, split: str) -> str | None:
+    """What identifies a dataset's content: the build fingerprint of a crossmath-build folder, the SHA-256 of a
+    published JSONL file, or the fingerprint ``datasets`` gives a Hub dataset's split (stable for one revision)."""
+    path = Path(source)
+    manifest = path / "crossmath_build.json"
+    if manifest.is_file():
+        return json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
+    if path.is_file():
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    if path.exists():
         return None
-    return json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
+    import datasets
+
+    return datasets.load_dataset(source, style, split=split)._fingerprint
+
+
+def source_revision(source: str) -> str | None:
+    """The commit hash of a Hub dataset's snapshot in the local cache (None for local files and folders)."""
+    if Path(source).exists():
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(source, "README.md", repo_type="dataset")
+    return Path(cached).parent.name if isinstance(cached, str) else None
 
 
 def slug(text: str) -> str:

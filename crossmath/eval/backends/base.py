@@ -1,7 +1,7 @@
 """The interface every inference engine implements: prompts in, generations out.
 
-The rest of the evaluator only talks to this interface, so another engine (an OpenAI-compatible server, vLLM)
-is one more module here.
+The rest of the evaluator only talks to this interface: the transformers engine runs models in this process, the
+OpenAI engine sends requests to any OpenAI-compatible server (vLLM, SGLang, hosted APIs).
 """
 
 from __future__ import annotations
@@ -39,13 +39,23 @@ class Generation:
     """One generated reply."""
 
     text: str
-    tokens: int
-    """Tokens generated (up to and including the end-of-sequence token)."""
+    tokens: int | None
+    """Tokens generated (up to and including the end-of-sequence token); None where a server does not say."""
+    truncated: bool = False
+    """Whether the reply was cut off by ``max_new_tokens``."""
+    finish_reason: str | None = None
+    """Why a server stopped (``stop``, ``length``, ...)."""
+    usage: dict[str, int] | None = None
+    """The server's token counts (``prompt_tokens``, ``completion_tokens``) of the request that produced this reply,
+    on its first reply only, so that summing over replies gives the totals the server reported."""
+    error: str | None = None
+    """Why the request failed after its retries; such a reply is recorded as failed, never scored."""
 
 
 class Backend(Protocol):
-    def generate(self, prompts: Sequence[Prompt], sampling: Sampling, seed: int) -> list[tuple[int, list[Generation]]]:
-        """For each prompt: its length in tokens and ``sampling.num_samples`` generations."""
+    def generate(self, prompts: Sequence[Prompt], sampling: Sampling,
+                 seed: int) -> list[tuple[int | None, list[Generation]]]:
+        """For each prompt: its length in tokens (None where unknown) and ``sampling.num_samples`` generations."""
         ...
 
     def describe(self) -> dict[str, Any]:

@@ -11,6 +11,38 @@ from crossmath.eval.backends.base import BackendError, Generation, Sampling
 from crossmath.eval.prompts import Prompt
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_model_path(model: str) -> None:
+    """Refuse a local model path that does not exist (checked before torch loads, so a typo fails at once)."""
+    if (model.startswith((".", "/", "~")) or Path(model).is_absolute()) and not Path(model).expanduser().exists():
+        raise BackendError(f"cannot load model {model!r}: no such folder")  # not worth asking the Hub about
+
+
+def check_adapter_path(adapter: str) -> None:
+    """Refuse an adapter folder without ``adapter_config.json`` (checked before torch loads)."""
+    if not (Path(adapter) / "adapter_config.json").is_file():
+        raise BackendError(f"{adapter} is not a LoRA adapter folder (no adapter_config.json)")
+
+
+def model_revision(model: str) -> str | None:
+    """The commit hash of the Hub snapshot a model loads from (a Hub id in the cache, or a snapshot folder);
+    None for a plain local folder."""
+    from huggingface_hub import try_to_load_from_cache
+
+    path = Path(model).expanduser()
+    if not path.exists():
+        cached = try_to_load_from_cache(model, "config.json")
+        if not isinstance(cached, str):
+            return None
+        path = Path(cached).parent
+    resolved = path.resolve()
+    return resolved.name if resolved.parent.name == "snapshots" else None
+
+
 def _same_model(recorded: str, given: str) -> bool:
     """Whether an adapter's recorded base names the given model (a Hub id, or a local folder of it)."""
     recorded, given = recorded.rstrip("/"), given.rstrip("/")
@@ -29,12 +61,11 @@ class TransformersBackend:
     def __init__(self, model: str, *, adapter: str | None = None, merge_adapter: bool = False, dtype: str = "auto",
                  device_map: str | None = "auto", attn_implementation: str | None = None,
                  trust_remote_code: bool = False) -> None:
+        check_model_path(model)
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         self.model_name, self.adapter = model, adapter
-        if (model.startswith((".", "/", "~")) or Path(model).is_absolute()) and not Path(model).expanduser().exists():
-            raise BackendError(f"cannot load model {model!r}: no such folder")  # not worth asking the Hub about
         try:
             self.processor = AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
             kwargs: dict[str, Any] = {"dtype": dtype if dtype == "auto" else getattr(torch, dtype),
@@ -44,8 +75,9 @@ class TransformersBackend:
             if attn_implementation:
                 kwargs["attn_implementation"] = attn_implementation
             self.model = AutoModelForImageTextToText.from_pretrained(model, **kwargs)
-        except (OSError, ValueError, AttributeError) as exc:
-            raise BackendError(f"cannot load model {model!r}: {str(exc).splitlines()[0]}") from None
+        except (OSError, ValueError, AttributeError, ImportError, RuntimeError, AssertionError) as exc:
+            # also a device or attention kernel that this machine lacks (CUDA, flash-attention): one line, no trace
+            raise BackendError(f"cannot load model {model!r}: {_first_line(exc)}") from None
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.tokenizer.padding_side = "left"  # not saved with the tokenizer; batched generation needs it
         if adapter:
@@ -55,10 +87,8 @@ class TransformersBackend:
     def _with_adapter(self, adapter: str, merge: bool):
         from peft import PeftModel
 
-        config_path = Path(adapter) / "adapter_config.json"
-        if not config_path.is_file():
-            raise BackendError(f"{adapter} is not a LoRA adapter folder (no adapter_config.json)")
-        base = json.loads(config_path.read_text()).get("base_model_name_or_path") or ""
+        check_adapter_path(adapter)
+        base = json.loads((Path(adapter) / "adapter_config.json").read_text()).get("base_model_name_or_path") or ""
         if base and not _same_model(base, self.model_name):
             raise BackendError(f"adapter {adapter} was trained on {base!r}, not on {self.model_name!r}")
         try:
@@ -70,15 +100,21 @@ class TransformersBackend:
 
     def encode(self, prompts: Sequence[Prompt], thinking: bool = False) -> Any:
         """The model inputs of a batch: chat templates applied, left-padded, images processed."""
-        texts = [self.processor.apply_chat_template(p.messages, tokenize=False, add_generation_prompt=True,
-                                                    enable_thinking=thinking) for p in prompts]
-        images = [p.image for p in prompts if p.image is not None]
-        if images and len(images) != len(prompts):
+        options = {"enable_thinking": True} if thinking else {}
+        if thinking and "enable_thinking" not in str(self.processor.chat_template):
+            raise BackendError(f"the chat template of {self.model_name} has no thinking switch (enable_thinking)")
+        texts = [self.processor.apply_chat_template(p.messages, tokenize=False, add_generation_prompt=True, **options)
+                 for p in prompts]
+        with_image = [p.image is not None for p in prompts]
+        if any(with_image) and not all(with_image):
             raise BackendError("a batch mixes prompts with and without images")
-        inputs = self.processor(text=texts, images=images or None, return_tensors="pt", padding=True)
+        # one list of images per prompt: the form every family's processor takes (Gemma 3 and Idefics3 need it)
+        images = [[p.image] for p in prompts] if all(with_image) else None
+        inputs = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
         return inputs.to(self.model.device)
 
-    def generate(self, prompts: Sequence[Prompt], sampling: Sampling, seed: int) -> list[tuple[int, list[Generation]]]:
+    def generate(self, prompts: Sequence[Prompt], sampling: Sampling,
+                 seed: int) -> list[tuple[int | None, list[Generation]]]:
         import torch
 
         inputs = self.encode(prompts, sampling.thinking)
@@ -97,15 +133,16 @@ class TransformersBackend:
             output = self.model.generate(**inputs, **options)
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         eos = set(self._stop_ids())
-        results = []
+        results: list[tuple[int | None, list[Generation]]] = []
         prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
         for i, length in enumerate(prompt_lengths):
             rows = new_tokens[i * copies:(i + 1) * copies].tolist()
             generations = []
             for row in rows:
-                count = next((k + 1 for k, token in enumerate(row) if token in eos), len(row))
+                stop = next((k + 1 for k, token in enumerate(row) if token in eos), None)
+                count = stop or len(row)
                 text = self.tokenizer.decode(row[:count], skip_special_tokens=True)
-                generations.append(Generation(text, count))
+                generations.append(Generation(text, count, truncated=stop is None))
             results.append((int(length), (generations * sampling.num_samples)[:sampling.num_samples]
                             if copies == 1 else generations))
         return results
@@ -127,4 +164,5 @@ class TransformersBackend:
 
             versions["peft"] = peft.__version__
         return {"engine": "transformers", "model": self.model_name, "adapter": self.adapter,
+                "model_revision": model_revision(self.model_name),
                 "device": str(self.model.device), "dtype": str(self.model.dtype), "versions": versions}

@@ -1,0 +1,141 @@
+"""A run folder: ``config.json``, ``predictions.jsonl`` (appended and flushed per batch), ``metrics.json``,
+``report.md``. A run that stops loses at most the batch in flight; resuming continues it and refuses other settings.
+
+A prediction line whose request failed (an API engine that gave up after its retries) says ``"failed": true``;
+it is never scored, and a later line for the same puzzle and sample (from ``--resume``) replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from crossmath.errors import CrossmathError
+
+CONFIG, PREDICTIONS, METRICS, REPORT = "config.json", "predictions.jsonl", "metrics.json", "report.md"
+
+RESULT_SETTINGS = (
+    "model", "adapter", "merge_adapter", "dataset", "dataset_fingerprint", "style", "split", "modality", "text_format",
+    "prompt_template",
+    "num_samples", "temperature", "top_p", "max_new_tokens", "seed", "thinking", "dtype", "limit", "engine",
+    "extra_body",
+)
+"""Settings that change what a run produces; resuming with any of them changed is refused."""
+
+EARLIER_DEFAULTS = {"engine": "transformers"}
+"""What a setting was before runs recorded it (runs of earlier versions resume as the same settings)."""
+
+PREDICTION_KEYS = ("id", "sample", "answer")
+"""Keys every prediction line has."""
+
+
+class RunError(CrossmathError):
+    """A run folder, or a predictions file, that cannot be used as asked."""
+
+
+def read_predictions(path: str | Path) -> list[dict[str, Any]]:
+    """The prediction records of a ``predictions.jsonl`` file, in file order; a line that is not a prediction
+    record is an error naming the file and line."""
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise RunError(f"{path}:{number}: not a JSON line") from None
+            if not isinstance(record, dict) or not all(key in record for key in PREDICTION_KEYS):
+                raise RunError(f"{path}:{number}: not a prediction record (needs {', '.join(PREDICTION_KEYS)})")
+            if not isinstance(record["id"], str) or not isinstance(record["sample"], int) or record["sample"] < 0 \
+                    or not isinstance(record["answer"], (str, type(None))):
+                raise RunError(f"{path}:{number}: id and answer must be text (answer may be null) and sample a "
+                               "whole number from 0")
+            records.append(record)
+    return records
+
+
+def latest_predictions(records: Iterable[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The prediction that counts for each (puzzle id, sample): the last line written for it."""
+    return {(record["id"], record["sample"]): record for record in records}
+
+
+def answered(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The predictions that count and did not fail: what scoring and reports read."""
+    return [record for record in latest_predictions(records).values() if not record.get("failed")]
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """A run folder's ``config.json``."""
+    path = Path(folder) / CONFIG
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{folder} is not a crossmath-eval run folder (no {CONFIG})") from None
+    except json.JSONDecodeError:
+        raise RunError(f"{path}: not valid JSON") from None
+    if not isinstance(config, dict):
+        raise RunError(f"{path}: not a run config")
+    return config
+
+
+class RunFolder:
+    """One model x dataset x style x modality run."""
+
+    def __init__(self, path: str | Path, config: dict[str, Any], *, resume: bool) -> None:
+        self.path = Path(path)
+        self.config = config
+        existing = self.path / CONFIG
+        if existing.is_file() and (self.path / PREDICTIONS).is_file():  # a config alone holds no results
+            if not resume:
+                raise RunError(f"{self.path} already holds a run; use --resume to continue it or another --output")
+            old = read_config(self.path)
+            changed = [key for key in RESULT_SETTINGS
+                       if old.get(key, EARLIER_DEFAULTS.get(key)) != config.get(key)]
+            if changed:
+                raise RunError(f"cannot resume {self.path} with different settings: {', '.join(changed)}")
+        self._started = False
+        self._drop_torn_line()
+
+    def _start(self) -> None:
+        """Write ``config.json`` when the first results are: a run that fails before (a model that does not
+        load, a batch that does not fit) leaves no config behind to block the rerun."""
+        if not self._started:
+            self.path.mkdir(parents=True, exist_ok=True)
+            config = json.dumps(self.config, indent=2, ensure_ascii=False) + "\n"
+            (self.path / CONFIG).write_text(config, encoding="utf-8")
+            self._started = True
+
+    def _drop_torn_line(self) -> None:
+        """A line cut off by an interruption is removed, so appending continues on a clean line."""
+        path = self.path / PREDICTIONS
+        if not path.is_file():
+            return
+        data = path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        if keep != len(data):
+            with open(path, "r+b") as handle:
+                handle.truncate(keep)
+
+    def predictions(self) -> list[dict[str, Any]]:
+        path = self.path / PREDICTIONS
+        return read_predictions(path) if path.is_file() else []
+
+    def done(self) -> set[tuple[str, int]]:
+        """(puzzle id, sample index) pairs already predicted without failing."""
+        return {(p["id"], p["sample"]) for p in answered(self.predictions())}
+
+    def append(self, records: Iterable[dict[str, Any]]) -> None:
+        """Append predictions and make them durable before returning."""
+        self._start()
+        with open(self.path / PREDICTIONS, "a", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def write(self, name: str, text: str) -> None:
+        self._start()
+        (self.path / name).write_text(text, encoding="utf-8")
