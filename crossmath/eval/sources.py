@@ -38,6 +38,8 @@ class EvalItem:
     texts: dict[str, str]
     """The puzzle in each available text format."""
     load_image: Callable[[], Image.Image] = field(repr=False, compare=False)
+    solving_steps: tuple[tuple[str, ...], ...] = ()
+    """For each step k, the equations solved in round k, written solved (the record's ``solving_steps``)."""
 
     def image(self) -> Image.Image:
         return self.load_image().convert("RGB")
@@ -65,10 +67,11 @@ def _published_items(path: Path) -> list[EvalItem]:
             answer = layer_cells(record["markdown_answer"])
             steps = layer_cells(record["markdown_answer_step"])
             texts = {"markdown": record["markdown_table"]}
+            rounds = tuple(tuple(equations) for equations in record.get("solving_steps", {}).values())
         except (KeyError, TypeError) as exc:
             raise SourceError(f"{path}:{number}: record lacks {exc}") from None
         items.append(EvalItem(Path(record["img_blank"]).stem.removesuffix("_blank"), tuple(answer), tuple(steps),
-                              record.get("difficulty"), texts, lambda p=image_path: Image.open(p)))
+                              record.get("difficulty"), texts, lambda p=image_path: Image.open(p), rounds))
     return items
 
 
@@ -90,7 +93,7 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
         items.append(EvalItem(
             row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
             row.get("difficulty"), {name: row[column] for name, column in texts_of.items()},
-            lambda i=position: _image_at(data, i)))
+            lambda i=position: _image_at(data, i), tuple(map(tuple, row.get("solving_steps") or ()))))
     return items
 
 
