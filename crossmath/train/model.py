@@ -30,12 +30,12 @@ def check_fits(model: str, modality: str, trust_remote_code: bool = False) -> No
 
 def load_base(model: str, *, dtype: str, device_map: str | None, attn_implementation: str | None,
               trust_remote_code: bool) -> tuple[Any, Any]:
-    """Model and processor, loaded the way ``crossmath-eval run`` loads them."""
+    """Model and processor, loaded the way ``crossmath-eval run`` loads them (left padding, which GRPO's
+    generation needs; TRL's SFT collator sets the padding side of each part itself)."""
     from crossmath.eval.backends.transformers_backend import TransformersBackend
 
     backend = TransformersBackend(model, dtype=dtype, device_map=device_map,
                                   attn_implementation=attn_implementation, trust_remote_code=trust_remote_code)
-    backend.tokenizer.padding_side = "right"  # the evaluator's left padding is for generation
     return backend.model, backend.processor
 
 

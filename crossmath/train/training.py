@@ -53,6 +53,9 @@ def _check(options: TrainOptions, out: Path) -> str | None:
     unknown = set(options.rewards) - set(REWARDS)
     if unknown or not options.rewards:
         raise CrossmathError(f"rewards are {', '.join(REWARDS)}; got {', '.join(options.rewards) or 'none'}")
+    if options.split == "test" and not options.allow_test:
+        raise CrossmathError("refusing to train on the test split (it would leak into the evaluation); "
+                             "use --split train, or --allow-test if you mean it")
     if options.resume:
         options.check_resumable(out)
         return last_checkpoint(out)
@@ -62,7 +65,14 @@ def _check(options: TrainOptions, out: Path) -> str | None:
 
 
 def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bool) -> dict[str, Any]:
+    import dataclasses
+
     import torch
+    from transformers import TrainingArguments
+
+    # transformers 5.2x renamed gradient_checkpointing (still accepted, with a warning) to activation_checkpointing
+    names = {field.name for field in dataclasses.fields(TrainingArguments)}
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
     return dict(
         output_dir=str(out), per_device_train_batch_size=options.batch_size,
@@ -71,7 +81,7 @@ def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bo
         logging_steps=options.logging_steps, save_steps=options.save_steps, save_total_limit=2,
         eval_strategy="steps" if evaluating else "no", eval_steps=options.save_steps if evaluating else None,
         report_to=list(options.report_to), seed=options.seed, data_seed=options.seed,
-        gradient_checkpointing=options.gradient_checkpointing,
+        **{checkpointing: options.gradient_checkpointing},
         bf16=model.dtype == torch.bfloat16, fp16=model.dtype == torch.float16,
         disable_tqdm=not options.progress, dataloader_num_workers=0,
     )
@@ -98,8 +108,7 @@ def _trainer(options: TrainOptions, out: Path, model: Any, processor: Any, train
 def examples(options: TrainOptions) -> tuple[list[dict], list[dict], dict[str, str]]:
     """Training and held-out rows, and the prompt template of each modality used."""
     templates = templates_for(options.modality, options.prompt_template)
-    items = training_items(options.dataset, options.styles, options.split, allow_test=options.allow_test,
-                           limit=options.limit)
+    items = training_items(options.dataset, options.styles, options.split, options.limit)
     if options.modality != "image" and options.text_format not in items[0].texts:
         raise CrossmathError(f"{options.dataset} carries no {options.text_format} text (it has "
                              f"{', '.join(items[0].texts)}); choose another --text-format")
