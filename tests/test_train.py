@@ -152,7 +152,7 @@ def test_resume_continues_from_the_last_checkpoint(models, train_data, short_tem
 def test_the_loss_covers_the_assistant_reply_only_and_the_prompt_is_the_evaluators(models, train_data,
                                                                                   short_template, tmp_path):
     from crossmath.train.model import load_base
-    from crossmath.train.training import _trainer, examples
+    from crossmath.train.training import examples, make_trainer
 
     options = TrainOptions(model=models["qwen"], dataset=str(train_data), out=str(tmp_path), modality="mixed",
                            prompt_template=SHORT_TEMPLATE, target="steps", seed=3)
@@ -161,7 +161,7 @@ def test_the_loss_covers_the_assistant_reply_only_and_the_prompt_is_the_evaluato
     assert len(set(modalities)) > 1
     model, processor = load_base(options.model, dtype="auto", device_map="none", attn_implementation=None,
                                  trust_remote_code=False)
-    trainer = _trainer(options, tmp_path, model, processor, rows, [])
+    trainer = make_trainer(options, tmp_path, model, processor, rows, [])
     items = load_items(str(train_data), "original", "train")
     evaluator = TransformersBackend(models["qwen"], device_map="none")
     for start in (0, 4):

@@ -87,7 +87,7 @@ def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bo
     )
 
 
-def _trainer(options: TrainOptions, out: Path, model: Any, processor: Any, train_rows: list, eval_rows: list):
+def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, train_rows: list, eval_rows: list):
     peft_config = lora_config(model, r=options.lora_r, alpha=options.lora_alpha, dropout=options.lora_dropout,
                               target_modules=options.target_modules or None, train_vision=options.train_vision)
     common = _trainer_config(options, out, model, bool(eval_rows))
@@ -132,7 +132,7 @@ def train(options: TrainOptions) -> Path:
                                  attn_implementation=options.attn_implementation,
                                  trust_remote_code=options.trust_remote_code)
     out.mkdir(parents=True, exist_ok=True)
-    trainer = _trainer(options, out, model, processor, train_rows, eval_rows)
+    trainer = make_trainer(options, out, model, processor, train_rows, eval_rows)
     trainer.model.peft_config["default"].base_model_name_or_path = options.model
     trainer.add_callback(_log_callback(out / LOG_FILE))
     _write_config(options, out, templates, len(train_rows), len(eval_rows))
