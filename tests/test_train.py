@@ -186,7 +186,8 @@ def test_steps_target_follows_the_solvers_rounds(train_data):
     assert any(len(item.solving_steps) > 1 for item in items)
 
 
-PUZZLE = "| 3 | + | ? | = | 7 |\n| × |   |   |   | - |\n| ? |   |   |   | 5 |\n| = |   |   |   | = |\n| 6 |   |   |   | 2 |"
+PUZZLE = "\n".join(["| 3 | + | ? | = | 7 |", "| × |   |   |   | - |", "| ? |   |   |   | 5 |", "| = |   |   |   | = |",
+                    "| 6 |   |   |   | 2 |"])
 """3 + 4 = 7 across, 3 × 2 = 6 and 7 - 5 = 2 down; the blanks are 4 and 2."""
 
 

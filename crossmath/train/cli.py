@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lora = parser.add_argument_group("LoRA")
     lora.add_argument("--lora-r", type=int, default=16, help="rank (default 16)")
-    lora.add_argument("--lora-alpha", type=float, default=32.0, help="scale (default 32)")
+    lora.add_argument("--lora-alpha", type=int, default=32, help="scale (default 32)")
     lora.add_argument("--lora-dropout", type=float, default=0.05, help="dropout (default 0.05)")
     lora.add_argument("--target-modules", type=comma_list, default=[], metavar="M1,M2",
                       help="module names (or all-linear); default: the language model's attention and MLP "

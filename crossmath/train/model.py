@@ -61,7 +61,7 @@ def default_targets(model: Any, train_vision: bool = False) -> str:
     return rf"(?:{scope})\..*\.(?:{'|'.join(map(re.escape, leaves))})"
 
 
-def lora_config(model: Any, *, r: int, alpha: float, dropout: float, target_modules: Sequence[str] | None,
+def lora_config(model: Any, *, r: int, alpha: int, dropout: float, target_modules: Sequence[str] | None,
                 train_vision: bool):
     """The peft LoRA configuration of a causal-LM task."""
     from peft import LoraConfig

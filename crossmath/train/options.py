@@ -30,7 +30,7 @@ class TrainOptions:
     method: str = "sft"
     target: str = "answer"
     lora_r: int = 16
-    lora_alpha: float = 32.0
+    lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: tuple[str, ...] = ()
     train_vision: bool = False

@@ -88,6 +88,7 @@ def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bo
 
 
 def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, train_rows: list, eval_rows: list):
+    """TRL's SFTTrainer or GRPOTrainer on the rows, with the LoRA configuration (applied by the trainer)."""
     peft_config = lora_config(model, r=options.lora_r, alpha=options.lora_alpha, dropout=options.lora_dropout,
                               target_modules=options.target_modules or None, train_vision=options.train_vision)
     common = _trainer_config(options, out, model, bool(eval_rows))
@@ -95,10 +96,11 @@ def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, t
     if options.method == "grpo":
         from trl import GRPOConfig, GRPOTrainer
 
-        config = GRPOConfig(**common, num_generations=options.num_generations, beta=options.beta,
-                            max_completion_length=options.max_completion_length, temperature=options.temperature)
-        return GRPOTrainer(model, reward_funcs=[REWARDS[name] for name in options.rewards], args=config,
-                           processing_class=processor, peft_config=peft_config, **datasets)
+        grpo = GRPOConfig(**common, num_generations=options.num_generations, beta=options.beta,
+                          max_completion_length=options.max_completion_length, temperature=options.temperature)
+        rewards: list[Any] = [REWARDS[name] for name in options.rewards]
+        return GRPOTrainer(model, reward_funcs=rewards, args=grpo, processing_class=processor,
+                           peft_config=peft_config, **datasets)
     from trl import SFTConfig, SFTTrainer
 
     config = SFTConfig(**common, max_length=None, completion_only_loss=True)
