@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -139,13 +140,14 @@ def test_resume_continues_from_the_last_checkpoint(models, train_data, short_tem
     out = tmp_path / "adapter"
     common = ["--model", models["qwen"], "--dataset", str(train_data), "--out", str(out), "--prompt-file",
               short_template, "--save-steps", "2"]
-    assert train(*common, "--max-steps", "2") == 0
-    assert train(*common, "--max-steps", "3", "--resume") == 0
+    assert train(*common, "--max-steps", "3") == 0
+    shutil.rmtree(out / "checkpoint-3")  # as if stopped after step 3 was logged, before it was saved
+    assert train(*common, "--max-steps", "4", "--resume") == 0
     assert f"resuming from {out / 'checkpoint-2'}" in capsys.readouterr().out
-    assert [line["step"] for line in log_lines(out) if "loss" in line] == [1, 2, 3]
-    state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
-    assert state["global_step"] == 3
-    assert train(*common, "--max-steps", "3", "--resume", "--lora-r", "4") == 2
+    assert [line["step"] for line in log_lines(out) if "loss" in line] == [1, 2, 3, 4]
+    state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
+    assert state["global_step"] == 4
+    assert train(*common, "--max-steps", "4", "--resume", "--lora-r", "4") == 2
     assert "--resume with changed settings (lora_r)" in capsys.readouterr().err
 
 

@@ -138,8 +138,9 @@ def train(options: TrainOptions) -> Path:
     trainer.model.peft_config["default"].base_model_name_or_path = options.model
     trainer.add_callback(_log_callback(out / LOG_FILE))
     _write_config(options, out, templates, len(train_rows), len(eval_rows))
-    if checkpoint:
-        print(f"resuming from {checkpoint}")
+    if options.resume:
+        _forget_after(out / LOG_FILE, int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0)
+        print(f"resuming from {checkpoint}" if checkpoint else "no checkpoint yet: starting again")
     trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(out))
     if options.merge:
@@ -147,6 +148,13 @@ def train(options: TrainOptions) -> Path:
         merged.save_pretrained(out / MERGED)
         processor.save_pretrained(out / MERGED)
     return out
+
+
+def _forget_after(log: Path, step: int) -> None:
+    """Drop the log lines of the steps after ``step``, which the resumed run does again."""
+    if log.is_file():
+        kept = [line for line in log.read_text(encoding="utf-8").splitlines() if json.loads(line)["step"] <= step]
+        log.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
 def _write_config(options: TrainOptions, out: Path, templates: dict[str, str], train_count: int,
