@@ -44,6 +44,8 @@ class EvalItem:
     """The puzzle in each available text format."""
     load_file: Callable[[], bytes] = field(repr=False, compare=False)
     """The image file's bytes as stored (a PNG in crossmath datasets)."""
+    solving_steps: tuple[tuple[str, ...], ...] = ()
+    """For each step k, the equations solved in round k, written solved (the record's ``solving_steps``)."""
 
     def image(self) -> Image.Image:
         return Image.open(io.BytesIO(self.load_file())).convert("RGB")
@@ -76,9 +78,12 @@ def _published_items(path: Path) -> list[EvalItem]:
         answer = layer_cells(record["markdown_answer"])
         steps = layer_cells(record["markdown_answer_step"])
         texts = {"markdown": record["markdown_table"]}
+        rounds = record.get("solving_steps") or {}
+        if not isinstance(rounds, dict) or not all(isinstance(eqs, list) for eqs in rounds.values()):
+            raise SourceError(f"{path}:{number}: solving_steps is not an object of step -> list of equations")
         images.append(image)
         items.append(EvalItem("", tuple(answer), tuple(steps), record.get("difficulty"), texts,
-                              (path.parent / image).read_bytes))
+                              (path.parent / image).read_bytes, tuple(tuple(map(str, eqs)) for eqs in rounds.values())))
     return [replace(item, id=name) for item, name in zip(items, unique_ids(images))]
 
 
@@ -128,7 +133,7 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
         items.append(EvalItem(
             row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
             row.get("difficulty"), {name: row[column] for name, column in texts_of.items()},
-            partial(_file_at, files, position)))
+            partial(_file_at, files, position), tuple(map(tuple, row.get("solving_steps") or ()))))
     return items
 
 

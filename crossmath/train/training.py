@@ -1,0 +1,175 @@
+"""One training run: examples, base model, LoRA, TRL's SFTTrainer or GRPOTrainer, and the adapter folder.
+
+The folder holds the peft adapter (``adapter_config.json`` naming the base model exactly as given), the
+processor files, ``crossmath_train.json`` (options, dataset fingerprint, versions, prompt templates),
+``train_log.jsonl`` (one line per logged step: loss, learning rate, ... as the trainer logs them), the trainer's
+``checkpoint-N`` folders (``--resume`` continues from the last), and with ``--merge`` a ``merged/`` model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from crossmath._version import __version__
+from crossmath.errors import CrossmathError
+from crossmath.eval.sources import describe_source, source_fingerprint
+from crossmath.train.data import example_rows, hold_out, modalities_for, templates_for, to_dataset, training_items
+from crossmath.train.model import check_fits, load_base, lora_config
+from crossmath.train.options import CONFIG_FILE, LOG_FILE, TrainOptions
+from crossmath.train.rewards import REWARDS
+
+MERGED = "merged"
+
+
+def _log_callback(path: Path):
+    from transformers import TrainerCallback
+
+    class JsonlLog(TrainerCallback):
+        """Appends every log the trainer makes (with its step) to ``train_log.jsonl``, flushed at once."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                with path.open("a", encoding="utf-8") as file:
+                    file.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+
+    return JsonlLog()
+
+
+def last_checkpoint(out: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(out)) if out.is_dir() else None
+
+
+def _check(options: TrainOptions, out: Path) -> str | None:
+    """Refuse bad settings before anything is loaded; the checkpoint to resume from, if any."""
+    if min(options.batch_size, options.grad_accum, options.lora_r) < 1 or options.learning_rate <= 0:
+        raise CrossmathError("--batch-size, --grad-accum and --lora-r must be at least 1, --learning-rate above 0")
+    if options.method == "grpo" and (options.batch_size * options.grad_accum) % options.num_generations:
+        raise CrossmathError(f"--batch-size x --grad-accum ({options.batch_size * options.grad_accum}) must be a "
+                             f"multiple of --num-generations ({options.num_generations}) for GRPO")
+    unknown = set(options.rewards) - set(REWARDS)
+    if unknown or not options.rewards:
+        raise CrossmathError(f"rewards are {', '.join(REWARDS)}; got {', '.join(options.rewards) or 'none'}")
+    if options.split == "test" and not options.allow_test:
+        raise CrossmathError("refusing to train on the test split (it would leak into the evaluation); "
+                             "use --split train, or --allow-test if you mean it")
+    if options.resume:
+        options.check_resumable(out)
+        return last_checkpoint(out)
+    if (out / CONFIG_FILE).exists():
+        raise CrossmathError(f"{out} already holds a training run; use --resume to continue it or another --out")
+    return None
+
+
+def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bool) -> dict[str, Any]:
+    import dataclasses
+
+    import torch
+    from transformers import TrainingArguments
+
+    # transformers 5.2x renamed gradient_checkpointing (still accepted, with a warning) to activation_checkpointing
+    names = {field.name for field in dataclasses.fields(TrainingArguments)}
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+
+    return dict(
+        output_dir=str(out), per_device_train_batch_size=options.batch_size,
+        per_device_eval_batch_size=options.batch_size, gradient_accumulation_steps=options.grad_accum,
+        learning_rate=options.learning_rate, num_train_epochs=options.epochs, max_steps=options.max_steps,
+        logging_steps=options.logging_steps, save_steps=options.save_steps, save_total_limit=2,
+        eval_strategy="steps" if evaluating else "no", eval_steps=options.save_steps if evaluating else None,
+        report_to=list(options.report_to), seed=options.seed, data_seed=options.seed,
+        **{checkpointing: options.gradient_checkpointing},
+        bf16=model.dtype == torch.bfloat16, fp16=model.dtype == torch.float16,
+        disable_tqdm=not options.progress, dataloader_num_workers=0,
+    )
+
+
+def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, train_rows: list, eval_rows: list):
+    """TRL's SFTTrainer or GRPOTrainer on the rows, with the LoRA configuration (applied by the trainer)."""
+    peft_config = lora_config(model, r=options.lora_r, alpha=options.lora_alpha, dropout=options.lora_dropout,
+                              target_modules=options.target_modules or None, train_vision=options.train_vision)
+    common = _trainer_config(options, out, model, bool(eval_rows))
+    datasets = dict(train_dataset=to_dataset(train_rows), eval_dataset=to_dataset(eval_rows) if eval_rows else None)
+    if options.method == "grpo":
+        from trl import GRPOConfig, GRPOTrainer
+
+        grpo = GRPOConfig(**common, num_generations=options.num_generations, beta=options.beta,
+                          max_completion_length=options.max_completion_length, temperature=options.temperature)
+        rewards: list[Any] = [REWARDS[name] for name in options.rewards]
+        return GRPOTrainer(model, reward_funcs=rewards, args=grpo, processing_class=processor,
+                           peft_config=peft_config, **datasets)
+    from trl import SFTConfig, SFTTrainer
+
+    config = SFTConfig(**common, max_length=None, completion_only_loss=True)
+    return SFTTrainer(model, args=config, processing_class=processor, peft_config=peft_config, **datasets)
+
+
+def examples(options: TrainOptions) -> tuple[list[dict], list[dict], dict[str, str]]:
+    """Training and held-out rows, and the prompt template of each modality used."""
+    templates = templates_for(options.modality, options.prompt_template)
+    items = training_items(options.dataset, options.styles, options.split, options.limit)
+    if options.modality != "image" and options.text_format not in items[0].texts:
+        raise CrossmathError(f"{options.dataset} carries no {options.text_format} text (it has "
+                             f"{', '.join(items[0].texts)}); choose another --text-format")
+    train_items, eval_items = hold_out(items, options.eval_size, options.seed)
+    target = None if options.method == "grpo" else options.target
+    rows = []
+    for offset, part in enumerate((train_items, eval_items)):
+        modalities = modalities_for(len(part), options.modality, options.seed + offset)
+        rows.append(example_rows(part, modalities, templates=templates, text_format=options.text_format,
+                                 target=target))
+    return rows[0], rows[1], templates
+
+
+def train(options: TrainOptions) -> Path:
+    """Train as ``options`` say and return the adapter folder."""
+    out = Path(options.out)
+    checkpoint = _check(options, out)
+    check_fits(options.model, options.modality, options.trust_remote_code)
+    train_rows, eval_rows, templates = examples(options)
+    model, processor = load_base(options.model, dtype=options.dtype, device_map=options.device_map,
+                                 attn_implementation=options.attn_implementation,
+                                 trust_remote_code=options.trust_remote_code)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = make_trainer(options, out, model, processor, train_rows, eval_rows)
+    trainer.model.peft_config["default"].base_model_name_or_path = options.model
+    trainer.add_callback(_log_callback(out / LOG_FILE))
+    _write_config(options, out, templates, len(train_rows), len(eval_rows))
+    if options.resume:
+        _forget_after(out / LOG_FILE, int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0)
+        print(f"resuming from {checkpoint}" if checkpoint else "no checkpoint yet: starting again")
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(str(out))
+    if options.merge:
+        merged = trainer.model.merge_and_unload()
+        merged.save_pretrained(out / MERGED)
+        processor.save_pretrained(out / MERGED)
+    return out
+
+
+def _forget_after(log: Path, step: int) -> None:
+    """Drop the log lines of the steps after ``step``, which the resumed run does again."""
+    if log.is_file():
+        kept = [line for line in log.read_text(encoding="utf-8").splitlines() if json.loads(line)["step"] <= step]
+        log.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
+def _write_config(options: TrainOptions, out: Path, templates: dict[str, str], train_count: int,
+                  eval_count: int) -> None:
+    import peft
+    import torch
+    import transformers
+    import trl
+
+    record = {
+        "options": options.record(), "crossmath": __version__, "prompt_templates": templates,
+        "dataset": describe_source(options.dataset), "dataset_fingerprint": {style: source_fingerprint(options.dataset, style, options.split)
+                                for style in options.styles},
+        "examples": {"train": train_count, "eval": eval_count},
+        "versions": {"transformers": transformers.__version__, "trl": trl.__version__, "peft": peft.__version__,
+                     "torch": torch.__version__},
+    }
+    (out / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
