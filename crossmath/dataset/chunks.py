@@ -20,6 +20,7 @@ from crossmath.dataset.rows import features, row_digest, style_row, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import record_line, to_record
+from crossmath.puzzles.solver import analyse
 
 CHUNK_RECORDS = ".chunks"
 
@@ -92,7 +93,7 @@ def _profile(puzzles) -> dict[str, dict]:
         entry["puzzles"] += 1
         entry["equations"] += len(puzzle.equations)
         entry["blanks"] += len(puzzle.blanks)
-        depth = str(puzzle.analysis.depth)
+        depth = str(analyse(puzzle).depth)
         entry["depths"][depth] = entry["depths"].get(depth, 0) + 1
     return profile
 
