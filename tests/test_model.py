@@ -87,9 +87,9 @@ def test_a_puzzle_without_analysis_says_how_to_get_one():
     p = from_markdown("| 2 | + | ? | = | 5 |", solve=False)
     assert p.analysis is None and not p.is_solved
     with pytest.raises(PuzzleError, match="analyse"):
-        p.steps
+        _ = p.steps
     with pytest.raises(PuzzleError, match="no solution"):
-        p.solved_values
+        _ = p.solved_values
     solved = p.with_analysis(analyse(p))
     assert solved.solved_values == (3,) and solved.steps == {(0, 2): 1} and solved.analysis is not None
     assert from_markdown("| 2 | + | ? | = | 5 |").analysis == solved.analysis  # parsing with solve carries it

@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "Analysis", "Cell", "Contradiction", "Equation", "GenerationError", "PRESETS", "Puzzle", "PuzzleError",
+    "PRESETS", "Analysis", "Cell", "Contradiction", "Equation", "GenerationError", "Puzzle", "PuzzleError",
     "PuzzleInfo", "analyse", "from_markdown", "generate", "solve", "to_markdown",
 ]
 
