@@ -14,14 +14,14 @@ from typing import IO, Sequence
 
 from tqdm import tqdm
 
-from crossmath._cli import non_negative_int, positive_int, run_cli
+from crossmath._cli import comma_list, non_negative_int, positive_int, run_cli
 from crossmath._version import __version__
 from crossmath.puzzles import profile
 from crossmath.puzzles.generator import DEFAULT_PROFILE, PRESETS, PROFILES, generate
 from crossmath.puzzles.model import Puzzle, PuzzleError
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import iter_records, puzzle_from_record, record_line, to_record
-from crossmath.puzzles.text import FORMATS
+from crossmath.puzzles.text import FORMATS, from_markdown
 from crossmath.puzzles.verify import FileReport, iter_findings
 
 
@@ -64,13 +64,13 @@ def _write_puzzles(args: argparse.Namespace, out: IO[str]) -> None:
     puzzles = (generate(index=i, **kwargs) for i in indices)
     progress = tqdm(puzzles, total=args.count, desc="generating", unit="puzzle", disable=None, file=sys.stderr)
     for number, (index, puzzle) in enumerate(zip(indices, progress)):
-        if args.format == "jsonl":
+        if args.text_format == "jsonl":
             img, img_blank = published_names("original").image_names(index + 1)
             out.write(record_line(to_record(puzzle, img=img, img_blank=img_blank)))
             continue
         if number:
             out.write("\n")
-        out.write(FORMATS[args.format][0](puzzle).rstrip("\n") + "\n")
+        out.write(FORMATS[args.text_format][0](puzzle).rstrip("\n") + "\n")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -162,7 +162,7 @@ def _figures_of(source: str, config: str | None, split: str) -> profile.Figures:
         except ValueError:
             raise PuzzleError(f"{source}: puzzle {item.id} has step labels other than stepN: {item.steps}") from None
         try:
-            puzzle = Puzzle.from_markdown(item.texts["markdown"], solve=False)
+            puzzle = from_markdown(item.texts["markdown"], solve=False)
         except PuzzleError as exc:
             raise PuzzleError(f"{source}: puzzle {item.id}: {exc}") from None
         if len(steps) != len(puzzle.blanks):
@@ -202,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--count", type=positive_int, default=1, help="how many puzzles (default 1)")
     gen.add_argument("--start", type=non_negative_int, default=0,
                      help="index of the first puzzle in the series (default 0)")
-    gen.add_argument("--format", choices=["jsonl", *FORMATS], default="markdown",
-                     help="markdown (the published table), jsonl (published records), json, csv or cells")
+    gen.add_argument("--text-format", choices=["jsonl", *FORMATS], default="markdown",
+                     help="markdown (the published table), jsonl (published records), json, csv or cells (the "
+                          "names of crossmath-build --text-formats and crossmath-eval --text-format)")
     gen.add_argument("-o", "--output", help="write to this file instead of standard output")
     gen.set_defaults(run=_generate)
 
@@ -226,9 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="which puzzle of the seed's series (default 0)")
     ren.add_argument("--record", metavar="FILE.jsonl", help="draw a record of this file instead of generating")
     ren.add_argument("--number", type=positive_int, default=1, help="with --record: which record, counting from 1")
-    ren.add_argument("--style", action="append", metavar="NAME|FILE",
-                     help="preset (original, noborder, beige, altstyle) or a .json/.toml style file; repeat "
-                          "with --contact-sheet")
+    ren.add_argument("--style", action="extend", type=comma_list, metavar="S1,S2",
+                     help="preset (original, noborder, beige, altstyle) or a .json/.toml style file; several, "
+                          "comma-separated or repeated, with --contact-sheet")
     ren.add_argument("--solved", action="store_true", help="draw the completed grid")
     ren.add_argument("--scale", type=positive_int, default=1, help="draw at this multiple of the style's size")
     ren.add_argument("--contact-sheet", action="store_true", help="one image with the puzzle in every style")

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from crossmath import Puzzle
+from crossmath.puzzles.text import from_markdown
 from crossmath.puzzles.verify import check_record
 
 
@@ -15,17 +15,17 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_generate_markdown_prints_parseable_puzzles():
-    out = run("generate", "--difficulty", "hard", "--count", "3", "--seed", "1", "--format", "markdown")
+    out = run("generate", "--difficulty", "hard", "--count", "3", "--seed", "1", "--text-format", "markdown")
     assert out.returncode == 0, out.stderr
     tables = out.stdout.strip().split("\n\n")
     assert len(tables) == 3
-    puzzles = [Puzzle.from_markdown(t) for t in tables]
+    puzzles = [from_markdown(t) for t in tables]
     assert all(len(p.blanks) == len(p.equations) for p in puzzles)
 
 
 def test_generate_jsonl_writes_sound_published_records(tmp_path):
     target = tmp_path / "set.jsonl"
-    out = run("generate", "--difficulty", "medium", "--count", "4", "--seed", "2", "--format", "jsonl",
+    out = run("generate", "--difficulty", "medium", "--count", "4", "--seed", "2", "--text-format", "jsonl",
               "-o", str(target))
     assert out.returncode == 0, out.stderr
     records = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
@@ -35,7 +35,7 @@ def test_generate_jsonl_writes_sound_published_records(tmp_path):
 
 
 def test_same_command_same_output():
-    args = ("generate", "--difficulty", "easy", "--count", "5", "--seed", "7", "--format", "json")
+    args = ("generate", "--difficulty", "easy", "--count", "5", "--seed", "7", "--text-format", "json")
     assert run(*args).stdout == run(*args).stdout
 
 
@@ -54,6 +54,6 @@ def test_missing_file_gives_one_error_line(tmp_path):
 
 def test_help_lists_every_option():
     out = run("generate", "--help")
-    for option in ("--difficulty", "--count", "--seed", "--format", "--equations", "--max-rows", "--operators",
+    for option in ("--difficulty", "--count", "--seed", "--text-format", "--equations", "--max-rows", "--operators",
                    "--range", "--blanks", "--depth", "--output"):
         assert option in out.stdout

@@ -152,8 +152,8 @@ def test_unreachable_settings_give_up_with_a_clear_message():
 
 def test_capacity_counts_the_full_lattice():
     assert equation_capacity(5, 5) == 6
-    # A full 5x5 lattice closes three loops of equations, which not every draw of numbers can: seed 2 can.
-    assert generate("easy", seed=2, equations=6, max_rows=5, max_cols=5).rows == 5
+    # A full 5x5 lattice closes three loops of equations, which not every draw of numbers can: seed 3 can.
+    assert generate("easy", seed=3, equations=6, max_rows=5, max_cols=5).rows == 5
 
 
 def test_same_arguments_give_the_same_puzzle():

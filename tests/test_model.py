@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+from pathlib import Path
 
 import pytest
 
-from crossmath import Puzzle, PuzzleError, generate
+from crossmath import Puzzle, PuzzleError, generate, solve
+from crossmath.puzzles import model
 from crossmath.puzzles.model import ACROSS, DOWN, Equation
+from crossmath.puzzles.solver import analyse
+from crossmath.puzzles.text import from_markdown
 
 
 def test_puzzles_are_immutable_and_hashable():
@@ -57,3 +62,39 @@ def test_grid_shows_blanks_or_solution():
     r, c = p.blanks[0]
     assert p.grid()[r][c] == "?"
     assert p.grid(solved=True)[r][c] == str(p.values[(r, c)])
+
+
+def test_the_model_imports_neither_the_solver_nor_the_text_forms():
+    """The dependency runs one way: solver, text forms and generator import the model, never the reverse."""
+    tree = ast.parse(Path(model.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert imported & {"crossmath.puzzles.solver", "crossmath.puzzles.text", "crossmath.puzzles"} == set()
+    assert {name for name in imported if name and name.startswith("crossmath")} <= {"crossmath.errors",
+                                                                                    "crossmath.puzzles.arith"}
+
+
+def test_generated_puzzles_carry_the_analysis_that_verified_them():
+    p = generate("medium", seed=3)
+    assert p.analysis == solve(p) and p.steps == p.analysis.steps
+    assert p.with_info(seed=5).analysis is p.analysis  # relabelling keeps it
+    bare = dataclasses.replace(p, analysis=None)
+    assert bare == p and hash(bare) == hash(p) and "analysis" not in repr(p)  # not part of the content
+    assert analyse(bare) == p.analysis
+
+
+def test_a_puzzle_without_analysis_says_how_to_get_one():
+    p = from_markdown("| 2 | + | ? | = | 5 |", solve=False)
+    assert p.analysis is None and not p.is_solved
+    with pytest.raises(PuzzleError, match="analyse"):
+        _ = p.steps
+    with pytest.raises(PuzzleError, match="no solution"):
+        _ = p.solved_values
+    solved = p.with_analysis(analyse(p))
+    assert solved.solved_values == (3,) and solved.steps == {(0, 2): 1} and solved.analysis is not None
+    assert from_markdown("| 2 | + | ? | = | 5 |").analysis == solved.analysis  # parsing with solve carries it
+
+
+def test_with_values_fills_only_the_blanks_that_have_none():
+    p = from_markdown("| 2 | + | ? | = | 5 |", solve=False)
+    assert p.with_values({(0, 2): 3, (0, 0): 7}).values == {(0, 0): 2, (0, 2): 3, (0, 4): 5}

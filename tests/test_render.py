@@ -244,7 +244,7 @@ def test_render_command_from_settings_and_from_a_record(tmp_path):
     expected = render.png_bytes(generate("hard", seed=3, index=0), "altstyle")
     assert (tmp_path / "a.png").read_bytes() == expected
     records = tmp_path / "set.jsonl"
-    assert run("generate", "--count", "2", "--format", "jsonl", "-o", str(records)).returncode == 0
+    assert run("generate", "--count", "2", "--text-format", "jsonl", "-o", str(records)).returncode == 0
     out = run("render", "--record", str(records), "--number", "2", "--solved", "-o", str(tmp_path / "b.png"))
     assert out.returncode == 0, out.stderr
     assert Image.open(tmp_path / "b.png").size[0] % 55 == 0

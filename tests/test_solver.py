@@ -7,10 +7,11 @@ from independent import count_solutions
 
 from crossmath import Puzzle, solve
 from crossmath.puzzles.solver import Contradiction
+from crossmath.puzzles.text import from_markdown
 
 
 def grid(text: str) -> Puzzle:
-    return Puzzle.from_markdown(text, solve=False)
+    return from_markdown(text, solve=False)
 
 
 # Rounds stall (each equation has two unknowns), yet only a=2 works: a-1 must stay positive and a+b=3.
@@ -79,7 +80,6 @@ def test_search_budget_leaves_uniqueness_undecided():
 
 
 def test_solution_ignores_values_a_puzzle_carries_for_its_blanks():
-    p = Puzzle.from_markdown("| 2 | + | ? | = | 5 |")
-    wrong = p.with_solution({}).__class__(p.rows, p.cols, p.equations,
-                                          tuple((c, 9 if c == (0, 2) else v) for c, v in p.numbers), p.blanks)
+    p = from_markdown("| 2 | + | ? | = | 5 |")
+    wrong = Puzzle(p.rows, p.cols, p.equations, tuple((c, 9 if c == (0, 2) else v) for c, v in p.numbers), p.blanks)
     assert solve(wrong).answer == "3"

@@ -8,6 +8,7 @@ from crossmath import Puzzle, PuzzleError, generate
 from crossmath.puzzles.records import to_record
 from crossmath.puzzles.text import (
     FORMATS,
+    from_markdown,
     markdown_answer,
     markdown_answer_step,
     solutions,
@@ -27,14 +28,14 @@ PUBLISHED = "\n".join([
 
 
 def test_published_markdown_is_read_and_written_back_byte_for_byte():
-    p = Puzzle.from_markdown(PUBLISHED)
+    p = from_markdown(PUBLISHED)
     assert to_markdown(p) == PUBLISHED
     assert p.answer == "128 8 62 16"
     assert (p.rows, p.cols, len(p.equations)) == (5, 7, 4)
 
 
 def test_companions_follow_the_published_layout():
-    p = Puzzle.from_markdown(PUBLISHED)
+    p = from_markdown(PUBLISHED)
     assert markdown_answer(p).splitlines()[0] == "|   |   |   |   | 128 |   |   |"
     assert markdown_answer(p).splitlines()[1] == "|   |   |   |   |   |   |   |"
     assert markdown_answer_step(p).splitlines()[4] == "|   |   | step3 |   | step2 |   |   |"
@@ -44,7 +45,7 @@ def test_companions_follow_the_published_layout():
 
 def test_values_found_in_a_round_are_used_from_the_next_round_on():
     # A sequential sweep would solve 128÷8=? right after 70+58=? in the same pass; the rounds make it step 2.
-    p = Puzzle.from_markdown(PUBLISHED)
+    p = from_markdown(PUBLISHED)
     assert p.steps == {(0, 4): 1, (2, 6): 1, (4, 4): 2, (4, 2): 3}
 
 
@@ -66,7 +67,7 @@ def test_every_format_parses_back_to_the_same_puzzle(name, difficulty):
 
 
 def test_unsolved_parse_keeps_blanks_open():
-    p = Puzzle.from_markdown(PUBLISHED, solve=False)
+    p = from_markdown(PUBLISHED, solve=False)
     assert not p.is_solved
     with pytest.raises(PuzzleError, match="no solution"):
         p.answer
@@ -80,13 +81,13 @@ def test_dict_round_trip_keeps_labels():
 
 def test_operator_glyph_variants_are_read():
     ascii_variant = PUBLISHED.replace("×", "*").replace("÷", "/")
-    assert Puzzle.from_markdown(ascii_variant) == Puzzle.from_markdown(PUBLISHED)
+    assert from_markdown(ascii_variant) == from_markdown(PUBLISHED)
 
 
 def test_a_separator_line_is_tolerated():
     lines = PUBLISHED.splitlines()
     with_header = "\n".join([lines[0], "|---|---|---|---|---|---|---|", *lines[1:]])
-    assert Puzzle.from_markdown(with_header) == Puzzle.from_markdown(PUBLISHED)
+    assert from_markdown(with_header) == from_markdown(PUBLISHED)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -102,7 +103,7 @@ def test_a_separator_line_is_tolerated():
 ])
 def test_bad_markdown_gets_a_clear_message(text, message):
     with pytest.raises(PuzzleError, match=message):
-        Puzzle.from_markdown(text)
+        from_markdown(text)
 
 
 def test_record_has_the_published_keys_in_order():

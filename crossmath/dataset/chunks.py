@@ -19,6 +19,7 @@ from crossmath.dataset.settings import BuildSettings, Chunk
 from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import record_line, to_record
+from crossmath.puzzles.solver import analyse
 
 CHUNK_RECORDS = ".chunks"
 
@@ -84,7 +85,7 @@ def _profile(puzzles: list[Puzzle]) -> dict[str, dict]:
         entry["puzzles"] += 1
         entry["equations"] += len(puzzle.equations)
         entry["blanks"] += len(puzzle.blanks)
-        depth = str(puzzle.analysis.depth)
+        depth = str(analyse(puzzle).depth)
         entry["depths"][depth] = entry["depths"].get(depth, 0) + 1
     return profile
 

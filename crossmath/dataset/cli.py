@@ -11,7 +11,7 @@ from crossmath._cli import comma_list, non_negative_int, positive_int, run_cli
 from crossmath._version import __version__
 from crossmath.dataset.pipeline import build, existing_build, merge
 from crossmath.dataset.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
-from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES
+from crossmath.puzzles.generator import DEFAULT_PROFILE, PROFILES
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import resolve_style
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "published test set; compact: denser, smaller grids)")
     parser.add_argument("--train-profile", choices=list(PROFILES), help="generation profile of the train split")
     parser.add_argument("--seed", type=int, default=0, help="build seed (default 0)")
-    parser.add_argument("--styles", type=comma_list, default=["original", "noborder", "beige", "altstyle"],
+    parser.add_argument("--styles", type=comma_list, default=[style.name for style in BuildSettings.styles],
                         metavar="S1,S2", help="presets or .json/.toml style files, one config each (default: the "
                                               "four presets)")
     parser.add_argument("--text-formats", type=comma_list, default=list(FORMATS), metavar="F1,F2",
@@ -85,7 +85,6 @@ def settings_from_args(args: argparse.Namespace) -> BuildSettings:
         test_profile=args.profile, train_profile=args.train_profile or args.profile, seed=args.seed,
         styles=tuple(resolve_style(name) for name in args.styles),
         text_formats=tuple(args.text_formats), solved_images=args.solved_images, outputs=tuple(args.outputs),
-        version=f"{__version__} (generator {GENERATOR_VERSION})",
     )
 
 

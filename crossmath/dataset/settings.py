@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
+from crossmath._version import __version__
 from crossmath.errors import SettingsError
-from crossmath.puzzles.generator import DEFAULT_PROFILE, PROFILES
+from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES
 from crossmath.puzzles.text import FORMATS
-from crossmath.render.styles import Style
+from crossmath.render.styles import STYLES, Style
 
 SPLITS = ("train", "test")
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -32,6 +33,9 @@ REDRAW_STRIDE = 10_000_000
 
 OUTPUTS = ("hf", "crossmath-jsonl")
 
+VERSION = f"{__version__} (generator {GENERATOR_VERSION})"
+"""The crossmath and generator versions a build records as having made its data."""
+
 
 @dataclass(frozen=True)
 class BuildSettings:
@@ -46,12 +50,13 @@ class BuildSettings:
     """Generation profile of the test split (``published``: puzzles like the published test set)."""
     train_profile: str = DEFAULT_PROFILE
     seed: int = 0
-    styles: tuple[Style, ...] = ()
+    styles: tuple[Style, ...] = tuple(STYLES.values())
+    """One config each (default: the four published presets, as ``crossmath-build`` builds)."""
     text_formats: tuple[str, ...] = tuple(FORMATS)
     """Extra grid serializations as columns (the markdown table and its companions are always there)."""
     solved_images: bool = False
     outputs: tuple[str, ...] = ("hf",)
-    version: str = field(default="")
+    version: str = VERSION
     """crossmath version and generator version that made the data."""
 
     def __post_init__(self) -> None:

@@ -128,7 +128,7 @@ def _solved_grid(entry: Entry) -> str:
         return ""
     try:
         puzzle = from_markdown(item.texts["markdown"], solve=False)
-        puzzle = puzzle.with_solution(dict(zip(puzzle.blanks, (int(v) for v in item.answer))))
+        puzzle = puzzle.with_values(dict(zip(puzzle.blanks, (int(v) for v in item.answer))))
     except (CrossmathError, ValueError):
         return ""
     modalities = list(entry.runs)

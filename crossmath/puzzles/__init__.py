@@ -9,13 +9,14 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "Cell", "Contradiction", "Equation", "GenerationError", "PRESETS", "Puzzle", "PuzzleError", "PuzzleInfo",
-    "Solution", "generate", "solve",
+    "PRESETS", "Analysis", "Cell", "Contradiction", "Equation", "GenerationError", "Puzzle", "PuzzleError",
+    "PuzzleInfo", "analyse", "from_markdown", "generate", "solve", "to_markdown",
 ]
 
 _HOMES = {
-    "Cell": "model", "Equation": "model", "Puzzle": "model", "PuzzleError": "model", "PuzzleInfo": "model",
-    "Contradiction": "solver", "Solution": "solver", "solve": "solver",
+    "Analysis": "model", "Cell": "model", "Equation": "model", "Puzzle": "model", "PuzzleError": "model",
+    "PuzzleInfo": "model", "Contradiction": "solver", "analyse": "solver", "solve": "solver",
+    "from_markdown": "text", "to_markdown": "text",
     "GenerationError": "generator", "PRESETS": "generator", "generate": "generator",
 }
 

@@ -31,6 +31,7 @@ from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.arith import DIVIDE, OPERATORS, PLUS, TIMES, operators_from_ascii, operators_to_ascii
 from crossmath.puzzles.model import ACROSS, DOWN, MAX_SIDE, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
+from crossmath.puzzles.solver import solve
 
 GENERATOR_VERSION = "3"
 """Bumped whenever the puzzles drawn for a given seed change."""
@@ -127,7 +128,7 @@ class _Draw:
     """Uniform draws built on ``random.random()`` alone, whose sequence is stable across Python versions."""
 
     def __init__(self, *key_parts: object) -> None:
-        key = ":".join(["crossmath", *(str(part) for part in key_parts if part is not None)])
+        key = ":".join(["crossmath", *(str(part) for part in key_parts)])
         self._random = random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")).random
 
     def below(self, n: int) -> int:
@@ -261,7 +262,7 @@ def generate(
     difficulty: str = "medium",
     *,
     seed: int = 0,
-    index: int | None = None,
+    index: int = 0,
     equations: int | tuple[int, int] | None = None,
     max_rows: int = 17,
     max_cols: int = 21,
@@ -275,8 +276,9 @@ def generate(
 
     ``difficulty`` picks a preset (``easy``, ``medium``, ``hard``) of ``profile`` (``published``: like the
     published test set; ``compact``: denser, smaller grids); ``equations`` (a number or a range), ``blanks`` and
-    ``depth`` (deepest step, a number or a range) override it. ``index`` selects item i of a series drawn from
-    ``seed``. Raises :class:`GenerationError` for impossible settings, quickly.
+    ``depth`` (deepest step, a number or a range) override it. ``index`` selects item i of the series drawn from
+    ``seed``: item 0 by default, as ``crossmath generate --seed`` prints first. Raises :class:`GenerationError`
+    for impossible settings, quickly.
     """
     settings = _settings(difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks, depth)
     draw = _Draw(difficulty, seed, index)
@@ -294,22 +296,21 @@ def generate(
         chosen, levels = blanks_found
         info = PuzzleInfo(difficulty, (lo, hi), operators_to_ascii(settings.operators), seed, index,
                           f"crossmath {__version__}/{GENERATOR_VERSION} {profile}")
-        puzzle = Puzzle.make(grown.equations, grown.values, chosen, info)
-        _verify(puzzle, grown, levels)
-        return puzzle
+        return _verified(Puzzle.make(grown.equations, grown.values, chosen, info), grown, levels)
     raise GenerationError(f"no {difficulty} puzzle found in {LAYOUT_ATTEMPTS} attempts with these settings; "
                           "loosen the grid size, number range, operators or blank/depth targets")
 
 
-def _verify(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> None:
-    """Re-solve the finished puzzle from its shown numbers (kept as its analysis); it must agree with what was
+def _verified(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> Puzzle:
+    """The finished puzzle carrying its analysis: re-solved from its shown numbers, which must agree with what was
     built."""
-    solution = puzzle.analysis
+    analysis = solve(puzzle)
     top, left = min(r for r, _ in grown.values), min(c for _, c in grown.values)
     expected_values = {(r - top, c - left): grown.values[(r, c)] for r, c in levels}
     expected_steps = {(r - top, c - left): level for (r, c), level in levels.items()}
-    if not (solution.unique and solution.values == expected_values and solution.steps == expected_steps):
+    if not (analysis.unique and analysis.values == expected_values and analysis.steps == expected_steps):
         raise AssertionError(f"generated puzzle failed verification: {puzzle.to_dict()}")  # pragma: no cover
+    return puzzle.with_analysis(analysis)
 
 
 # -- layout and values --------------------------------------------------------------------------------------------

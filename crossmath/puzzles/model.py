@@ -1,21 +1,22 @@
-"""The puzzle model: equations on the parity lattice, number values, blanks and provenance.
+"""The puzzle model: equations on the parity lattice, number values, blanks, provenance and analysis.
 
 A :class:`Puzzle` is immutable and hashable; equality compares its content (layout, operators, values, blanks),
-never its provenance. Layout rules (DESIGN.md, "The puzzle") are checked when a puzzle is made, so every
-``Puzzle`` in memory has a well-formed grid; whether its numbers add up is the solver's business.
+never its provenance or its analysis. Layout rules (DESIGN.md, "The puzzle") are checked when a puzzle is made, so
+every ``Puzzle`` in memory has a well-formed grid; whether its numbers add up is the solver's business.
+
+This module is pure data: it imports neither the solver nor the text forms, which import it. An :class:`Analysis`
+(what :func:`crossmath.puzzles.solver.solve` found) is data too, and a puzzle may carry one in its ``analysis``
+field, so that the generator's check or a parse does not have to be solved again.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.arith import OPERATORS
-
-if TYPE_CHECKING:
-    from crossmath.puzzles.solver import Solution
 
 Cell = tuple[int, int]
 """A grid position ``(row, column)``, counted from the top-left corner."""
@@ -75,6 +76,37 @@ class Equation:
 
 
 @dataclass(frozen=True)
+class Analysis:
+    """What :func:`crossmath.puzzles.solver.solve` found out about a puzzle."""
+
+    values: dict[Cell, int]
+    """Every blank's value (from the rounds, or from the search where the rounds stall)."""
+    steps: dict[Cell, int]
+    """The step level of each blank the rounds solve; a blank the rounds cannot reach has none."""
+    rounds: tuple[tuple[Equation, ...], ...]
+    """For each round k, the equations that have exactly one unknown at its start, in the puzzle's order."""
+    unique: bool | None
+    """True when the search proved no other solution exists, False when it found one, None if it ran out of budget."""
+    second: dict[Cell, int] | None = None
+    """Another solution, when the puzzle has several."""
+
+    @property
+    def complete(self) -> bool:
+        """True when the rounds alone solve every blank."""
+        return len(self.steps) == len(self.values)
+
+    @property
+    def depth(self) -> int:
+        """The deepest step level (0 for a puzzle without blanks)."""
+        return max(self.steps.values(), default=0)
+
+    @property
+    def answer(self) -> str:
+        """The blanks' values in reading order, separated by single spaces."""
+        return " ".join(str(self.values[cell]) for cell in sorted(self.values))
+
+
+@dataclass(frozen=True)
 class PuzzleInfo:
     """What a puzzle is labelled with and where it came from; not part of its content."""
 
@@ -108,6 +140,8 @@ class Puzzle:
     ``numbers`` lists every number cell in reading order with its value; a blank's value is its solution, or None
     when the puzzle was read from a text that does not carry the solution and has not been solved. Build puzzles
     with :meth:`Puzzle.make`, which normalises the layout to the top-left corner and checks the layout rules.
+    ``analysis`` is what the solver found on the puzzle, when it was worked out (by the generator, a parse with
+    ``solve``, or :meth:`with_analysis`); like ``info`` it is not part of the puzzle's content.
     """
 
     rows: int
@@ -116,6 +150,7 @@ class Puzzle:
     numbers: tuple[tuple[Cell, int | None], ...]
     blanks: tuple[Cell, ...]
     info: PuzzleInfo = field(default=PuzzleInfo(), compare=False)
+    analysis: Analysis | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         _check_layout(self)
@@ -175,7 +210,7 @@ class Puzzle:
         return all(values[cell] is not None for cell in self.blanks)
 
     @property
-    def solution(self) -> tuple[int, ...]:
+    def solved_values(self) -> tuple[int, ...]:
         """The blanks' values in reading order."""
         if not self.is_solved:
             raise PuzzleError("this puzzle carries no solution; use crossmath.solve() on it")
@@ -185,18 +220,13 @@ class Puzzle:
     @property
     def answer(self) -> str:
         """The answer string: the blanks' values in reading order, separated by single spaces."""
-        return " ".join(str(v) for v in self.solution)
-
-    @cached_property
-    def analysis(self) -> Solution:
-        """What the solver finds on this puzzle: values, step levels, rounds, uniqueness (computed once)."""
-        from crossmath.puzzles.solver import solve
-
-        return solve(self)
+        return " ".join(str(v) for v in self.solved_values)
 
     @property
     def steps(self) -> dict[Cell, int]:
-        """The step level of every blank (the round in which it is solved)."""
+        """The step level of every blank (the round in which it is solved), from the analysis the puzzle carries."""
+        if self.analysis is None:
+            raise PuzzleError("this puzzle carries no analysis; use crossmath.puzzles.solver.analyse() on it")
         return self.analysis.steps
 
     def grid(self, *, solved: bool = False) -> list[list[str]]:
@@ -223,21 +253,18 @@ class Puzzle:
                 if text:
                     yield (r, c), text
 
-    def with_solution(self, values: Mapping[Cell, int], analysis: Solution | None = None) -> Puzzle:
-        """This puzzle with the blanks' values filled in, and its analysis: ``analysis`` (a :func:`solve` run with
-        other limits) or this puzzle's, if worked out (the solver reads only the shown numbers, so filling the
-        blanks does not change it)."""
+    def with_values(self, values: Mapping[Cell, int]) -> Puzzle:
+        """This puzzle with the blanks that have no value yet filled in from ``values``."""
         merged = {cell: (values.get(cell, v) if v is None else v) for cell, v in self.numbers}
-        filled = Puzzle(self.rows, self.cols, self.equations, tuple(merged.items()), self.blanks, self.info)
-        analysis = analysis or self.__dict__.get("analysis")  # where cached_property keeps its value
-        if analysis is not None:
-            filled.__dict__["analysis"] = analysis
-        return filled
+        return replace(self, numbers=tuple(merged.items()))
+
+    def with_analysis(self, analysis: Analysis) -> Puzzle:
+        """This puzzle carrying ``analysis``, its blanks' values filled in from it."""
+        return replace(self.with_values(analysis.values), analysis=analysis)
 
     def with_info(self, **changes: Any) -> Puzzle:
-        """This puzzle with some of its labels changed."""
-        info = PuzzleInfo(**{**asdict(self.info), **changes})
-        return Puzzle(self.rows, self.cols, self.equations, self.numbers, self.blanks, info)
+        """This puzzle with some of its labels changed (and the analysis it carries, if any)."""
+        return replace(self, info=replace(self.info, **changes))
 
     # -- dict form ------------------------------------------------------------------------------------------------
 
@@ -264,21 +291,6 @@ class Puzzle:
             if isinstance(exc, PuzzleError):
                 raise
             raise PuzzleError(f"not a puzzle dict: {exc}") from exc
-
-    # -- text forms (crossmath.puzzles.text) ----------------------------------------------------------------------
-
-    def to_markdown(self) -> str:
-        """The puzzle as the published ``markdown_table``."""
-        from crossmath.puzzles import text
-
-        return text.to_markdown(self)
-
-    @classmethod
-    def from_markdown(cls, markdown: str, *, solve: bool = True, info: PuzzleInfo = PuzzleInfo()) -> Puzzle:
-        """Parse a ``markdown_table``; with ``solve`` (the default) the blanks' values are filled in."""
-        from crossmath.puzzles import text
-
-        return text.from_markdown(markdown, solve=solve, info=info)
 
 
 def _check_layout(p: Puzzle) -> None:

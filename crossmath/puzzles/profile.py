@@ -19,6 +19,7 @@ from typing import Any, Iterable, Sequence
 
 from crossmath.puzzles.arith import OPERATORS
 from crossmath.puzzles.model import Puzzle
+from crossmath.puzzles.solver import analyse
 
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
 ALL = "all"
@@ -59,7 +60,7 @@ class Sample:
 
 def sample(puzzle: Puzzle, steps: Sequence[int] | None = None, difficulty: str | None = None) -> Sample:
     """The sample of a puzzle; ``steps`` (each blank's level, as a record stores them) spares solving it."""
-    levels = tuple(puzzle.steps[cell] for cell in puzzle.blanks) if steps is None else tuple(steps)
+    levels = tuple(analyse(puzzle).steps[cell] for cell in puzzle.blanks) if steps is None else tuple(steps)
     filled = len(puzzle.numbers) + 2 * len(puzzle.equations)  # number cells, then an operator and "=" per equation
     return Sample(difficulty or puzzle.info.difficulty, puzzle.rows, puzzle.cols, filled, len(puzzle.equations),
                   tuple(eq.op for eq in puzzle.equations), levels, tuple(puzzle.givens.values()))

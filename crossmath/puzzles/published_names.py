@@ -6,7 +6,7 @@ images of puzzle N as ``test_images_blank_<tag>/math_puzzle_NNNN_blank<suffix>.p
 presets keep the release's names (Original's tag is ``hr`` and its images have no suffix); any other style follows
 the rule of Noborder and Altstyle: its name capitalized is the folder, its name is the tag, and ``_<name>`` the suffix.
 
-Writers (``crossmath-build --format crossmath-jsonl``, ``crossmath generate --format jsonl``) and readers (the
+Writers (``crossmath-build --format crossmath-jsonl``, ``crossmath generate --text-format jsonl``) and readers (the
 evaluator naming puzzles by their image) both take the names from here.
 """
 

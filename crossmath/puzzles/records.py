@@ -9,7 +9,14 @@ from typing import Any, Iterable, Iterator
 
 from crossmath.puzzles.arith import operators_to_ascii
 from crossmath.puzzles.model import Puzzle, PuzzleError, PuzzleInfo
-from crossmath.puzzles.text import from_markdown, markdown_answer, markdown_answer_step, solutions, solving_steps
+from crossmath.puzzles.text import (
+    from_markdown,
+    markdown_answer,
+    markdown_answer_step,
+    solutions,
+    solving_steps,
+    to_markdown,
+)
 
 RECORD_KEYS = (
     "img", "img_blank", "problems", "operators", "difficulty", "range", "markdown_table", "markdown_answer",
@@ -34,7 +41,7 @@ def to_record(puzzle: Puzzle, *, img: str, img_blank: str) -> dict[str, Any]:
         "operators": info.operators or used,
         "difficulty": info.difficulty,
         "range": list(number_range),
-        "markdown_table": puzzle.to_markdown(),
+        "markdown_table": to_markdown(puzzle),
         "markdown_answer": markdown_answer(puzzle),
         "markdown_answer_step": markdown_answer_step(puzzle),
         "solutions": solutions(puzzle),

@@ -8,11 +8,10 @@ over the number range wherever propagation stalls, stopping at the second soluti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 from crossmath.puzzles.arith import evaluate, solve_unknown
-from crossmath.puzzles.model import Cell, Equation, Puzzle, PuzzleError
+from crossmath.puzzles.model import Analysis, Cell, Equation, Puzzle, PuzzleError
 
 DEFAULT_RANGE = (1, 250)
 """Values a blank may take in the uniqueness search when neither the caller nor the puzzle names a range."""
@@ -23,37 +22,6 @@ DEFAULT_MAX_NODES = 200_000
 
 class Contradiction(PuzzleError):
     """The shown numbers admit no solution: an equation is false, or an unknown has no valid value."""
-
-
-@dataclass(frozen=True)
-class Solution:
-    """What :func:`solve` found out about a puzzle."""
-
-    values: dict[Cell, int]
-    """Every blank's value (from the rounds, or from the search where the rounds stall)."""
-    steps: dict[Cell, int]
-    """The step level of each blank the rounds solve; a blank the rounds cannot reach has none."""
-    rounds: tuple[tuple[Equation, ...], ...]
-    """For each round k, the equations that have exactly one unknown at its start, in the puzzle's order."""
-    unique: bool | None
-    """True when the search proved no other solution exists, False when it found one, None if it ran out of budget."""
-    second: dict[Cell, int] | None = None
-    """Another solution, when the puzzle has several."""
-
-    @property
-    def complete(self) -> bool:
-        """True when the rounds alone solve every blank."""
-        return len(self.steps) == len(self.values)
-
-    @property
-    def depth(self) -> int:
-        """The deepest step level (0 for a puzzle without blanks)."""
-        return max(self.steps.values(), default=0)
-
-    @property
-    def answer(self) -> str:
-        """The blanks' values in reading order, separated by single spaces."""
-        return " ".join(str(self.values[cell]) for cell in sorted(self.values))
 
 
 def describe(eq: Equation) -> str:
@@ -72,7 +40,7 @@ def solve(
     number_range: tuple[int, int] | None = None,
     minimum: int = 1,
     max_nodes: int = DEFAULT_MAX_NODES,
-) -> Solution:
+) -> Analysis:
     """Solve a puzzle from its shown numbers alone, give every blank its step level, and prove uniqueness.
 
     ``minimum`` is the smallest value a cell may hold (1: no zeros, no negatives). ``number_range`` bounds the
@@ -90,10 +58,15 @@ def solve(
     values = {cell: known[cell] for cell in puzzle.blanks} if len(steps) == len(puzzle.blanks) else found[0]
     if len(found) > 1:
         second = next(s for s in found if s != values)
-        return Solution(values, steps, rounds, False, second)
+        return Analysis(values, steps, rounds, False, second)
     if found[0] != values:  # pragma: no cover - the two solvers disagreeing would be a bug in one of them
         raise AssertionError("rounds and search disagree on the solution")
-    return Solution(values, steps, rounds, True if exhausted else None)
+    return Analysis(values, steps, rounds, True if exhausted else None)
+
+
+def analyse(puzzle: Puzzle) -> Analysis:
+    """The analysis ``puzzle`` carries, or :func:`solve`'s with the default limits when it carries none."""
+    return puzzle.analysis if puzzle.analysis is not None else solve(puzzle)
 
 
 def _check_true(eq: Equation, values: Mapping[Cell, int | None]) -> None:

@@ -16,6 +16,7 @@ import json
 import re
 from typing import Callable
 
+from crossmath.puzzles import solver
 from crossmath.puzzles.arith import canonical_operator
 from crossmath.puzzles.model import (
     ACROSS,
@@ -69,7 +70,7 @@ def markdown_answer(puzzle: Puzzle) -> str:
 
 def markdown_answer_step(puzzle: Puzzle) -> str:
     """The published ``markdown_answer_step``: ``step1``, ``step2``, ... at the blanks."""
-    steps = puzzle.steps
+    steps = solver.analyse(puzzle).steps
     return _blank_layer(puzzle, lambda cell: f"step{steps[cell]}")
 
 
@@ -84,7 +85,8 @@ def solutions(puzzle: Puzzle) -> str:
 def solving_steps(puzzle: Puzzle) -> dict[str, list[str]]:
     """For each step k, the equations with exactly one unknown at the start of round k, written solved."""
     values = _solved_values(puzzle)
-    return {f"step{k}": [eq.text(values) for eq in ready] for k, ready in enumerate(puzzle.analysis.rounds, start=1)}
+    rounds = solver.analyse(puzzle).rounds
+    return {f"step{k}": [eq.text(values) for eq in ready] for k, ready in enumerate(rounds, start=1)}
 
 
 def to_json_grid(puzzle: Puzzle) -> str:
@@ -111,7 +113,8 @@ def to_cell_list(puzzle: Puzzle) -> str:
 def from_grid(grid: list[list[str]], *, solve: bool = True, info: PuzzleInfo = PuzzleInfo()) -> Puzzle:
     """Build a puzzle from rows of cell texts (any accepted operator spelling), finding its equations.
 
-    With ``solve`` the blanks' values are filled in, which requires a unique solution.
+    With ``solve`` the puzzle is solved: it carries its analysis and its blanks' values, which requires a
+    unique solution.
     """
     cells = {(r, c): text.strip() for r, row in enumerate(grid) for c, text in enumerate(row) if text.strip()}
     if not cells:
@@ -146,10 +149,10 @@ def from_grid(grid: list[list[str]], *, solve: bool = True, info: PuzzleInfo = P
     puzzle = Puzzle.make(equations, values, blanks, info)
     if not solve:
         return puzzle
-    solution = puzzle.analysis
-    if solution.unique is False:
-        raise PuzzleError(f"the puzzle has more than one solution (e.g. {solution.answer} and another)")
-    return puzzle.with_solution(solution.values)
+    analysis = solver.solve(puzzle)
+    if analysis.unique is False:
+        raise PuzzleError(f"the puzzle has more than one solution (e.g. {analysis.answer} and another)")
+    return puzzle.with_analysis(analysis)
 
 
 def _read_equation(direction: str, run: list[Cell], cells: dict[Cell, str], values: dict, blanks: list) -> Equation:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from crossmath.puzzles.arith import canonical_operator
-from crossmath.puzzles.model import Puzzle, PuzzleError
+from crossmath.puzzles.model import Analysis, Puzzle, PuzzleError
 from crossmath.puzzles.records import (
     RECORD_KEYS,
     RecordError,
@@ -31,7 +31,7 @@ from crossmath.puzzles.records import (
     puzzle_from_record,
     whole_number_pair,
 )
-from crossmath.puzzles.solver import Solution, solve
+from crossmath.puzzles.solver import solve
 from crossmath.puzzles.text import layer_cells, solutions, solving_steps
 
 VERIFY_MAX_NODES = 20_000
@@ -92,22 +92,22 @@ def judge_record(record: dict[str, Any], *, max_nodes: int = VERIFY_MAX_NODES) -
         puzzle = puzzle_from_record(record, solve=False)
         findings.defects.extend(_not_a_puzzle(puzzle))
         max_nodes = max_nodes * SEARCH_EQUATIONS // max(SEARCH_EQUATIONS, len(puzzle.equations))
-        solution = solve(puzzle, max_nodes=max_nodes)
+        analysis = solve(puzzle, max_nodes=max_nodes)
     except PuzzleError as exc:
         findings.defects.append(str(exc))
         return findings
-    if solution.unique is False:
-        second_solution = solution.second or {}
-        second = " ".join(str(second_solution[cell]) for cell in sorted(second_solution))
-        findings.defects.append(f"several solutions: {solution.answer} and {second}")
+    if analysis.unique is False:
+        second_values = analysis.second or {}
+        second = " ".join(str(second_values[cell]) for cell in sorted(second_values))
+        findings.defects.append(f"several solutions: {analysis.answer} and {second}")
         return findings
-    if solution.unique is None:
+    if analysis.unique is None:
         findings.defects.append(f"uniqueness undecided: the search ran out of its budget of {max_nodes} branches")
-    if not solution.complete:
-        stuck = len(solution.values) - len(solution.steps)
+    if not analysis.complete:
+        stuck = len(analysis.values) - len(analysis.steps)
         findings.defects.append(f"the rounds leave {stuck} blank(s) unsolved: they can only be guessed")
-    solved = puzzle.with_solution(solution.values, analysis=solution)
-    findings.defects.extend(_stored_answer_defects(record, solved, solution))
+    solved = puzzle.with_analysis(analysis)
+    findings.defects.extend(_stored_answer_defects(record, solved, analysis))
     findings.warnings.extend(_metadata_warnings(record, solved))
     return findings
 
@@ -130,16 +130,16 @@ def _text_of(record: dict[str, Any], key: str, defects: list[str]) -> str | None
     return value
 
 
-def _stored_answer_defects(record: dict[str, Any], puzzle: Puzzle, solution: Solution) -> list[str]:
+def _stored_answer_defects(record: dict[str, Any], puzzle: Puzzle, analysis: Analysis) -> list[str]:
     defects: list[str] = []
-    answer = solution.answer.split()
+    answer = analysis.answer.split()
     stored_answer = _text_of(record, "markdown_answer", defects)
     if stored_answer is not None and layer_cells(stored_answer) != answer:
         defects.append(f"stored answer {' '.join(layer_cells(stored_answer))!r} disagrees with the grid's "
                        f"{' '.join(answer)!r}")
     stored_steps = _text_of(record, "markdown_answer_step", defects)
-    if stored_steps is not None and solution.complete:
-        expected = [f"step{solution.steps[cell]}" for cell in sorted(solution.steps)]
+    if stored_steps is not None and analysis.complete:
+        expected = [f"step{analysis.steps[cell]}" for cell in sorted(analysis.steps)]
         stored = [s.replace(" ", "").lower() for s in layer_cells(stored_steps)]
         if stored != expected:
             defects.append(f"stored step levels {' '.join(stored)!r} disagree with the rounds' {' '.join(expected)!r}")
@@ -148,7 +148,7 @@ def _stored_answer_defects(record: dict[str, Any], puzzle: Puzzle, solution: Sol
         normal = "\n".join(_normal_equation(line) for line in stored_solutions.strip().splitlines())
         if normal != solutions(puzzle):
             defects.append("stored solutions disagree with the solved grid")
-    if "solving_steps" in record and solution.complete:
+    if "solving_steps" in record and analysis.complete:
         defects.extend(_solving_steps_defects(record["solving_steps"], solving_steps(puzzle)))
     return defects
 
