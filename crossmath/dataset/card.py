@@ -6,7 +6,9 @@ from typing import Any
 
 import yaml
 
-from crossmath.dataset.rows import COLUMN_DOCS, features
+from crossmath.dataset.experiment import experiment_section
+from crossmath.dataset.factors import pairing
+from crossmath.dataset.rows import column_doc, features
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 
 LICENSE = "cc-by-4.0"
@@ -38,15 +40,15 @@ def card_metadata(settings: BuildSettings, split_bytes: dict[str, dict[str, int]
         "pretty_name": "crossmath puzzles",
         "size_categories": [_size_category(settings.train_size + settings.test_size)],
         "configs": [
-            {"config_name": style.name, **({"default": True} if i == 0 else {}),
-             "data_files": [{"split": split, "path": f"data/{style.name}/{split}-*.parquet"} for split in splits]}
-            for i, style in enumerate(settings.styles)
+            {"config_name": config.name, **({"default": True} if i == 0 else {}),
+             "data_files": [{"split": split, "path": f"data/{config.name}/{split}-*.parquet"} for split in splits]}
+            for i, config in enumerate(settings.configs)
         ],
         "dataset_info": [
-            {"config_name": style.name, "features": yaml_features,
-             "splits": [{"name": split, "num_bytes": split_bytes.get(style.name, {}).get(split, 0),
+            {"config_name": config.name, "features": yaml_features,
+             "splits": [{"name": split, "num_bytes": split_bytes.get(config.name, {}).get(split, 0),
                          "num_examples": settings.size(split)} for split in splits]}
-            for style in settings.styles
+            for config in settings.configs
         ],
     }
 
@@ -68,14 +70,14 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], split_bytes: 
     """The full README.md of a built dataset."""
     header = yaml.dump(card_metadata(settings, split_bytes), Dumper=_PlainDumper, sort_keys=False,
                        allow_unicode=True)
-    names = [style.name for style in settings.styles]
+    names = [config.name for config in settings.configs]
     first = names[0]
-    columns = [f"| `{name}` | {COLUMN_DOCS[name]} |" for name in features(settings)]
+    columns = [f"| `{name}` | {column_doc(name)} |" for name in features(settings)]
     easy, medium, hard = settings.counts("test")
     t_easy, t_medium, t_hard = settings.counts("train")
     styles = [f"| `{s.name}` | {s.background} | {s.number_fill} | {s.operator_fill} | {s.blank_fill} | "
               f"{s.border_color or 'none'}{f', {s.border_width} px' if s.has_border else ''} | {s.text_color} | "
-              f"{s.font} {s.font_size} px |" for s in settings.styles]
+              f"{s.font} {s.font_size} px |" for s in (config.style for config in settings.configs)]
     body = [
         "# crossmath puzzles",
         "",
@@ -97,8 +99,7 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], split_bytes: 
         f'test = load_dataset("path/or/repo-id", "{first}", split="test")',
         "```",
         "",
-        f"Configs (one per image style): {', '.join(f'`{n}`' for n in names)}. The same puzzle has the same `id` "
-        "in every config; only the images differ.",
+        f"Configs: {', '.join(f'`{n}`' for n in names)}. {pairing(settings.vary)}",
         "",
         "## Columns",
         "",
@@ -120,6 +121,7 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], split_bytes: 
         "",
         *_profile_table(summary["profiles"]),
         "",
+        *experiment_section(settings, summary),
         "## Image styles",
         "",
         "| style | background | number cell | operator cell | blank cell | border | text | font |",

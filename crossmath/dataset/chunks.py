@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crossmath.dataset.files import read_json, write_atomic, write_json
-from crossmath.dataset.items import leak_key, puzzle_at
-from crossmath.dataset.rows import features, row_digest, style_row, text_columns
+from crossmath.dataset.items import item_puzzles, leak_key
+from crossmath.dataset.rows import config_row, features, row_digest, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
 from crossmath.puzzles.records import image_names, record_line, to_record
 
@@ -57,30 +57,37 @@ def record_part(root: Path, style: str, chunk_name: str) -> Path:
 
 def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: frozenset[str]) -> ChunkResult:
     """Build one chunk into ``root`` and record it as done."""
-    puzzles, redrawn = [], 0
+    items, redrawn = [], 0
     avoid = forbidden if chunk.split == "train" else frozenset()  # only train puzzles must differ from test ones
     for position in range(chunk.start, chunk.stop):
-        puzzle, redraws = puzzle_at(settings, chunk.split, position, avoid)
-        puzzles.append(puzzle)
+        puzzles, redraws = item_puzzles(settings, chunk.split, position, avoid)
+        items.append(puzzles)
         redrawn += redraws > 0
     names = [image_names(position + 1, split=chunk.split) for position in range(chunk.start, chunk.stop)]
-    records = [to_record(puzzle, img=img, img_blank=img_blank) for puzzle, (img, img_blank) in zip(puzzles, names)]
-    shared = [text_columns(puzzle, record, settings) for puzzle, record in zip(puzzles, records)]
     ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
     schema = features(settings).arrow_schema
+    texts: dict[int, tuple[dict, dict]] = {}  # by id(puzzle): configs holding the same puzzle share its text
     digests, sizes = {}, {}
-    for style in settings.styles:
-        rows = [style_row(i, p, style, s, settings.solved_images) for i, p, s in zip(ids, puzzles, shared)]
-        digests[style.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
+    for config in settings.configs:
+        puzzles = [item[config.name] for item in items]
+        for puzzle, (img, img_blank) in zip(puzzles, names):
+            if id(puzzle) not in texts:
+                record = to_record(puzzle, img=img, img_blank=img_blank)
+                texts[id(puzzle)] = record, text_columns(puzzle, record, settings)
+        records = [texts[id(p)][0] for p in puzzles]
+        rows = [config_row(i, p, config, texts[id(p)][1], settings) for i, p in zip(ids, puzzles)]
+        digests[config.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
         if "hf" in settings.outputs:
             buffer = io.BytesIO()
             pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer)
-            write_atomic(parquet_path(root, style.name, chunk.name), buffer.getvalue())
-            sizes[style.name] = buffer.tell()
+            write_atomic(parquet_path(root, config.name, chunk.name), buffer.getvalue())
+            sizes[config.name] = buffer.tell()
         if "crossmath-jsonl" in settings.outputs:
-            _write_published(root, style.name, chunk.name, names, rows, records)
-    result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests, sizes,
-                         [leak_key(p) for p in puzzles], redrawn, _profile(puzzles))
+            _write_published(root, config.name, chunk.name, names, rows, records)
+    distinct = {id(p): p for item in items for p in item.values()}
+    first = [item[settings.configs[0].name] for item in items]
+    result = ChunkResult(chunk.split, chunk.number, len(items), digests, sizes,
+                         sorted({leak_key(p) for p in distinct.values()}), redrawn, _profile(first))
     write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
     return result
 

@@ -30,7 +30,8 @@ from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import keys_of_test_split, puzzle_at
 from crossmath.dataset.settings import BuildSettings, Chunk, plan_chunks
 from crossmath.errors import CrossmathError
-from crossmath.render import png_bytes
+from crossmath.dataset.experiment import EXPERIMENT_FILE
+from crossmath.dataset.factors import png
 
 MANIFEST = "crossmath_build.json"
 PARTIAL_STATE = ".crossmath-partial.json"
@@ -136,7 +137,7 @@ def _leak_check(results: list[ChunkResult], settings: BuildSettings) -> str:
 
 def fingerprint(results: list[ChunkResult], settings: BuildSettings) -> str:
     """A hash over every row and image of every style, in a fixed order."""
-    lines = [f"{style.name}/{r.name}:{r.digests[style.name]}" for style in settings.styles for r in results]
+    lines = [f"{config.name}/{r.name}:{r.digests[config.name]}" for config in settings.configs for r in results]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -159,11 +160,13 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
     leak = _leak_check(results, settings) if whole else "checked when the shards are merged"
     summary: dict[str, Any] = {
         "version": settings.version, "fingerprint": fingerprint(results, settings), "leak_check": leak,
-        "rows": sum(r.rows for r in results) * len(settings.styles), "shard": list(shard),
+        "rows": sum(r.rows for r in results) * len(settings.configs), "shard": list(shard),
         "profiles": _profiles(results), "settings": settings.to_dict(),
         "chunks": [vars(r) for r in results],
     }
     if whole:
+        if settings.experiment:
+            write_atomic(partial / EXPERIMENT_FILE, settings.experiment.encode())
         if "crossmath-jsonl" in settings.outputs:
             _join_published(partial, settings, results)
         if "hf" in settings.outputs:
@@ -178,25 +181,26 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
 
 
 def _join_published(root: Path, settings: BuildSettings, results: list[ChunkResult]) -> None:
-    for style in settings.styles:
+    for config in settings.configs:
         for split in ("test", "train"):
-            parts = [record_part(root, style.name, r.name) for r in results if r.split == split]
+            parts = [record_part(root, config.name, r.name) for r in results if r.split == split]
             if parts:
                 data = b"".join(part.read_bytes() for part in parts)
-                write_atomic(published_dir(root, style.name) / f"{split}set_hr.jsonl", data)
+                write_atomic(published_dir(root, config.name) / f"{split}set_hr.jsonl", data)
     shutil.rmtree(root / "published" / ".parts")
 
 
 def _write_card(root: Path, settings: BuildSettings, summary: dict, results: list[ChunkResult]) -> None:
     split_bytes: dict[str, dict[str, int]] = {}
-    for style in settings.styles:
+    for config in settings.configs:
         for r in results:
-            into = split_bytes.setdefault(style.name, {})
-            into[r.split] = into.get(r.split, 0) + r.parquet_bytes.get(style.name, 0)
+            into = split_bytes.setdefault(config.name, {})
+            into[r.split] = into.get(r.split, 0) + r.parquet_bytes.get(config.name, 0)
     write_atomic(root / "README.md", dataset_card(settings, summary, split_bytes).encode())
     first_split = "test" if settings.test_size else "train"
     example, _ = puzzle_at(settings, first_split, 0, frozenset())
-    write_atomic(root / "example.png", png_bytes(example, settings.styles[0]))
+    example_png = png(example, settings.configs[0], seed=settings.seed, key=f"{first_split}-00000")
+    write_atomic(root / "example.png", example_png)
 
 
 def merge(out: str | Path, shard_dirs: list[str | Path], *, overwrite: bool = False) -> BuildReport:
