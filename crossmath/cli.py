@@ -106,6 +106,12 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _legibility(args: argparse.Namespace) -> int:
+    from crossmath.dataset.legibility import check_legibility
+
+    return 1 if check_legibility(args.dataset, args.sample, args.min_legibility, progress=True) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crossmath", description="Verified cross-math puzzles.")
     parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
@@ -142,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--contact-sheet", action="store_true", help="one image with the puzzle in every style")
     ren.add_argument("-o", "--output", default="puzzle.png", help="PNG file to write (default puzzle.png)")
     ren.set_defaults(run=_render)
+
+    leg = commands.add_parser("legibility", help="read a build's numbers back with Tesseract, per config",
+                              description="Read every shown number of a sample of each config's images back with "
+                                          "Tesseract (cells cropped from the renderer's geometry) and record the "
+                                          "share read correctly in crossmath_build.json and the dataset card.")
+    leg.add_argument("dataset", metavar="DATASET_DIR", help="a finished crossmath-build folder")
+    leg.add_argument("--sample", type=int, default=20, help="images per config (default 20)")
+    leg.add_argument("--min-legibility", type=float, metavar="P", help="exit status 1 if a config reads below P%%")
+    leg.set_defaults(run=_legibility)
     return parser
 
 

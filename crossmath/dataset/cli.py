@@ -12,6 +12,7 @@ from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.dataset.experiment import load_experiment, parse_puzzle_value
 from crossmath.dataset.factors import parse_vary
+from crossmath.dataset.legibility import DEFAULT_SAMPLE, check_legibility
 from crossmath.dataset.pipeline import build, existing_build, merge
 from crossmath.dataset.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
 from crossmath.errors import CrossmathError, SettingsError
@@ -114,8 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="after building, read a sample of every config's number cells back with Tesseract and "
                             "record the share read correctly")
     sweep.add_argument("--min-legibility", type=float, metavar="P",
-                       help="fail (exit 1) when a config's legibility is below P percent (implies "
-                            "--check-legibility)")
+                       help="exit with status 1 when a config's legibility is below P percent (implies "
+                            "--check-legibility; the built folder stays, with the figures recorded)")
+    sweep.add_argument("--legibility-sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
+                       help=f"images read per config (default {DEFAULT_SAMPLE})")
     hub = parser.add_argument_group("publishing")
     hub.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the finished dataset to this Hub repo")
     hub.add_argument("--private", action="store_true", help="create the Hub repo as private")
@@ -165,6 +168,10 @@ def _run(args: argparse.Namespace) -> int:
         report = build(args.out, settings, num_proc=args.num_proc, shard=args.shard,
                        resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
     print("\n".join(report.lines()))
+    if args.check_legibility or args.min_legibility is not None:
+        failed = check_legibility(report.path, args.legibility_sample, args.min_legibility, not args.no_progress)
+        if failed:
+            return 1
     if args.push_to_hub:
         from crossmath.dataset.hub import push_to_hub
 

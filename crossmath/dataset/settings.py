@@ -132,6 +132,7 @@ class BuildSettings:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["styles"] = [style.to_dict() for style in self.styles]
+        data["vary"] = [[name, levels] for name, levels in self.vary.items()]  # in order: it names the configs
         return data
 
     @classmethod
@@ -139,6 +140,7 @@ class BuildSettings:
         """The settings :meth:`to_dict` wrote (as a build's manifest keeps them)."""
         values = dict(data)
         values["styles"] = tuple(Style(**style) for style in values["styles"])
+        values["vary"] = dict(values.get("vary", []))
         for key in ("train_mix", "test_mix", "text_formats", "outputs"):
             values[key] = tuple(values[key])
         return cls(**values)

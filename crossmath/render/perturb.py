@@ -110,17 +110,18 @@ _STEPS = {"rotate": _rotate, "blur": _blur, "downscale": _downscale, "contrast":
 
 def box_after(box: tuple[float, float, float, float], size: tuple[int, int],
               levels: Mapping[str, float | None]) -> tuple[float, float, float, float]:
-    """Where a box of the drawn image lies after the perturbations: the bounding box of its rotated corners
-    (rotation is the only one that moves pixels; the others keep the geometry)."""
+    """Where a box of the drawn image (of ``size``) lies after the perturbations, as an upright box inside it:
+    rotation moves its centre and tilts it, so this is the largest upright box of its proportions centred there
+    that stays within the tilted one (the other perturbations keep the geometry)."""
     angle = levels.get("rotate") or 0
     if not angle:
         return box
     width, height = size
     theta = np.deg2rad(angle)
-    cos, sin = abs(np.cos(theta)), abs(np.sin(theta))
-    new_w, new_h = width * cos + height * sin, width * sin + height * cos
-    xs, ys = np.array([box[0], box[2], box[0], box[2]]), np.array([box[1], box[1], box[3], box[3]])
-    dx, dy = xs - width / 2, ys - height / 2
-    c, s = np.cos(theta), np.sin(theta)
-    rx, ry = dx * c + dy * s + new_w / 2, -dx * s + dy * c + new_h / 2
-    return float(rx.min()), float(ry.min()), float(rx.max()), float(ry.max())
+    cos, sin = np.cos(theta), np.sin(theta)
+    new_w, new_h = width * abs(cos) + height * abs(sin), width * abs(sin) + height * abs(cos)
+    dx, dy = (box[0] + box[2]) / 2 - width / 2, (box[1] + box[3]) / 2 - height / 2
+    x, y = dx * cos + dy * sin + new_w / 2, -dx * sin + dy * cos + new_h / 2
+    shrink = 1 / (abs(cos) + abs(sin))
+    half_w, half_h = (box[2] - box[0]) * shrink / 2, (box[3] - box[1]) * shrink / 2
+    return float(x - half_w), float(y - half_h), float(x + half_w), float(y + half_h)
