@@ -30,6 +30,15 @@ def span(text: str) -> tuple[int, int]:
     return (parts[0], parts[-1])
 
 
+def _vary(text: str) -> tuple[str, list]:
+    from crossmath.dataset.factors import parse_vary
+
+    try:
+        return parse_vary(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_generation_options(parser: argparse.ArgumentParser) -> None:
     """The options that choose which puzzles are generated (shared by every command that generates)."""
     group = parser.add_argument_group("puzzle settings")
@@ -94,9 +103,13 @@ def _render(args: argparse.Namespace) -> int:
     from crossmath import render  # Pillow and fonts load only for this command
 
     puzzle = _puzzle_for_render(args)
-    styles = args.style or (list(render.STYLES) if args.contact_sheet else ["original"])
+    styles = args.style or (list(render.STYLES) if args.contact_sheet and not args.vary else ["original"])
     output = Path(args.output)
-    if args.contact_sheet:
+    if args.vary:
+        if not args.contact_sheet:
+            raise PuzzleError("--vary draws several images: use it with --contact-sheet")
+        _variant_sheet(puzzle, styles, args).save(output)
+    elif args.contact_sheet:
         render.contact_sheet(puzzle, styles, solved=args.solved).save(output)
     else:
         if len(styles) > 1:
@@ -110,6 +123,27 @@ def _legibility(args: argparse.Namespace) -> int:
     from crossmath.dataset.legibility import check_legibility
 
     return 1 if check_legibility(args.dataset, args.sample, args.min_legibility, progress=True) else 0
+
+
+def _variant_sheet(puzzle: Puzzle, styles: list[str], args: argparse.Namespace):
+    """The puzzle in every config of the ``--vary`` factors, side by side (image and depth/blanks factors)."""
+    from crossmath.dataset.factors import draw, kind, plan_configs
+    from crossmath.puzzles.generator import reblank
+    from crossmath.render import resolve_style, side_by_side
+
+    vary = dict(args.vary)
+    grid = [name for name in vary if kind(name) == "grid"]
+    if grid:
+        raise PuzzleError(f"a contact sheet shows one puzzle; {', '.join(grid)} would draw other puzzles")
+    images = []
+    for config in plan_configs(tuple(resolve_style(s) for s in styles), vary, one_at_a_time=False):
+        shown = puzzle
+        if config.blanking:
+            shown = reblank(puzzle, seed=args.seed, index=args.index, **config.blanking)
+            if shown is None:
+                raise PuzzleError(f"this puzzle cannot reach {config.blanking}; try another --index")
+        images.append(draw(shown, config, seed=args.seed, key=f"index-{args.index}", solved=args.solved))
+    return side_by_side(images)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--solved", action="store_true", help="draw the completed grid")
     ren.add_argument("--scale", type=int, default=1, help="draw at this multiple of the style's size")
     ren.add_argument("--contact-sheet", action="store_true", help="one image with the puzzle in every style")
+    ren.add_argument("--vary", action="append", type=_vary, metavar="FACTOR=L1,L2",
+                     help="with --contact-sheet: the puzzle at every level of an image factor (font_size, blur, "
+                          "...) or depth/blanks, on each --style (repeat for every combination)")
     ren.add_argument("-o", "--output", default="puzzle.png", help="PNG file to write (default puzzle.png)")
     ren.set_defaults(run=_render)
 

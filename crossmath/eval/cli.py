@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
                      "JSONL file (image paths relative to it)")
     run.add_argument("--style", type=comma_list, default=["original"], metavar="S1,S2",
-                     help="config(s) to evaluate (default original); for a JSONL file it only names the run")
+                     help="config(s) to evaluate (default original), or all; for a JSONL file it only names the run")
     run.add_argument("--split", default="test", help="split (default test)")
     run.add_argument("--modality", type=_modalities, default=list(MODALITIES), metavar="M1,M2",
                      help="text, image, hybrid, or a comma list (default all three)")
@@ -96,7 +96,8 @@ def _run(args: argparse.Namespace) -> int:
     template_text = load_template(args.prompt_file) if args.prompt_file else None
     for modality in args.modality:
         check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
-    items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in args.style}
+    styles = _all_configs(args.dataset) if args.style == ["all"] else args.style
+    items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in styles}
     for style, items in items_by_style.items():
         if not items:
             raise CrossmathError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
@@ -118,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
                 "dataset": shared["dataset"], "dataset_fingerprint": shared["dataset_fingerprint"],
-                "style": style, "split": args.split,
+                "style": style, "factors": _factors(args.dataset, style, args.split), "split": args.split,
                 "modality": modality, "text_format": args.text_format, "prompt_template": template,
                 "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
                 "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,
@@ -137,6 +138,29 @@ def _run(args: argparse.Namespace) -> int:
     if len(run_paths) > 1:
         print(gap_report(run_paths, out=Path(args.output) / model_folder / "report"))
     return 0
+
+
+def _all_configs(dataset: str) -> list[str]:
+    """Every config of a built dataset (a folder or a Hub id), for ``--style all``."""
+    import datasets
+
+    if Path(dataset).is_file():
+        raise CrossmathError("--style all needs a dataset with configs, not a JSONL file")
+    return datasets.get_dataset_config_names(dataset)
+
+
+def _factors(dataset: str, style: str, split: str) -> dict:
+    """The varied factors' levels of a config, from its rows' ``factor_*`` columns (empty when none)."""
+    import datasets
+
+    if Path(dataset).is_file():
+        return {}
+    data = datasets.load_dataset(dataset, style, split=split)
+    columns = [name for name in data.column_names if name.startswith("factor_")]
+    if not columns or not len(data):
+        return {}
+    first = data.select_columns(columns)[0]
+    return {name.removeprefix("factor_"): first[name] for name in columns}
 
 
 def _score(args: argparse.Namespace) -> int:

@@ -4,11 +4,11 @@
 ``render.STYLES`` and ``render.Style``.
 """
 
-from crossmath.render.draw import PNG_COMPRESS_LEVEL, contact_sheet, encode_png, png_bytes, render, save
+from crossmath.render.draw import PNG_COMPRESS_LEVEL, contact_sheet, encode_png, png_bytes, render, save, side_by_side
 from crossmath.render.fonts import FontError, bundled_fonts
 from crossmath.render.styles import STYLES, Style, StyleError, load_style, resolve_style, style_from_dict
 
 __all__ = [
     "PNG_COMPRESS_LEVEL", "STYLES", "FontError", "Style", "StyleError", "bundled_fonts", "contact_sheet", "encode_png",
-    "load_style", "png_bytes", "render", "resolve_style", "save", "style_from_dict",
+    "load_style", "png_bytes", "render", "resolve_style", "save", "side_by_side", "style_from_dict",
 ]
