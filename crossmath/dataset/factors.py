@@ -142,7 +142,7 @@ def png(puzzle: Puzzle, config: Config, *, seed: int, key: str, solved: bool = F
     """:func:`draw` as PNG bytes (the renderer's palette PNG when nothing is perturbed)."""
     if perturb.is_neutral(config.perturbations):
         return png_bytes(puzzle, config.style, solved=solved)
-    return encode_png(draw(puzzle, config, seed=seed, key=key, solved=solved))
+    return encode_png(draw(puzzle, config, seed=seed, key=key, solved=solved), perturb.PNG_COMPRESS_LEVEL)
 
 
 def base_level(name: str, style: Style) -> Any:

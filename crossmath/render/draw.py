@@ -171,10 +171,10 @@ def _packed(color: str) -> int:
     return (r << 16) | (g << 8) | b
 
 
-def encode_png(image: Image.Image) -> bytes:
+def encode_png(image: Image.Image, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
     """PNG bytes of an image with the project's settings (what the benchmark's floor measures alone)."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    image.save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 

@@ -35,6 +35,11 @@ DOCS = {
 }
 
 
+PNG_COMPRESS_LEVEL = 1
+"""zlib level for perturbed images: noise barely compresses, and level 1 encodes a noisy 11x13 RGB image about
+twice as fast as level 6 for about 4% more bytes (measured on this project's 2-core machine)."""
+
+
 class PerturbationError(CrossmathError):
     """An unknown perturbation or a level it cannot take."""
 
