@@ -198,3 +198,19 @@ def test_contact_sheet_of_a_factor(tmp_path):
                  str(sheet)]) == 0
     one = render(generate("medium", seed=3, index=0), "original")
     assert Image.open(sheet).size == (4 * one.width + 5 * 20, one.height + 40)
+
+
+def test_eval_runs_every_config_and_records_its_factor_levels(tiny_models, tmp_path):
+    import json
+
+    from crossmath.eval.cli import main as eval_main
+
+    data = tmp_path / "sweep"
+    assert cli_build(data, "--train-size", "0", "--test-size", "2", "--styles", "original",
+                     "--vary", "font_size=18,30") == 0
+    assert eval_main(["run", "--no-progress", "--model", tiny_models["qwen"], "--dataset", str(data), "--style",
+                      "all", "--modality", "image", "--max-new-tokens", "4", "--output", str(tmp_path / "runs")]) == 0
+    for size in (18, 30):
+        config = json.loads((tmp_path / "runs" / "tiny-qwen2-vl" / f"original-font_size-{size}-image" /
+                             "config.json").read_text())
+        assert config["factors"] == {"font_size": size} and config["style"] == f"original-font_size-{size}"
