@@ -73,7 +73,7 @@ def cell_boxes(puzzle: Puzzle, config: Config, size: tuple[int, int]) -> dict[Ce
     """Where each shown number of ``puzzle`` lies in the config's image of size ``size``: the cell inside its
     border, as the renderer placed it, moved as the perturbations moved it."""
     style = config.style
-    inset = style.border_width + 1 if style.has_border else 1
+    inset = max(style.border_width if style.has_border else 0, 2) + 1  # the same crop with or without a border
     drawn = (puzzle.cols * style.cell_size + 2 * style.margin, puzzle.rows * style.cell_size + 2 * style.margin)
     boxes = {}
     for (row, col) in puzzle.givens:
