@@ -96,6 +96,11 @@ def _puzzle_table(path: Path, table: dict[str, Any]) -> list[tuple[str | None, s
     return found
 
 
+def _shown(name: str, level: Any) -> str:
+    """A level in the card's table; a puzzle factor left unset is the preset."""
+    return "preset" if level is None and kind(name) != "image" else str(level).lower() if level is None else str(level)
+
+
 def experiment_section(settings: BuildSettings, summary: dict[str, Any]) -> list[str]:
     """The dataset card's section on puzzle settings, varied factors and the experiment file (empty when the
     build has none of them)."""
@@ -121,7 +126,7 @@ def experiment_section(settings: BuildSettings, summary: dict[str, Any]) -> list
                       "the build seed and the puzzle id), in the order rotate, blur, downscale, contrast, "
                       "gaussian_noise, jpeg_quality.", ""]
         lines += ["| config | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-        lines += [f"| `{config.name}` | " + " | ".join(str(config.levels[n]) for n in names) + " |"
+        lines += [f"| `{config.name}` | " + " | ".join(_shown(n, config.levels[n]) for n in names) + " |"
                   for config in settings.configs]
         lines.append("")
     if settings.experiment:
