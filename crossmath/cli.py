@@ -137,11 +137,9 @@ def _variant_sheet(puzzle: Puzzle, styles: list[str], args: argparse.Namespace):
         raise PuzzleError(f"a contact sheet shows one puzzle; {', '.join(grid)} would draw other puzzles")
     images = []
     for config in plan_configs(tuple(resolve_style(s) for s in styles), vary, one_at_a_time=False):
-        shown = puzzle
-        if config.blanking:
-            shown = reblank(puzzle, seed=args.seed, index=args.index, **config.blanking)
-            if shown is None:
-                raise PuzzleError(f"this puzzle cannot reach {config.blanking}; try another --index")
+        shown = reblank(puzzle, seed=args.seed, index=args.index, **config.blanking) if config.blanking else puzzle
+        if shown is None:
+            raise PuzzleError(f"this puzzle cannot reach {config.blanking}; try another --index")
         images.append(draw(shown, config, seed=args.seed, key=f"index-{args.index}", solved=args.solved))
     return side_by_side(images)
 

@@ -18,6 +18,7 @@ from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import item_puzzles, leak_key
 from crossmath.dataset.rows import config_row, features, row_digest, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
+from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.records import image_names, record_line, to_record
 
 CHUNK_RECORDS = ".chunks"
@@ -57,7 +58,8 @@ def record_part(root: Path, style: str, chunk_name: str) -> Path:
 
 def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: frozenset[str]) -> ChunkResult:
     """Build one chunk into ``root`` and record it as done."""
-    items, redrawn = [], 0
+    items: list[dict[str, Puzzle]] = []
+    redrawn = 0
     avoid = forbidden if chunk.split == "train" else frozenset()  # only train puzzles must differ from test ones
     for position in range(chunk.start, chunk.stop):
         puzzles, redraws = item_puzzles(settings, chunk.split, position, avoid)
@@ -69,13 +71,13 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
     texts: dict[int, tuple[dict, dict]] = {}  # by id(puzzle): configs holding the same puzzle share its text
     digests, sizes = {}, {}
     for config in settings.configs:
-        puzzles = [item[config.name] for item in items]
-        for puzzle, (img, img_blank) in zip(puzzles, names):
+        shown = [item[config.name] for item in items]
+        for puzzle, (img, img_blank) in zip(shown, names):
             if id(puzzle) not in texts:
                 record = to_record(puzzle, img=img, img_blank=img_blank)
                 texts[id(puzzle)] = record, text_columns(puzzle, record, settings)
-        records = [texts[id(p)][0] for p in puzzles]
-        rows = [config_row(i, p, config, texts[id(p)][1], settings) for i, p in zip(ids, puzzles)]
+        records = [texts[id(p)][0] for p in shown]
+        rows = [config_row(i, p, config, texts[id(p)][1], settings) for i, p in zip(ids, shown)]
         digests[config.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
         if "hf" in settings.outputs:
             buffer = io.BytesIO()

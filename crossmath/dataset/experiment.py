@@ -69,7 +69,8 @@ def load_experiment(path: str | Path) -> tuple[dict[str, Any], str]:
             raise SettingsError(f"{path}: unknown key {key!r} (known: {', '.join([*OPTIONS, 'puzzle', 'vary'])})")
         if not isinstance(value, OPTIONS[key]) and not (OPTIONS[key] is float and isinstance(value, int)):
             raise SettingsError(f"{path}: {key} must be a {OPTIONS[key].__name__}, not {value!r}")
-        defaults["outputs" if key == "format" else key] = tuple(value) if key.endswith("_mix") else value
+        defaults["outputs" if key == "format" else key] = tuple(value) if isinstance(value, list) and \
+            key.endswith("_mix") else value
     defaults["puzzle_settings"] = _puzzle_table(path, data.get("puzzle", {}))
     defaults["vary"] = [(name, [parse_level(name, v) if isinstance(v, str) else v for v in _levels(path, name, levels)])
                         for name, levels in data.get("vary", {}).items()]
@@ -84,7 +85,7 @@ def _levels(path: Path, name: str, levels: Any) -> list[Any]:
 
 
 def _puzzle_table(path: Path, table: dict[str, Any]) -> list[tuple[str | None, str, Any]]:
-    found = []
+    found: list[tuple[str | None, str, Any]] = []
     for key, value in table.items():
         if key in DIFFICULTIES and isinstance(value, dict):
             found += [(key, *entry[1:]) for entry in _puzzle_table(path, value)]

@@ -64,7 +64,9 @@ def item_puzzles(settings: BuildSettings, split: str, position: int,
                                  f"every level of {', '.join(sorted({k for c in configs for k in c.blanking}))}; "
                                  "lower the depth/blanks levels or allow more equations")
         for config in configs:
-            puzzles[config.name] = variants[repr(sorted(config.blanking.items()))] if config.blanking else puzzle
+            variant = variants[repr(sorted(config.blanking.items()))] if config.blanking else puzzle
+            assert variant is not None  # every level was reached above
+            puzzles[config.name] = variant
     return puzzles, leaked
 
 

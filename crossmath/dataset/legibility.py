@@ -69,13 +69,16 @@ def _tesseract() -> Any:
     return pytesseract
 
 
-def cell_boxes(puzzle: Puzzle, config: Config, size: tuple[int, int]) -> dict[Cell, tuple[float, ...]]:
+Box = tuple[float, float, float, float]
+
+
+def cell_boxes(puzzle: Puzzle, config: Config, size: tuple[int, int]) -> dict[Cell, Box]:
     """Where each shown number of ``puzzle`` lies in the config's image of size ``size``: the cell inside its
     border, as the renderer placed it, moved as the perturbations moved it."""
     style = config.style
     inset = max(style.border_width if style.has_border else 0, 2) + 1  # the same crop with or without a border
     drawn = (puzzle.cols * style.cell_size + 2 * style.margin, puzzle.rows * style.cell_size + 2 * style.margin)
-    boxes = {}
+    boxes: dict[Cell, Box] = {}
     for (row, col) in puzzle.givens:
         x0, y0 = style.margin + col * style.cell_size, style.margin + row * style.cell_size
         box = (x0 + inset, y0 + inset, x0 + style.cell_size - inset + 1, y0 + style.cell_size - inset + 1)
@@ -90,7 +93,8 @@ def number_strips(image: Image.Image, puzzle: Puzzle, config: Config) -> list[tu
     scale = STRIP_HEIGHT / config.style.cell_size
     strips = []
     for cell, box in sorted(cell_boxes(puzzle, config, image.size).items()):
-        crop = ImageOps.autocontrast(grey.crop(tuple(round(v) for v in box)), cutoff=1)
+        x0, y0, x1, y1 = (round(v) for v in box)
+        crop = ImageOps.autocontrast(grey.crop((x0, y0, x1, y1)), cutoff=1)
         size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
         strips.append((crop.resize(size, Image.Resampling.LANCZOS), str(puzzle.givens[cell])))
     return strips
@@ -159,7 +163,8 @@ def check_dataset(root: str | Path, *, sample: int = DEFAULT_SAMPLE, progress: b
     write_json(root / MANIFEST, manifest)
     card = root / "README.md"
     if card.is_file():
-        write_atomic(card, _with_section(card.read_text(encoding="utf-8"), card_section(manifest["legibility"])).encode())
+        text = _with_section(card.read_text(encoding="utf-8"), card_section(manifest["legibility"]))
+        write_atomic(card, text.encode())
     return results
 
 

@@ -26,12 +26,12 @@ from crossmath.dataset.chunks import (
     published_dir,
     record_part,
 )
+from crossmath.dataset.experiment import EXPERIMENT_FILE
+from crossmath.dataset.factors import png
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import keys_of_test_split, puzzle_at
 from crossmath.dataset.settings import BuildSettings, Chunk, plan_chunks
 from crossmath.errors import CrossmathError
-from crossmath.dataset.experiment import EXPERIMENT_FILE
-from crossmath.dataset.factors import png
 
 MANIFEST = "crossmath_build.json"
 PARTIAL_STATE = ".crossmath-partial.json"

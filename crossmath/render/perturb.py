@@ -71,9 +71,9 @@ def apply(image: Image.Image, levels: Mapping[str, float | None], *, background:
           key: str = "") -> Image.Image:
     """``image`` (RGB) with every perturbation in ``levels`` applied, in the fixed order; neutral ones skip."""
     image = image.convert("RGB")
-    for name in NEUTRAL:
-        level = levels.get(name, NEUTRAL[name])
-        if level == NEUTRAL[name]:
+    for name, neutral in NEUTRAL.items():
+        level = levels.get(name, neutral)
+        if level == neutral:
             continue
         check(name, level)
         image = _STEPS[name](image, level, background, seed, key)
