@@ -112,6 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
     shared = {"dataset": describe_source(args.dataset), "dataset_fingerprint": source_fingerprint(args.dataset),
               "crossmath": __version__, "backend": backend.describe()}
+    factors = {style: _factors(args.dataset, style, args.split) for style in items_by_style}
     run_paths = []
     for style, items in items_by_style.items():
         for modality in args.modality:
@@ -119,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
                 "dataset": shared["dataset"], "dataset_fingerprint": shared["dataset_fingerprint"],
-                "style": style, "factors": _factors(args.dataset, style, args.split), "split": args.split,
+                "style": style, "factors": factors[style], "split": args.split,
                 "modality": modality, "text_format": args.text_format, "prompt_template": template,
                 "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
                 "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,
