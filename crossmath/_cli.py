@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from crossmath.errors import CrossmathError
 
@@ -12,6 +13,18 @@ from crossmath.errors import CrossmathError
 def comma_list(text: str) -> list[str]:
     """An option value such as ``original,altstyle`` as its non-empty parts."""
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def option_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type`` whose :class:`CrossmathError` message reaches the user (argparse hides the text of a
+    ValueError from a type function)."""
+    @functools.wraps(parse)
+    def parsed(text: str) -> Any:
+        try:
+            return parse(text)
+        except CrossmathError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parsed
 
 
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from tqdm import tqdm
 
-from crossmath._cli import run_cli
+from crossmath._cli import option_type, run_cli
 from crossmath._version import __version__
 from crossmath.puzzles.generator import PRESETS, generate
 from crossmath.puzzles.model import Puzzle, PuzzleError
@@ -30,13 +30,10 @@ def span(text: str) -> tuple[int, int]:
     return (parts[0], parts[-1])
 
 
-def _vary(text: str) -> tuple[str, list]:
-    from crossmath.dataset.factors import parse_vary
+def _parse_vary(text: str) -> tuple[str, list]:
+    from crossmath.dataset.factors import parse_vary  # the dataset package loads only for --vary
 
-    try:
-        return parse_vary(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse_vary(text)
 
 
 def add_generation_options(parser: argparse.ArgumentParser) -> None:
@@ -178,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--solved", action="store_true", help="draw the completed grid")
     ren.add_argument("--scale", type=int, default=1, help="draw at this multiple of the style's size")
     ren.add_argument("--contact-sheet", action="store_true", help="one image with the puzzle in every style")
-    ren.add_argument("--vary", action="append", type=_vary, metavar="FACTOR=L1,L2",
+    ren.add_argument("--vary", action="append", type=option_type(_parse_vary), metavar="FACTOR=L1,L2",
                      help="with --contact-sheet: the puzzle at every level of an image factor (font_size, blur, "
                           "...) or depth/blanks, on each --style (repeat for every combination)")
     ren.add_argument("-o", "--output", default="puzzle.png", help="PNG file to write (default puzzle.png)")

@@ -6,16 +6,16 @@ import argparse
 import functools
 import os
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from crossmath._cli import comma_list, run_cli
+from crossmath._cli import comma_list, option_type, run_cli
 from crossmath._version import __version__
 from crossmath.dataset.experiment import load_experiment, parse_puzzle_value
 from crossmath.dataset.factors import parse_vary
 from crossmath.dataset.legibility import DEFAULT_SAMPLE, check_legibility
 from crossmath.dataset.pipeline import build, existing_build, merge
 from crossmath.dataset.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
-from crossmath.errors import CrossmathError, SettingsError
+from crossmath.errors import SettingsError
 from crossmath.puzzles.generator import GENERATOR_VERSION
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import resolve_style
@@ -37,17 +37,6 @@ def _mix(text: str) -> tuple[int, int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected easy,medium,hard weights such as 90,85,75, got {text!r}") from None
     return weights  # type: ignore[return-value]
-
-
-def _option(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An option parser whose bad-input message reaches the user (argparse hides a ValueError's text)."""
-    @functools.wraps(parse)
-    def parsed(text: str) -> Any:
-        try:
-            return parse(text)
-        except CrossmathError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    return parsed
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -101,9 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
              "depth": "deepest step level, N or MIN-MAX"}
     for key, text in helps.items():
         puzzle.add_argument(f"--{key.replace('_', '-')}", dest="puzzle_settings", action="append",
-                            type=_option(functools.partial(parse_puzzle_value, key)), metavar="[D:]VALUE", help=text)
+                            type=option_type(functools.partial(parse_puzzle_value, key)), metavar="[D:]VALUE",
+                            help=text)
     sweep = parser.add_argument_group("controlled variants")
-    sweep.add_argument("--vary", action="append", type=_option(parse_vary), metavar="FACTOR=L1,L2",
+    sweep.add_argument("--vary", action="append", type=option_type(parse_vary), metavar="FACTOR=L1,L2",
                        help="one config per level of FACTOR on each --styles base (repeat for several factors: every "
                             "combination). Image factors: any style field (font_size, font, background, ...) or "
                             "jpeg_quality, gaussian_noise, blur, rotate, downscale, contrast (same puzzles); "

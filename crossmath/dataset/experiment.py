@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crossmath.dataset.factors import FACTOR_PREFIX, kind, pairing, parse_level
+from crossmath.dataset.factors import FACTOR_PREFIX, kind, pairing, parse_level, parse_span
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 from crossmath.errors import SettingsError
 from crossmath.render.perturb import DOCS as PERTURBATION_DOCS
@@ -33,7 +33,7 @@ def parse_puzzle_value(key: str, text: str) -> tuple[str | None, str, Any]:
     if not sep:
         difficulty, value = "", text
     if difficulty and difficulty not in DIFFICULTIES:
-        raise SettingsError(f"--{key.replace('_', '-')}: unknown difficulty {difficulty!r} in {text!r}")
+        raise SettingsError(f"unknown difficulty {difficulty!r} in {text!r} (use {'/'.join(DIFFICULTIES)}:VALUE)")
     return difficulty or None, PUZZLE_KEYS[key], _puzzle_value(key, value)
 
 
@@ -41,12 +41,9 @@ def _puzzle_value(key: str, value: Any) -> Any:
     if not isinstance(value, str) or key == "operators":
         return value
     try:
-        if key in ("max_rows", "max_cols", "blanks"):
-            return int(value)
-        parts = [int(part) for part in value.split("-", 1)]
+        return int(value) if key in ("max_rows", "max_cols", "blanks") else parse_span(value)
     except ValueError:
         raise SettingsError(f"{key}: expected a number or MIN-MAX, got {value!r}") from None
-    return parts if key == "range" or len(parts) == 2 else parts[0]
 
 
 def load_experiment(path: str | Path) -> tuple[dict[str, Any], str]:

@@ -49,7 +49,8 @@ def kind(name: str) -> str:
     raise SettingsError(f"unknown factor {name!r}; choose one of {', '.join(known)}")
 
 
-def _span(text: str) -> list[int] | int:
+def parse_span(text: str) -> list[int] | int:
+    """``N`` as a number, ``MIN-MAX`` as a pair; raises ValueError for anything else."""
     parts = text.split("-", 1) if not text.startswith("-") else [text]
     values = [int(part) for part in parts]
     return values[0] if len(values) == 1 else values
@@ -65,7 +66,7 @@ def parse_level(name: str, text: str) -> Any:
         if name in INT_STYLE_FIELDS or name in ("depth", "blanks", "max_rows", "max_cols"):
             return int(text)
         if name in ("equations", "range"):
-            return _span(text)
+            return parse_span(text)
     except ValueError:
         raise SettingsError(f"{name}: {text!r} is not a level of this factor") from None
     return None if text.lower() == "none" and name in ("border_color", "answer_color") else text
@@ -76,7 +77,6 @@ def parse_vary(text: str) -> tuple[str, list[Any]]:
     name, sep, levels = text.partition("=")
     if not sep or not levels.strip():
         raise SettingsError(f"--vary takes FACTOR=L1,L2,... such as font_size=18,30; got {text!r}")
-    # Operator sets hold commas only as separators, but ranges use '-' inside a level: split on ',' alone.
     return name.strip(), [parse_level(name.strip(), part) for part in levels.split(",") if part.strip()]
 
 
