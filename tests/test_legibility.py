@@ -20,16 +20,16 @@ if shutil.which("tesseract") is None:
 
 
 def build(out: Path, *args: str) -> int:
-    return build_main(["--out", str(out), "--train-size", "0", "--test-size", "3", "--num-proc", "1",
+    return build_main(["--out", str(out), "--train-size", "0", "--test-size", "2", "--num-proc", "1",
                        "--no-progress", *args])
 
 
 def test_the_published_styles_read_back_and_the_card_says_so(tmp_path, capsys):
     out = tmp_path / "presets"
-    assert build(out, "--check-legibility", "--legibility-sample", "3", "--min-legibility", "97") == 0
+    assert build(out, "--check-legibility", "--legibility-sample", "2", "--min-legibility", "97") == 0
     shares = read_json(out / "crossmath_build.json")["legibility"]["configs"]
     assert set(shares) == {"original", "noborder", "beige", "altstyle"}
-    assert all(entry["images"] == 3 and entry["numbers"] > 20 and entry["share"] >= 97 for entry in shares.values())
+    assert all(entry["images"] == 2 and entry["numbers"] > 15 and entry["share"] >= 97 for entry in shares.values())
     card = (out / "README.md").read_text()
     assert "## Legibility" in card and card.index("## Legibility") < card.index("## Licence")
     assert "legibility original:" in capsys.readouterr().out
@@ -38,7 +38,7 @@ def test_the_published_styles_read_back_and_the_card_says_so(tmp_path, capsys):
 def test_a_tiny_font_reads_far_lower_and_fails_the_minimum(tmp_path, capsys):
     out = tmp_path / "tiny"
     assert build(out, "--styles", "original", "--vary", "font_size=6,24") == 0
-    assert crossmath_main(["legibility", str(out), "--sample", "3", "--min-legibility", "95"]) == 1
+    assert crossmath_main(["legibility", str(out), "--sample", "2", "--min-legibility", "95"]) == 1
     assert "below 95%: original-font_size-6" in capsys.readouterr().err
     shares = read_json(out / "crossmath_build.json")["legibility"]["configs"]
     assert shares["original-font_size-6"]["share"] < 50 and shares["original-font_size-24"]["share"] >= 95
