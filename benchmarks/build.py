@@ -5,12 +5,19 @@ bar is under 2 minutes on the project's 2-core machine. Each process count build
 folder; the fingerprints must agree.
 
     python benchmarks/build.py [--train-size 5000] [--test-size 250]
+
+With ``--sweep`` it times factor sweeps instead: 4 levels x the test puzzles (default 250, no train split) against
+4 plain styles of the same puzzles, one process, each build repeated and the median taken; the bar is a sweep
+under 1.5x the plain build.
+
+    python benchmarks/build.py --sweep [--test-size 250] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -19,12 +26,50 @@ from crossmath._version import __version__
 from crossmath.dataset import BuildSettings, build
 from crossmath.render import STYLES
 
+SWEEPS = {
+    "font_size=12,18,24,32 (image factor)": {"font_size": [12, 18, 24, 32]},
+    "depth=1,2,3,4 (same grids, new blanks)": {"depth": [1, 2, 3, 4]},
+    "gaussian_noise=0,4,8,16 (perturbation)": {"gaussian_noise": [0, 4, 8, 16]},
+}
+SWEEP_BAR = 1.5
+
+
+def _seconds(settings: BuildSettings) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        build(Path(folder) / "ds", settings, num_proc=1, progress=False)
+        return time.perf_counter() - start
+
+
+def sweep(test_size: int, repeats: int) -> None:
+    """Median wall time of each 4-level sweep against 4 plain styles of the same puzzles, one process."""
+    plain = BuildSettings(train_size=0, test_size=test_size, styles=tuple(STYLES.values()), version=__version__)
+    variants = {name: BuildSettings(train_size=0, test_size=test_size, styles=(STYLES["original"],), vary=vary,
+                                    version=__version__) for name, vary in SWEEPS.items()}
+    times: dict[str, list[float]] = {"4 plain styles (baseline)": [], **{name: [] for name in variants}}
+    for _ in range(repeats):  # interleaved, so a noisy minute hits every build alike
+        times["4 plain styles (baseline)"].append(_seconds(plain))
+        for name, settings in variants.items():
+            times[name].append(_seconds(settings))
+    baseline = statistics.median(times["4 plain styles (baseline)"])
+    print(f"{test_size} test puzzles x 4 configs, 1 process, median of {repeats}")
+    print(f"{'build':<42} {'median s':>9} {'ratio':>7}")
+    for name, values in times.items():
+        ratio = statistics.median(values) / baseline
+        print(f"{name:<42} {statistics.median(values):9.2f} {ratio:6.2f}x")
+    print(f"bar: a 4-level sweep under {SWEEP_BAR}x the plain build")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-size", type=int, default=5000)
     parser.add_argument("--test-size", type=int, default=250)
+    parser.add_argument("--sweep", action="store_true", help="time 4-level factor sweeps against 4 plain styles")
+    parser.add_argument("--repeats", type=int, default=3, help="with --sweep: builds of each kind (median)")
     args = parser.parse_args()
+    if args.sweep:
+        sweep(args.test_size, args.repeats)
+        return
     settings = BuildSettings(train_size=args.train_size, test_size=args.test_size, styles=tuple(STYLES.values()),
                              version=__version__)
     images = (args.train_size + args.test_size) * len(settings.styles)

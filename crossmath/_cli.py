@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from crossmath.errors import CrossmathError
 
@@ -33,6 +34,18 @@ positive_int = _whole_number(1)
 """An option value that must be a whole number of 1 or more (a count, a size, a scale)."""
 non_negative_int = _whole_number(0)
 """An option value that must be a whole number of 0 or more (an index, a size that may be empty)."""
+
+
+def option_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type`` whose :class:`CrossmathError` message reaches the user (argparse hides the text of a
+    ValueError from a type function)."""
+    @functools.wraps(parse)
+    def parsed(text: str) -> Any:
+        try:
+            return parse(text)
+        except CrossmathError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parsed
 
 
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:

@@ -14,7 +14,7 @@ from typing import IO, Sequence
 
 from tqdm import tqdm
 
-from crossmath._cli import comma_list, non_negative_int, positive_int, run_cli
+from crossmath._cli import comma_list, non_negative_int, option_type, positive_int, run_cli
 from crossmath._version import __version__
 from crossmath.puzzles import profile
 from crossmath.puzzles.generator import DEFAULT_PROFILE, PRESETS, PROFILES, generate
@@ -32,6 +32,12 @@ def span(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected N or MIN-MAX, got {text!r}") from None
     return (parts[0], parts[-1])
+
+
+def _parse_vary(text: str) -> tuple[str, list]:
+    from crossmath.dataset.factors import parse_vary  # the dataset package loads only for --vary
+
+    return parse_vary(text)
 
 
 def add_generation_options(parser: argparse.ArgumentParser) -> None:
@@ -134,9 +140,13 @@ def _render(args: argparse.Namespace) -> int:
     from crossmath import render  # Pillow and fonts load only for this command
 
     puzzle = _puzzle_for_render(args)
-    styles = args.style or (list(render.STYLES) if args.contact_sheet else ["original"])
+    styles = args.style or (list(render.STYLES) if args.contact_sheet and not args.vary else ["original"])
     output = Path(args.output)
-    if args.contact_sheet:
+    if args.vary:
+        if not args.contact_sheet:
+            raise PuzzleError("--vary draws several images: use it with --contact-sheet")
+        render.write_image(_variant_sheet(puzzle, styles, args), output)
+    elif args.contact_sheet:
         render.write_image(render.contact_sheet(puzzle, styles, solved=args.solved), output)
     else:
         if len(styles) > 1:
@@ -191,6 +201,31 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _legibility(args: argparse.Namespace) -> int:
+    from crossmath.dataset.legibility import check_legibility
+
+    return 1 if check_legibility(args.dataset, args.sample, args.min_legibility, progress=True) else 0
+
+
+def _variant_sheet(puzzle: Puzzle, styles: list[str], args: argparse.Namespace):
+    """The puzzle in every config of the ``--vary`` factors, side by side (image and depth/blanks factors)."""
+    from crossmath.dataset.factors import draw, kind, plan_configs
+    from crossmath.puzzles.generator import reblank
+    from crossmath.render import resolve_style, side_by_side
+
+    vary = dict(args.vary)
+    grid = [name for name in vary if kind(name) == "grid"]
+    if grid:
+        raise PuzzleError(f"a contact sheet shows one puzzle; {', '.join(grid)} would draw other puzzles")
+    images = []
+    for config in plan_configs(tuple(resolve_style(s) for s in styles), vary, one_at_a_time=False):
+        shown = reblank(puzzle, seed=args.seed, index=args.index, **config.blanking) if config.blanking else puzzle
+        if shown is None:
+            raise PuzzleError(f"this puzzle cannot reach {config.blanking}; try another --index")
+        images.append(draw(shown, config, seed=args.seed, key=f"index-{args.index}", solved=args.solved))
+    return side_by_side(images)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crossmath", description="Verified cross-math puzzles.")
     parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
@@ -233,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--solved", action="store_true", help="draw the completed grid")
     ren.add_argument("--scale", type=positive_int, default=1, help="draw at this multiple of the style's size")
     ren.add_argument("--contact-sheet", action="store_true", help="one image with the puzzle in every style")
+    ren.add_argument("--vary", action="append", type=option_type(_parse_vary), metavar="FACTOR=L1,L2",
+                     help="with --contact-sheet: the puzzle at every level of an image factor (font_size, blur, "
+                          "...) or depth/blanks, on each --style (repeat for every combination)")
     ren.add_argument("-o", "--output", default="puzzle.png",
                      help="image file to write, in the format its suffix names (default puzzle.png)")
     ren.set_defaults(run=_render)
@@ -253,6 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--split", default="test", help="split of a dataset (default test; test+train joins both)")
     pro.add_argument("--json", action="store_true", help="print the figures (and distances) as JSON")
     pro.set_defaults(run=_profile)
+
+    leg = commands.add_parser("legibility", help="read a build's numbers back with Tesseract, per config",
+                              description="Read every shown number of a sample of each config's images back with "
+                                          "Tesseract (cells cropped from the renderer's geometry) and record the "
+                                          "share read correctly in crossmath_build.json and the dataset card.")
+    leg.add_argument("dataset", metavar="DATASET_DIR", help="a finished crossmath-build folder")
+    leg.add_argument("--sample", type=positive_int, default=20, help="images per config (default 20)")
+    leg.add_argument("--min-legibility", type=float, metavar="P", help="exit status 1 if a config reads below P%%")
+    leg.set_defaults(run=_legibility)
     return parser
 
 

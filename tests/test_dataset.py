@@ -303,5 +303,7 @@ def test_help_lists_every_option():
     text = run("--help").stdout
     for option in ("--out", "--train-size", "--test-size", "--test-mix", "--train-mix", "--seed", "--styles",
                    "--text-formats", "--solved-images", "--num-proc", "--shard", "--format", "--resume",
-                   "--push-to-hub", "--private", "--token", "--merge"):
+                   "--push-to-hub", "--private", "--token", "--merge", "--vary", "--one-at-a-time", "--experiment",
+                   "--check-legibility", "--min-legibility", "--operators", "--range", "--depth", "--blanks",
+                   "--equations", "--max-rows", "--max-cols"):
         assert option in text

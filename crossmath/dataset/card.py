@@ -7,9 +7,11 @@ from typing import Any
 
 import yaml
 
+from crossmath.dataset.experiment import experiment_section
+from crossmath.dataset.factors import pairing
 from crossmath.dataset.items import puzzle_at
 from crossmath.dataset.parquet import SplitFiles
-from crossmath.dataset.rows import COLUMN_DOCS, features
+from crossmath.dataset.rows import column_doc, features
 from crossmath.dataset.settings import DIFFICULTIES, SPLITS, BuildSettings
 from crossmath.puzzles import profile
 from crossmath.render.fonts import font_licence
@@ -42,11 +44,11 @@ def size_category(rows: int) -> str:
     return SIZE_CATEGORIES[min(max(len(str(rows)) - 3, 0), len(SIZE_CATEGORIES) - 1)]
 
 
-def _dataset_info(style: Style, yaml_features: list, files: dict[str, SplitFiles]) -> dict[str, Any]:
+def _dataset_info(config_name: str, yaml_features: list, files: dict[str, SplitFiles]) -> dict[str, Any]:
     """One config's ``dataset_info``, as ``datasets`` writes it: ``num_bytes`` is the in-memory Arrow size of a
     split, ``download_size`` the bytes of the config's Parquet files, ``dataset_size`` the sum of ``num_bytes``."""
     return {
-        "config_name": style.name, "features": yaml_features,
+        "config_name": config_name, "features": yaml_features,
         "splits": [{"name": split, "num_bytes": info.num_bytes, "num_examples": info.num_examples}
                    for split, info in files.items()],
         "download_size": sum(info.download_size for info in files.values()),
@@ -55,10 +57,10 @@ def _dataset_info(style: Style, yaml_features: list, files: dict[str, SplitFiles
 
 
 def card_metadata(settings: BuildSettings, files: dict[str, dict[str, SplitFiles]]) -> dict[str, Any]:
-    """The YAML header: one config per style, each with the splits that have puzzles and what their files hold."""
+    """The YAML header: one config per style (or style and factor level), each with the splits that have puzzles and what their files hold."""
     splits = [split for split in SPLITS if settings.size(split)]
     yaml_features = features(settings)._to_yaml_list()
-    rows = (settings.train_size + settings.test_size) * len(settings.styles)
+    rows = (settings.train_size + settings.test_size) * len(settings.configs)
     return {
         "license": LICENSE,
         "annotations_creators": ["machine-generated"],
@@ -71,12 +73,12 @@ def card_metadata(settings: BuildSettings, files: dict[str, dict[str, SplitFiles
         "pretty_name": "crossmath puzzles",
         "size_categories": [size_category(rows)],
         "configs": [
-            {"config_name": style.name, **({"default": True} if i == 0 else {}),
-             "data_files": [{"split": split, "path": f"data/{style.name}/{split}-*.parquet"} for split in splits]}
-            for i, style in enumerate(settings.styles)
+            {"config_name": config.name, **({"default": True} if i == 0 else {}),
+             "data_files": [{"split": split, "path": f"data/{config.name}/{split}-*.parquet"} for split in splits]}
+            for i, config in enumerate(settings.configs)
         ],
-        "dataset_info": [_dataset_info(style, yaml_features, {split: files[style.name][split] for split in splits})
-                         for style in settings.styles],
+        "dataset_info": [_dataset_info(config.name, yaml_features, {split: files[config.name][split] for split in splits})
+                         for config in settings.configs],
     }
 
 
@@ -85,13 +87,14 @@ def _font_name(font: str) -> str:
     return font if font_licence(font) is not None else Path(font).name
 
 
-def _style_table(styles: tuple[Style, ...]) -> list[str]:
-    lines = ["| style | cell | margin | background | number cell | operator cell | blank cell | border | text | "
+def _style_table(configs: list[tuple[str, Style]]) -> list[str]:
+    """One row per config: the style its images were drawn in (a varied image factor shows in its row)."""
+    lines = ["| config | cell | margin | background | number cell | operator cell | blank cell | border | text | "
              "font | blank shows |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for s in styles:
+    for name, s in configs:
         border = f"{s.border_color}, {s.border_width} px" if s.has_border else "none"
         blank = f"`{s.blank_text}`" if s.blank_text else "nothing"
-        lines.append(f"| `{s.name}` | {s.cell_size} px | {s.margin} px | {s.background} | {s.number_fill} | "
+        lines.append(f"| `{name}` | {s.cell_size} px | {s.margin} px | {s.background} | {s.number_fill} | "
                      f"{s.operator_fill} | {s.blank_fill} | {border} | {s.text_color} | "
                      f"{_font_name(s.font)} {s.font_size} px | {blank} |")
     return lines
@@ -141,9 +144,9 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], files: dict[s
     """The full README.md of a built dataset; ``files`` says what each style's split files hold."""
     header = yaml.dump(card_metadata(settings, files), Dumper=_PlainDumper, sort_keys=False,
                        allow_unicode=True)
-    names = [style.name for style in settings.styles]
+    names = [config.name for config in settings.configs]
     first = names[0]
-    columns = [f"| `{name}` | {COLUMN_DOCS[name]} |" for name in features(settings)]
+    columns = [f"| `{name}` | {column_doc(name)} |" for name in features(settings)]
     easy, medium, hard = settings.counts("test")
     t_easy, t_medium, t_hard = settings.counts("train")
     body = [
@@ -168,8 +171,7 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], files: dict[s
         'image = test[0]["image"].convert("RGB")   # images are palette PNGs: convert before saving as JPEG',
         "```",
         "",
-        f"Configs (one per image style): {', '.join(f'`{n}`' for n in names)}. The same puzzle has the same `id` "
-        "in every config; only the images differ.",
+        f"Configs: {', '.join(f'`{n}`' for n in names)}. {pairing(settings.vary)}",
         "",
         "## Columns",
         "",
@@ -192,9 +194,10 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], files: dict[s
         *_profile_table(summary["profiles"]),
         "",
         *_against_published(settings),
+        *experiment_section(settings, summary),
         "## Image styles",
         "",
-        *_style_table(settings.styles),
+        *_style_table([(config.name, config.style) for config in settings.configs]),
         "",
         "An image is columns x cell + 2 x margin pixels wide and rows x cell + 2 x margin high; empty cells are not "
         "drawn and text is centred in its cell.",
@@ -203,7 +206,7 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], files: dict[s
         "",
         f"The data is released under {LICENSE.upper()}. The images were drawn with these fonts:",
         "",
-        *_font_licences(settings.styles),
+        *_font_licences(tuple(config.style for config in settings.configs)),
         "",
         "## Citation",
         "",

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from crossmath.dataset.files import read_json, write_atomic, write_json
-from crossmath.dataset.items import leak_key, puzzle_at
+from crossmath.dataset.items import item_puzzles, leak_key
 from crossmath.dataset.parquet import part_path, write_part
-from crossmath.dataset.rows import features, row_digest, style_row, text_columns
+from crossmath.dataset.rows import config_row, features, row_digest, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
 from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.published_names import published_names
@@ -53,26 +53,34 @@ def record_part(root: Path, style: str, chunk_name: str) -> Path:
 
 def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: frozenset[str]) -> ChunkResult:
     """Build one chunk into ``root`` and record it as done."""
-    puzzles, redrawn = [], 0
+    items: list[dict[str, Puzzle]] = []
+    redrawn = 0
     avoid = forbidden if chunk.split == "train" else frozenset()  # only train puzzles must differ from test ones
     for position in range(chunk.start, chunk.stop):
-        puzzle, redraws = puzzle_at(settings, chunk.split, position, avoid)
-        puzzles.append(puzzle)
+        puzzles, redraws = item_puzzles(settings, chunk.split, position, avoid)
+        items.append(puzzles)
         redrawn += redraws > 0
-    records = [to_record(puzzle, img="", img_blank="") for puzzle in puzzles]  # image names differ by style
-    shared = [text_columns(puzzle, record, settings) for puzzle, record in zip(puzzles, records, strict=True)]
     ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
     columns = features(settings)
+    texts: dict[int, tuple[dict, dict]] = {}  # by id(puzzle): configs holding the same puzzle share its text
     digests = {}
-    for style in settings.styles:
-        rows = [style_row(i, p, style, s, settings.solved_images) for i, p, s in zip(ids, puzzles, shared, strict=True)]
-        digests[style.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
+    for config in settings.configs:
+        shown = [item[config.name] for item in items]
+        for puzzle in shown:
+            if id(puzzle) not in texts:
+                record = to_record(puzzle, img="", img_blank="")  # image names differ by config
+                texts[id(puzzle)] = record, text_columns(puzzle, record, settings)
+        records = [texts[id(p)][0] for p in shown]
+        rows = [config_row(i, p, config, texts[id(p)][1], settings) for i, p in zip(ids, shown, strict=True)]
+        digests[config.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
         if "hf" in settings.outputs:
-            write_part(part_path(root, style.name, chunk.name), rows, columns)
+            write_part(part_path(root, config.name, chunk.name), rows, columns)
         if "crossmath-jsonl" in settings.outputs:
-            _write_published(root, style.name, chunk, rows, records)
-    result = ChunkResult(chunk.split, chunk.number, len(puzzles), digests,
-                         [leak_key(p) for p in puzzles], redrawn, _profile(puzzles))
+            _write_published(root, config.name, chunk, rows, records)
+    distinct = {id(p): p for item in items for p in item.values()}
+    first = [item[settings.configs[0].name] for item in items]
+    result = ChunkResult(chunk.split, chunk.number, len(items), digests,
+                         sorted({leak_key(p) for p in distinct.values()}), redrawn, _profile(first))
     write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
     return result
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from crossmath.dataset.chunks import (
     published_dir,
     record_part,
 )
+from crossmath.dataset.experiment import EXPERIMENT_FILE
+from crossmath.dataset.factors import png
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import keys_of_test_split, puzzle_at
 from crossmath.dataset.lock import build_lock
@@ -38,7 +41,6 @@ from crossmath.dataset.rows import features
 from crossmath.dataset.settings import CHUNK_SIZE, BuildSettings, plan_chunks
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.published_names import published_names
-from crossmath.render import png_bytes
 
 MANIFEST = "crossmath_build.json"
 PARTIAL_STATE = ".crossmath-partial.json"
@@ -170,14 +172,24 @@ def build(out: str | Path, settings: BuildSettings, *, num_proc: int = 1, shard:
         return _finish(partial, out, settings, [results[c.name] for c in chunks], shard)
 
 
-def _build_one(arguments: tuple) -> ChunkResult:
-    return build_chunk(*arguments)
+WORKER_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
-def _worker_start() -> None:
-    """Workers die at once on SIGTERM (the pool's terminate) and leave Ctrl-C to the main process."""
+def _work(share: list[tuple], results: Any) -> None:
+    """A worker process: build its share of the chunks, sending each result (or the error that stopped it).
+
+    It starts with SIGTERM and SIGINT blocked (see :func:`_run`); it dies at once on SIGTERM and leaves Ctrl-C to the
+    main process, which stops it."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)
+    for arguments in share:
+        try:
+            results.put(build_chunk(*arguments))
+        except BaseException as exc:  # the main process raises it (a bug keeps its traceback as text)
+            results.put(exc if isinstance(exc, (CrossmathError, OSError)) else
+                        RuntimeError(f"a build worker failed:\n{traceback.format_exc()}"))
+            return
 
 
 @contextmanager
@@ -203,10 +215,39 @@ def _run(todo: list[tuple], num_proc: int, on_done: Callable[[ChunkResult], None
             for arguments in todo:
                 on_done(build_chunk(*arguments))
             return
-        # Leaving the block for any reason (done, an error, Ctrl-C, SIGTERM) terminates every worker.
-        with multiprocessing.Pool(min(num_proc, len(todo)), initializer=_worker_start) as pool:
-            for result in pool.imap_unordered(_build_one, todo):
-                on_done(result)
+        _run_parallel(todo, min(num_proc, len(todo)), on_done)
+
+
+def _run_parallel(todo: list[tuple], workers: int, on_done: Callable[[ChunkResult], None]) -> None:
+    """Build chunks in a fixed set of worker processes, each with its share, and stop every one of them on any exit
+    (done, an error, Ctrl-C, SIGTERM). Unlike ``multiprocessing.Pool`` nothing replaces a worker that stops, so no
+    worker can be started behind the main process's back and outlive it."""
+    context = multiprocessing.get_context()
+    results = context.SimpleQueue()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_SIGNALS)  # the workers unblock once they are ready
+    try:
+        processes = [context.Process(target=_work, args=(todo[k::workers], results), daemon=True)
+                     for k in range(workers)]
+        for process in processes:
+            process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    try:
+        for _ in todo:
+            while not results._reader.poll(0.2):  # noqa: SLF001 - SimpleQueue has no get with a timeout
+                stopped = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+                if stopped:
+                    raise BuildError(f"a build worker process stopped (exit code {stopped[0]}); rerun with "
+                                     "--resume to continue")
+            result = results.get()
+            if isinstance(result, BaseException):
+                raise result
+            on_done(result)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+            process.join()
 
 
 def _leak_check(results: list[ChunkResult], settings: BuildSettings) -> str:
@@ -222,7 +263,7 @@ def _leak_check(results: list[ChunkResult], settings: BuildSettings) -> str:
 
 def fingerprint(results: list[ChunkResult], settings: BuildSettings) -> str:
     """A hash over every row and image of every style, in a fixed order."""
-    lines = [f"{style.name}/{r.name}:{r.digests[style.name]}" for style in settings.styles for r in results]
+    lines = [f"{config.name}/{r.name}:{r.digests[config.name]}" for config in settings.configs for r in results]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -245,11 +286,13 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
     leak = _leak_check(results, settings) if whole else "checked when the shards are merged"
     summary: dict[str, Any] = {
         "version": settings.version, "fingerprint": fingerprint(results, settings), "leak_check": leak,
-        "rows": sum(r.rows for r in results) * len(settings.styles), "shard": list(shard),
+        "rows": sum(r.rows for r in results) * len(settings.configs), "shard": list(shard),
         "profiles": _profiles(results), "settings": settings.to_dict(),
         "chunks": [vars(r) for r in results],
     }
     if whole:
+        if settings.experiment:
+            write_atomic(partial / EXPERIMENT_FILE, settings.experiment.encode())
         if "crossmath-jsonl" in settings.outputs:
             _join_published(partial, settings, results)
         if "hf" in settings.outputs:
@@ -267,25 +310,25 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
 
 
 def _join_published(root: Path, settings: BuildSettings, results: list[ChunkResult]) -> None:
-    for style in settings.styles:
+    for config in settings.configs:
         for split in ("test", "train"):
-            parts = [record_part(root, style.name, r.name) for r in results if r.split == split]
+            parts = [record_part(root, config.name, r.name) for r in results if r.split == split]
             if parts:
                 data = b"".join(part.read_bytes() for part in parts)
-                write_atomic(published_dir(root, style.name) / published_names(style.name).records_file(split), data)
+                write_atomic(published_dir(root, config.name) / published_names(config.name).records_file(split), data)
     shutil.rmtree(root / "published" / ".parts")
 
 
 def _write_parquet(root: Path, settings: BuildSettings, results: list[ChunkResult]) -> dict[str, dict[str, SplitFiles]]:
-    """Join the chunks' Arrow parts into each config's Parquet shards; per style and split, what they hold."""
+    """Join the chunks' Arrow parts into each config's Parquet shards; per config and split, what they hold."""
     columns = features(settings)
     written: dict[str, dict[str, SplitFiles]] = {}
-    for style in settings.styles:
+    for config in settings.configs:
         for split in ("train", "test"):
-            parts = [part_path(root, style.name, r.name) for r in results if r.split == split]
+            parts = [part_path(root, config.name, r.name) for r in results if r.split == split]
             if parts:
-                written.setdefault(style.name, {})[split] = write_split(
-                    root / "data" / style.name, split, read_parts(parts), columns)
+                written.setdefault(config.name, {})[split] = write_split(
+                    root / "data" / config.name, split, read_parts(parts), columns)
     shutil.rmtree(root / PARTS)
     return written
 
@@ -294,7 +337,8 @@ def _write_card(root: Path, settings: BuildSettings, summary: dict, files: dict[
     write_atomic(root / "README.md", dataset_card(settings, summary, files).encode())
     first_split = "test" if settings.test_size else "train"
     example, _ = puzzle_at(settings, first_split, 0, frozenset())
-    write_atomic(root / "example.png", png_bytes(example, settings.styles[0]))
+    example_png = png(example, settings.configs[0], seed=settings.seed, key=f"{first_split}-00000")
+    write_atomic(root / "example.png", example_png)
 
 
 def merge(out: str | Path, shard_dirs: list[str | Path], *, overwrite: bool = False) -> BuildReport:

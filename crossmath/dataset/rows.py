@@ -8,11 +8,10 @@ from typing import Any
 
 import datasets
 
+from crossmath.dataset.factors import FACTOR_PREFIX, Config, column_type, column_value, png
 from crossmath.dataset.settings import BuildSettings
 from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.text import FORMATS
-from crossmath.render import png_bytes
-from crossmath.render.styles import Style
 
 COLUMN_DOCS = {
     "id": "stable item id, the same puzzle has the same id in every config (e.g. `test-00042`)",
@@ -35,11 +34,13 @@ COLUMN_DOCS = {
     "cols": "grid width in cells",
     "number_range": "[min, max] of the numbers the puzzle was drawn from",
     "operators": "operator set in ASCII (`+-*/`)",
-    "style": "the image style (the config name)",
+    "style": "the config name (the image style, with the level of every varied factor)",
     "seed": "build seed",
     "index": "the generator index of this puzzle in the seed's series",
 }
 """What each column holds, for the dataset card."""
+
+FACTOR_COLUMN_DOC = "the level of the varied factor `{}` in this config"
 
 GRID_COLUMNS = {"json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
 
@@ -63,7 +64,23 @@ def features(settings: BuildSettings) -> datasets.Features:
         "num_blanks": small, "rows": small, "cols": small, "number_range": datasets.List(small, length=2),
         "operators": text, "style": text, "seed": datasets.Value("int64"), "index": datasets.Value("int64"),
     })
+    types = {"int64": datasets.Value("int64"), "float64": datasets.Value("float64"), "string": text,
+             "int_list": datasets.List(datasets.Value("int64"))}
+    for name, kind in factor_columns(settings).items():
+        columns[FACTOR_PREFIX + name] = types[kind]
     return datasets.Features(columns)
+
+
+def factor_columns(settings: BuildSettings) -> dict[str, str]:
+    """Each varied factor and the type of its column, from the levels it takes in any config."""
+    return {name: column_type([config.levels[name] for config in settings.configs]) for name in settings.vary}
+
+
+def column_doc(column: str) -> str:
+    """What a column holds, for the dataset card."""
+    if column.startswith(FACTOR_PREFIX):
+        return FACTOR_COLUMN_DOC.format(column[len(FACTOR_PREFIX):])
+    return COLUMN_DOCS[column]
 
 
 def text_columns(puzzle: Puzzle, record: dict[str, Any], settings: BuildSettings) -> dict[str, Any]:
@@ -92,14 +109,18 @@ def text_columns(puzzle: Puzzle, record: dict[str, Any], settings: BuildSettings
     return row
 
 
-def style_row(item_id: str, puzzle: Puzzle, style: Style, shared: dict[str, Any],
-              solved_images: bool) -> dict[str, Any]:
-    """The full row of one puzzle in one style; images are PNG bytes."""
-    row: dict[str, Any] = {"id": item_id, "image": {"bytes": png_bytes(puzzle, style), "path": None}}
-    if solved_images:
-        row["solved_image"] = {"bytes": png_bytes(puzzle, style, solved=True), "path": None}
+def config_row(item_id: str, puzzle: Puzzle, config: Config, shared: dict[str, Any],
+               settings: BuildSettings) -> dict[str, Any]:
+    """The full row of one puzzle in one config; images are PNG bytes."""
+    image = png(puzzle, config, seed=settings.seed, key=item_id)
+    row: dict[str, Any] = {"id": item_id, "image": {"bytes": image, "path": None}}
+    if settings.solved_images:
+        solved = png(puzzle, config, seed=settings.seed, key=item_id, solved=True)
+        row["solved_image"] = {"bytes": solved, "path": None}
     row.update(shared)
-    row["style"] = style.name
+    row["style"] = config.name
+    for name, kind in factor_columns(settings).items():
+        row[FACTOR_PREFIX + name] = column_value(config.levels[name], kind)
     return row
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
 
 from crossmath._version import __version__
-from crossmath.errors import SettingsError
-from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES
+from crossmath.dataset.factors import Config, check_levels, plan_configs
+from crossmath.errors import CrossmathError, SettingsError
+from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES, check_settings
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import STYLES, Style
 
@@ -58,6 +61,18 @@ class BuildSettings:
     outputs: tuple[str, ...] = ("hf",)
     version: str = VERSION
     """crossmath version and generator version that made the data."""
+    puzzle: dict[str, Any] = field(default_factory=dict)
+    """:func:`generate` settings (equations, max_rows, max_cols, operators, number_range, blanks, depth) for every
+    puzzle; what is not given keeps the difficulty preset."""
+    puzzle_by_difficulty: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The same settings for one difficulty, over ``puzzle``."""
+    vary: dict[str, list[Any]] = field(default_factory=dict)
+    """Factors and their levels (see :mod:`crossmath.dataset.factors`); each style becomes one config per level
+    (or combination)."""
+    one_at_a_time: bool = False
+    """Vary each factor alone from the base instead of every combination."""
+    experiment: str = ""
+    """The experiment file the settings came from, verbatim (kept in the output and the card)."""
 
     def __post_init__(self) -> None:
         if self.train_size < 0 or self.test_size < 0 or self.train_size + self.test_size == 0:
@@ -76,11 +91,37 @@ class BuildSettings:
         if len({name.lower() for name in names}) != len(names):
             raise SettingsError(f"style names must differ, ignoring case (they name the configs and folders): "
                                 f"{', '.join(names)}")
+        for name in ("puzzle", "puzzle_by_difficulty", "vary"):  # JSON-native, so a manifest reads back equal
+            object.__setattr__(self, name, json.loads(json.dumps(getattr(self, name))))
+        for name, levels in self.vary.items():
+            check_levels(name, levels)
+        self._check_puzzle_settings()
         unknown = sorted(set(self.text_formats) - set(FORMATS))
         if unknown:
             raise SettingsError(f"unknown text formats: {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
         if not self.outputs or set(self.outputs) - set(OUTPUTS):
             raise SettingsError(f"outputs are one or both of {', '.join(OUTPUTS)}")
+
+    def _check_puzzle_settings(self) -> None:
+        unknown = sorted(set(self.puzzle_by_difficulty) - set(DIFFICULTIES))
+        if unknown:
+            raise SettingsError(f"puzzle settings for unknown difficulties: {', '.join(unknown)}")
+        used = [d for i, d in enumerate(DIFFICULTIES) if self.counts("test")[i] or self.counts("train")[i]]
+        for config in self.configs:
+            for difficulty in used:
+                try:
+                    check_settings(difficulty, **self.generation(difficulty, config))
+                except CrossmathError as exc:
+                    raise SettingsError(f"{difficulty} puzzles of config {config.name}: {exc}") from None
+
+    @cached_property
+    def configs(self) -> list[Config]:
+        """The dataset's configs: one per style, or per style and level (or combination) of the varied factors."""
+        return plan_configs(self.styles, self.vary, self.one_at_a_time)
+
+    def generation(self, difficulty: str, config: Config) -> dict[str, Any]:
+        """The :func:`generate` arguments of a puzzle of this difficulty in this config (beyond the preset)."""
+        return {**self.puzzle, **self.puzzle_by_difficulty.get(difficulty, {}), **config.grid}
 
     def size(self, split: str) -> int:
         return self.train_size if split == "train" else self.test_size
@@ -106,6 +147,7 @@ class BuildSettings:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["styles"] = [style.to_dict() for style in self.styles]
+        data["vary"] = [[name, levels] for name, levels in self.vary.items()]  # in order: it names the configs
         return data
 
     @classmethod
@@ -113,6 +155,7 @@ class BuildSettings:
         """The settings :meth:`to_dict` wrote (as a build's manifest keeps them)."""
         values = dict(data)
         values["styles"] = tuple(Style(**style) for style in values["styles"])
+        values["vary"] = dict(values.get("vary", []))
         for key in ("train_mix", "test_mix", "text_formats", "outputs"):
             values[key] = tuple(values[key])
         return cls(**values)

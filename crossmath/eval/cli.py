@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
                      "JSONL file (image paths relative to it)")
     run.add_argument("--style", type=comma_list, default=["original"], metavar="S1,S2",
-                     help="config(s) to evaluate (default original); for a JSONL file it only names the run")
+                     help="config(s) to evaluate (default original), or all; for a JSONL file it only names the run")
     run.add_argument("--split", default="test", help="split (default test)")
     run.add_argument("--modality", type=_modalities, default=list(MODALITIES), metavar="M1,M2",
                      help="text, image, hybrid, or a comma list (default all three)")
@@ -170,7 +170,8 @@ def _run(args: argparse.Namespace) -> int:
     template_text = load_template(args.prompt_file) if args.prompt_file else None
     for modality in args.modality:
         check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
-    items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in args.style}
+    styles = _all_configs(args.dataset) if args.style == ["all"] else args.style
+    items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in styles}
     for style, items in items_by_style.items():
         if not items:
             raise CrossmathError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
@@ -184,7 +185,8 @@ def _run(args: argparse.Namespace) -> int:
     shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
               "crossmath": __version__, "engine": args.backend, "backend": described,
               "model_revision": described.get("model_revision") or described.get("server_model")}
-    fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in args.style}
+    fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
+    factors = {style: _factors(args.dataset, style, args.split) for style in items_by_style}
     run_paths, incomplete = [], 0
     for style, items in items_by_style.items():
         for modality in args.modality:
@@ -192,7 +194,8 @@ def _run(args: argparse.Namespace) -> int:
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
                 "dataset": shared["dataset"], "dataset_fingerprint": fingerprints[style],
-                "dataset_revision": shared["dataset_revision"], "style": style, "split": args.split,
+                "dataset_revision": shared["dataset_revision"], "style": style, "factors": factors[style],
+                "split": args.split,
                 "modality": modality, "text_format": args.text_format, "prompt_template": template,
                 "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
                 "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,
@@ -224,6 +227,29 @@ def _summary(metrics: dict) -> str:
                         for name in ("micro", "macro"))
     failed = f", INCOMPLETE: {metrics['failed_puzzles']} failed" if not metrics["complete"] else ""
     return f"{figures} ({metrics['puzzles']} puzzles x {metrics['samples']} samples{failed})"
+
+
+def _all_configs(dataset: str) -> list[str]:
+    """Every config of a built dataset (a folder or a Hub id), for ``--style all``."""
+    import datasets
+
+    if Path(dataset).is_file():
+        raise CrossmathError("--style all needs a dataset with configs, not a JSONL file")
+    return datasets.get_dataset_config_names(dataset)
+
+
+def _factors(dataset: str, style: str, split: str) -> dict:
+    """The varied factors' levels of a config, from its rows' ``factor_*`` columns (empty when none)."""
+    import datasets
+
+    if Path(dataset).is_file():
+        return {}
+    data = datasets.load_dataset(dataset, style, split=split)
+    columns = [name for name in data.column_names if name.startswith("factor_")]
+    if not columns or not len(data):
+        return {}
+    first = data.select_columns(columns)[0]
+    return {name.removeprefix("factor_"): first[name] for name in columns}
 
 
 def _score(args: argparse.Namespace) -> int:

@@ -301,6 +301,54 @@ def generate(
                           "loosen the grid size, number range, operators or blank/depth targets")
 
 
+def check_settings(difficulty: str = "medium", profile: str = DEFAULT_PROFILE, **settings) -> None:
+    """Raise :class:`GenerationError` if :func:`generate` would refuse these settings (without generating)."""
+    known = {"equations", "max_rows", "max_cols", "operators", "number_range", "blanks", "depth"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise GenerationError(f"unknown puzzle settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    merged = {"equations": None, "max_rows": 17, "max_cols": 21, "operators": "+-*/", "number_range": None,
+              "blanks": None, "depth": None, **settings}
+    _settings(difficulty, profile, **merged)
+
+
+REBLANK_ATTEMPTS = 200
+REBLANK_RATIO = (0.6, 1.0)
+"""Blanks per equation drawn for a depth level (a blanks level sets the count itself)."""
+
+
+def reblank(puzzle: Puzzle, *, depth: int | None = None, blanks: int | None = None, seed: int = 0,
+            index: int | None = None) -> Puzzle | None:
+    """The same solved grid with a new blank set whose deepest step is ``depth`` and/or whose size is ``blanks``.
+
+    Layout and every number stay; only which cells are blank changes, chosen in reverse solving order as in
+    :func:`generate` (so the result is solved by the rounds and unique). Deterministic from the grid's draw
+    (``seed``, ``index``) and the level. None when no blank set within the attempt budget reaches the level.
+    """
+    values = {cell: value for cell, value in puzzle.numbers if value is not None}
+    if len(values) != len(puzzle.numbers):
+        raise GenerationError("reblank needs a solved puzzle (every number known)")
+    through: dict[Cell, list[int]] = {}
+    for number, eq in enumerate(puzzle.equations):
+        for cell in eq.cells:
+            through.setdefault(cell, []).append(number)
+    grown = _Grown(list(puzzle.equations), values, through)
+    n = len(puzzle.equations)
+    draw = _Draw("reblank", puzzle.info.difficulty, seed, index, depth, blanks)
+    for _ in range(REBLANK_ATTEMPTS):
+        target = blanks if blanks is not None else max(1, round(n * draw.uniform(*REBLANK_RATIO)))
+        if target > n:
+            return None
+        chain_bias = 0.0 if depth == 1 else 0.7
+        chosen = _choose_blanks(draw, grown, target, 1 if depth == 1 else 3, chain_bias, target == n, 0)
+        if chosen is None:
+            continue
+        levels = _levels(grown, chosen)
+        if depth is None or max(levels.values()) == depth:
+            return _verified(Puzzle.make(grown.equations, values, chosen, puzzle.info), grown, levels)
+    return None
+
+
 def _verified(puzzle: Puzzle, grown: _Grown, levels: dict[Cell, int]) -> Puzzle:
     """The finished puzzle carrying its analysis: re-solved from its shown numbers, which must agree with what was
     built."""

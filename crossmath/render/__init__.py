@@ -13,6 +13,7 @@ from crossmath.render.draw import (
     png_bytes,
     render,
     save,
+    side_by_side,
     write_image,
 )
 from crossmath.render.fonts import FontError, bundled_fonts
@@ -20,6 +21,6 @@ from crossmath.render.styles import STYLES, Style, StyleError, load_style, resol
 
 __all__ = [
     "MAX_PIXELS", "PNG_COMPRESS_LEVEL", "STYLES", "FontError", "RenderError", "Style", "StyleError", "bundled_fonts",
-    "contact_sheet", "encode_png", "load_style", "png_bytes", "render", "resolve_style", "save", "style_from_dict",
-    "write_image",
+    "contact_sheet", "encode_png", "load_style", "png_bytes", "render", "resolve_style", "save", "side_by_side",
+    "style_from_dict", "write_image",
 ]

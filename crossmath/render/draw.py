@@ -219,10 +219,10 @@ def _packed(color: str) -> int:
     return (r << 16) | (g << 8) | b
 
 
-def encode_png(image: Image.Image) -> bytes:
+def encode_png(image: Image.Image, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
     """PNG bytes of an image with the project's settings (what the benchmark's floor measures alone)."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    image.save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 
@@ -270,7 +270,11 @@ def save(puzzle: Puzzle, path: str | Path, style: str | Style = "original", *, s
 def contact_sheet(puzzle: Puzzle, styles: list[str | Style] | None = None, *, solved: bool = False,
                   gap: int = 20) -> Image.Image:
     """One image showing the puzzle in every style side by side, for a quick look."""
-    images = [render(puzzle, style, solved=solved) for style in (styles or list(STYLES))]
+    return side_by_side([render(puzzle, style, solved=solved) for style in (styles or list(STYLES))], gap=gap)
+
+
+def side_by_side(images: list[Image.Image], *, gap: int = 20) -> Image.Image:
+    """Images in a row on a grey sheet, top-aligned, ``gap`` pixels apart."""
     width = sum(im.width for im in images) + gap * (len(images) + 1)
     height = max(im.height for im in images) + 2 * gap
     sheet = Image.new("RGB", (width, height), "#808080")

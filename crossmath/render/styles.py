@@ -27,16 +27,17 @@ class StyleError(CrossmathError):
     """A style with an invalid factor, a font that lacks glyphs, or a style file that cannot be read."""
 
 
-STYLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-"""What a style name may be: it names a dataset config, folders and files, so only letters, digits, ``-`` and
-``_`` (no path separators, dots or spaces), starting with a letter or digit, at most 64 characters."""
+STYLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""What a style name may be: it names a dataset config, folders and files, so only letters, digits, ``.``, ``-``
+and ``_`` (no path separators or spaces), starting with a letter or digit (so never ``.`` or ``..``), at most 64
+characters. Factor levels such as ``blur-1.5`` keep their dot."""
 
 
 def check_style_name(name: object) -> None:
     """Raise StyleError unless ``name`` is a safe style name (see :data:`STYLE_NAME`)."""
     if not isinstance(name, str) or not STYLE_NAME.fullmatch(name):
-        raise StyleError(f"style name {name!r} is not allowed: use 1-64 letters, digits, '-' or '_', starting with "
-                         "a letter or digit (it becomes a folder name); set \"name\" in the style file")
+        raise StyleError(f"style name {name!r} is not allowed: use 1-64 letters, digits, '.', '-' or '_', starting "
+                         "with a letter or digit (it becomes a folder name); set \"name\" in the style file")
 
 
 @dataclass(frozen=True)

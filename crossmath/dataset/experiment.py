@@ -1,0 +1,133 @@
+"""Experiment files: a whole build (sizes, seed, mix, puzzle settings, base styles, factors) in one TOML file.
+
+The keys are the ``crossmath-build`` options (``test_size``, ``styles``, ``one_at_a_time``, ...); a ``[puzzle]``
+table holds generator settings for every puzzle, ``[puzzle.hard]`` (etc.) for one difficulty, and ``[vary]`` maps
+each factor to its list of levels. Options given on the command line override the file. The file is kept
+verbatim in the build (``experiment.toml``, and the dataset card).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from crossmath.dataset.factors import FACTOR_PREFIX, kind, pairing, parse_level, parse_span
+from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
+from crossmath.errors import SettingsError
+from crossmath.render.perturb import DOCS as PERTURBATION_DOCS
+
+EXPERIMENT_FILE = "experiment.toml"
+PUZZLE_KEYS = {"equations": "equations", "max_rows": "max_rows", "max_cols": "max_cols", "operators": "operators",
+               "range": "number_range", "blanks": "blanks", "depth": "depth"}
+"""Puzzle settings as options and file keys, and the :func:`generate` argument each sets."""
+OPTIONS = {"train_size": int, "test_size": int, "train_mix": list, "test_mix": list, "seed": int, "styles": list,
+           "text_formats": list, "solved_images": bool, "format": list, "one_at_a_time": bool,
+           "check_legibility": bool, "min_legibility": float}
+"""Top-level keys of an experiment file and the TOML type each takes."""
+
+
+def parse_puzzle_value(key: str, text: str) -> tuple[str | None, str, Any]:
+    """``[DIFFICULTY:]VALUE`` of a puzzle setting option as (difficulty or None, generate argument, value)."""
+    difficulty, sep, value = text.partition(":")
+    if not sep:
+        difficulty, value = "", text
+    if difficulty and difficulty not in DIFFICULTIES:
+        raise SettingsError(f"unknown difficulty {difficulty!r} in {text!r} (use {'/'.join(DIFFICULTIES)}:VALUE)")
+    return difficulty or None, PUZZLE_KEYS[key], _puzzle_value(key, value)
+
+
+def _puzzle_value(key: str, value: Any) -> Any:
+    if not isinstance(value, str) or key == "operators":
+        return value
+    try:
+        return int(value) if key in ("max_rows", "max_cols", "blanks") else parse_span(value)
+    except ValueError:
+        raise SettingsError(f"{key}: expected a number or MIN-MAX, got {value!r}") from None
+
+
+def load_experiment(path: str | Path) -> tuple[dict[str, Any], str]:
+    """An experiment file as ``crossmath-build`` option defaults (argparse ``dest`` names), and its text."""
+    path = Path(path)
+    if sys.version_info < (3, 11):
+        raise SettingsError("experiment files need Python 3.11 or newer (tomllib)")
+    import tomllib
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"cannot read experiment file {path}: {exc}") from None
+    defaults: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("puzzle", "vary"):
+            continue
+        if key not in OPTIONS:
+            raise SettingsError(f"{path}: unknown key {key!r} (known: {', '.join([*OPTIONS, 'puzzle', 'vary'])})")
+        if not isinstance(value, OPTIONS[key]) and not (OPTIONS[key] is float and isinstance(value, int)):
+            raise SettingsError(f"{path}: {key} must be a {OPTIONS[key].__name__}, not {value!r}")
+        defaults["outputs" if key == "format" else key] = tuple(value) if isinstance(value, list) and \
+            key.endswith("_mix") else value
+    defaults["puzzle_settings"] = _puzzle_table(path, data.get("puzzle", {}))
+    defaults["vary"] = [(name, [parse_level(name, v) if isinstance(v, str) else v for v in _levels(path, name, levels)])
+                        for name, levels in data.get("vary", {}).items()]
+    return defaults, text
+
+
+def _levels(path: Path, name: str, levels: Any) -> list[Any]:
+    kind(name)
+    if not isinstance(levels, list):
+        raise SettingsError(f"{path}: [vary] {name} must be a list of levels")
+    return levels
+
+
+def _puzzle_table(path: Path, table: dict[str, Any]) -> list[tuple[str | None, str, Any]]:
+    found: list[tuple[str | None, str, Any]] = []
+    for key, value in table.items():
+        if key in DIFFICULTIES and isinstance(value, dict):
+            found += [(key, *entry[1:]) for entry in _puzzle_table(path, value)]
+        elif key in PUZZLE_KEYS:
+            found.append((None, PUZZLE_KEYS[key], _puzzle_value(key, value)))
+        else:
+            raise SettingsError(f"{path}: unknown puzzle setting {key!r} (known: {', '.join(PUZZLE_KEYS)}, or a "
+                                "table per difficulty)")
+    return found
+
+
+def _shown(name: str, level: Any) -> str:
+    """A level in the card's table; a puzzle factor left unset is the preset."""
+    return "preset" if level is None and kind(name) != "image" else str(level).lower() if level is None else str(level)
+
+
+def experiment_section(settings: BuildSettings, summary: dict[str, Any]) -> list[str]:
+    """The dataset card's section on puzzle settings, varied factors and the experiment file (empty when the
+    build has none of them)."""
+    lines: list[str] = []
+    if settings.puzzle or settings.puzzle_by_difficulty:
+        lines += ["## Puzzle settings", "",
+                  "Generator settings over the difficulty presets (not given: the preset's):", ""]
+        lines += [f"- every difficulty: `{key}` = `{value}`" for key, value in settings.puzzle.items()]
+        lines += [f"- {difficulty}: `{key}` = `{value}`"
+                  for difficulty, table in settings.puzzle_by_difficulty.items() for key, value in table.items()]
+        lines.append("")
+    if settings.vary:
+        names = list(settings.vary)
+        lines += ["## Factors", "",
+                  f"{'One factor at a time from the base' if settings.one_at_a_time else 'Every combination'} of: "
+                  + "; ".join(f"`{name}` ({kind(name)}) = {', '.join(map(str, levels))}"
+                              for name, levels in settings.vary.items())
+                  + f". Each row carries its levels in the columns {', '.join(f'`{FACTOR_PREFIX}{n}`' for n in names)}."
+                  f" {pairing(settings.vary)}", ""]
+        perturbations = [f"- `{name}`: {PERTURBATION_DOCS[name]}" for name in names if name in PERTURBATION_DOCS]
+        if perturbations:
+            lines += [*perturbations, "- perturbations are applied after drawing, deterministically (noise seeded by "
+                      "the build seed and the puzzle id), in the order rotate, blur, downscale, contrast, "
+                      "gaussian_noise, jpeg_quality.", ""]
+        lines += ["| config | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        lines += [f"| `{config.name}` | " + " | ".join(_shown(n, config.levels[n]) for n in names) + " |"
+                  for config in settings.configs]
+        lines.append("")
+    if settings.experiment:
+        lines += ["## Experiment file", "", f"The build was made from this file (also kept as `{EXPERIMENT_FILE}`):",
+                  "", "```toml", settings.experiment.rstrip("\n"), "```", ""]
+    return lines
