@@ -50,13 +50,11 @@ def main() -> None:
         bench_api(args)
         return
 
-    from crossmath.dataset import BuildSettings, build
     from crossmath.eval.backends.base import Sampling
     from crossmath.eval.backends.transformers_backend import TransformersBackend
     from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt
     from crossmath.eval.random_models import random_from_config, tiny_qwen2_vl
     from crossmath.eval.sources import load_items
-    from crossmath.render import STYLES
 
     work = Path(tempfile.mkdtemp(prefix="crossmath-eval-bench-"))
     model = args.model
@@ -64,7 +62,10 @@ def main() -> None:
         model = str(random_from_config(args.random_from, work / "random-model", dtype="bfloat16"))
     model = model or str(tiny_qwen2_vl(work / "tiny-qwen2-vl"))
     dataset = args.dataset
-    if dataset is None:
+    if dataset is None:  # a published-format JSONL file also works (and needs no datasets package)
+        from crossmath.dataset import BuildSettings, build
+        from crossmath.render import STYLES
+
         dataset = str(work / "data")
         build(dataset, BuildSettings(train_size=0, test_size=max(64, args.puzzles), styles=(STYLES["original"],),
                                      version="bench"), progress=False)
