@@ -50,7 +50,7 @@ def main() -> None:
         images = [_render_palette(p, style, False) for p in puzzles]
         full, floor = [], []
         for _ in range(args.repeats):
-            full.append(seconds_per_image(lambda p: render.png_bytes(p, name), puzzles))
+            full.append(seconds_per_image(lambda p, name=name: render.png_bytes(p, name), puzzles))
             floor.append(seconds_per_image(encode_png, images))
         full_s, floor_s = statistics.median(full), statistics.median(floor)
         size = statistics.mean(len(render.png_bytes(p, name)) for p in puzzles)

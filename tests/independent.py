@@ -23,7 +23,7 @@ def count_solutions(grid: list[list[str]], lo: int, hi: int, limit: int = 2) -> 
     """How many ways (up to ``limit``) the ``?`` cells of a text grid can be filled from ``[lo, hi]``."""
     cells = {(r, c): t for r, row in enumerate(grid) for c, t in enumerate(row) if t}
     equations = []
-    for (r, c), t in cells.items():
+    for r, c in cells:
         for dr, dc in ((0, 1), (1, 0)):
             if (r - dr, c - dc) in cells or (r + dr, c + dc) not in cells:
                 continue
@@ -37,9 +37,9 @@ def count_solutions(grid: list[list[str]], lo: int, hi: int, limit: int = 2) -> 
 
     def consistent(assign: dict) -> bool:
         for op, a, b, c in equations:
-            if a in assign and b in assign and c in assign:
-                if not _holds(op, np.array(assign[a]), np.array(assign[b]), np.array(assign[c])):
-                    return False
+            if (a in assign and b in assign and c in assign
+                    and not _holds(op, np.array(assign[a]), np.array(assign[b]), np.array(assign[c]))):
+                return False
         return True
 
     def count(assign: dict) -> int:

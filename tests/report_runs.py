@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def write_run(folder: Path, modality: str, correct: dict[str, Sequence[Sequence[bool]]], *, model: str = "toy/model",

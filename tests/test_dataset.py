@@ -6,6 +6,7 @@ import dataclasses
 import io
 import subprocess
 import sys
+from typing import ClassVar
 from pathlib import Path
 
 import datasets
@@ -255,7 +256,7 @@ def test_push_to_someone_elses_repo_is_a_clear_error(small, tmp_path):
 
     class Response:
         status_code = 403
-        headers: dict = {}
+        headers: ClassVar[dict[str, str]] = {}
         request = None
 
     error = HfHubHTTPError("403 Forbidden", response=Response())  # type: ignore[arg-type]

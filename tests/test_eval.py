@@ -178,7 +178,7 @@ def test_a_lora_adapter_changes_the_outputs_and_merges_to_the_same_model(tiny_mo
 
 @pytest.mark.torch
 def test_an_adapter_for_another_base_is_refused(tiny_models, adapter):
-    with pytest.raises(BackendError, match="was trained on .*tiny-qwen2-vl.*not on"):
+    with pytest.raises(BackendError, match=r"was trained on .*tiny-qwen2-vl.*not on"):
         TransformersBackend(tiny_models["llava"], adapter=adapter, device_map="none")
 
 

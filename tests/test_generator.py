@@ -31,14 +31,13 @@ def layout_violations(p) -> list[str]:
         for c, text in enumerate(row):
             if r % 2 and c % 2 and text:
                 problems.append(f"odd-odd cell {r},{c} filled")
-            if text and text[-1].isdigit() or text == "?":
-                if r % 2 or c % 2:
-                    problems.append(f"number off the lattice at {r},{c}")
+            if ((text and text[-1].isdigit()) or text == "?") and (r % 2 or c % 2):
+                problems.append(f"number off the lattice at {r},{c}")
     # every maximal run of filled cells (length > 1) is exactly one equation
     for lines in (grid, [list(col) for col in zip(*grid)]):
         for line in lines:
             run = 0
-            for text in line + [""]:
+            for text in [*line, ""]:
                 if text:
                     run += 1
                 else:

@@ -27,7 +27,7 @@ from crossmath.puzzles.model import MAX_SIDE
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import to_record, write_records
 from crossmath.puzzles.verify import judge_record, verify_file
-from crossmath.render import STYLES, RenderError, StyleError, style_from_dict
+from crossmath.render import STYLES, RenderError, StyleError, render, style_from_dict
 from crossmath.render.styles import Style
 
 ROOT = Path(__file__).parents[1]
@@ -353,8 +353,6 @@ def test_10_render_limits_and_formats(tmp_path, capsys):
     assert crossmath_main(["render", "-o", str(tmp_path / "p.xyz")]) == 2
     assert "give it a suffix such as .png" in error_line(capsys)
     with pytest.raises(RenderError):
-        from crossmath.render import render
-
         render(generate(seed=0), Style("big", cell_size=7000, font_size=24))
 
 

@@ -31,7 +31,7 @@ def generated_figures(profile_name: str, share: float = 1.0) -> profile.Figures:
 def test_the_published_profile_meets_the_goals_and_the_compact_one_does_not():
     gaps = profile.distances(generated_figures("published"), profile.PUBLISHED)
     assert profile.misses(gaps) == []
-    assert {group for group in gaps} == {"easy", "medium", "hard", "all"}
+    assert set(gaps) == {"easy", "medium", "hard", "all"}
     assert all(gaps[d]["step_shares"] is not None for d in MIX)
     compact = profile.misses(profile.distances(generated_figures("compact", share=0.3), profile.PUBLISHED))
     assert any(line.startswith("medium step_shares") for line in compact)

@@ -64,7 +64,7 @@ def test_agreement_edge_cases():
     assert everything_right.kappa is None and everything_right.agreement == 1 and everything_right.mcnemar_p == 1
     opposite = Agreement.count([T, F, T, F], [F, T, F, T])
     assert opposite.kappa == pytest.approx(-1) and opposite.agreement == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is longer than argument"):
         Agreement.count([T], [T, F])
 
 

@@ -191,7 +191,7 @@ def test_perturbations_are_deterministic_and_neutral_levels_change_nothing():
     for name, level in (("blur", 2), ("downscale", 3), ("contrast", 0.5), ("jpeg_quality", 20)):
         changed = perturb.apply(image, {name: level})
         assert changed.size == image.size and changed.tobytes() != image.tobytes()
-    with pytest.raises(perturb.PerturbationError, match="downscale cannot be 0.5"):
+    with pytest.raises(perturb.PerturbationError, match=r"downscale cannot be 0\.5"):
         perturb.apply(image, {"downscale": 0.5})
 
 

@@ -234,7 +234,7 @@ def _run_parallel(todo: list[tuple], workers: int, on_done: Callable[[ChunkResul
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     try:
         for _ in todo:
-            while not results._reader.poll(0.2):  # noqa: SLF001 - SimpleQueue has no get with a timeout
+            while not results._reader.poll(0.2):
                 stopped = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
                 if stopped:
                     raise BuildError(f"a build worker process stopped (exit code {stopped[0]}); rerun with "

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
@@ -558,7 +558,7 @@ def _blank(draw: _Draw, grown: _Grown, settings: _Settings) -> tuple[list[Cell],
         if chosen is None:
             continue
         blank = set(chosen)
-        if any(sum(cell in blank for cell in cells) < preset.min_blanks_per_equation for cells in (eq.cells for eq in grown.equations)):
+        if any(sum(cell in blank for cell in eq.cells) < preset.min_blanks_per_equation for eq in grown.equations):
             continue
         levels = _levels(grown, chosen)
         if settings.depth[0] <= max(levels.values()) <= settings.depth[1]:

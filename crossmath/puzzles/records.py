@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from crossmath.puzzles.arith import operators_to_ascii
 from crossmath.puzzles.model import Puzzle, PuzzleError, PuzzleInfo

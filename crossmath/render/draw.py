@@ -13,10 +13,10 @@ stored as 8-bit palette PNGs: lossless, with a third of the bytes to filter and 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter

@@ -7,7 +7,8 @@ so an adapter is trained on exactly the messages (and template) that ``crossmath
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, MODALITIES, build_prompt, check_template

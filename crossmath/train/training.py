@@ -166,7 +166,8 @@ def _write_config(options: TrainOptions, out: Path, templates: dict[str, str], t
 
     record = {
         "options": options.record(), "crossmath": __version__, "prompt_templates": templates,
-        "dataset": describe_source(options.dataset), "dataset_fingerprint": {style: source_fingerprint(options.dataset, style, options.split)
+        "dataset": describe_source(options.dataset),
+        "dataset_fingerprint": {style: source_fingerprint(options.dataset, style, options.split)
                                 for style in options.styles},
         "examples": {"train": train_count, "eval": eval_count},
         "versions": {"transformers": transformers.__version__, "trl": trl.__version__, "peft": peft.__version__,

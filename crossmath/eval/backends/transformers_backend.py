@@ -4,8 +4,9 @@ adapter, batched generation with left padding."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from crossmath.eval.backends.base import BackendError, Generation, Sampling
 from crossmath.eval.prompts import Prompt
