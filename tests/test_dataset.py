@@ -6,8 +6,8 @@ import dataclasses
 import io
 import subprocess
 import sys
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import datasets
 import pytest
