@@ -85,7 +85,7 @@ class TransformersBackend:
             self.model = self._with_adapter(adapter, merge_adapter)
         self.model.eval()
 
-    def _with_adapter(self, adapter: str, merge: bool):
+    def _with_adapter(self, adapter: str, merge: bool) -> Any:
         from peft import PeftModel
 
         check_adapter_path(adapter)
