@@ -11,7 +11,7 @@ import numpy as np
 SIGNS = {"+": np.add, "-": np.subtract, "\u00d7": np.multiply}
 
 
-def _holds(op: str, a, b, c):
+def _holds(op: str, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Elementwise truth of ``a op b = c`` for integer arrays (division must be exact)."""
     if op == "\u00f7":
         b_safe = np.where(b == 0, 1, b)
