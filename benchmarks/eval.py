@@ -84,7 +84,7 @@ def main() -> None:
             start, tokens = time.perf_counter(), 0
             for first in range(0, len(prompts), batch_size):
                 results = backend.generate(prompts[first:first + batch_size], sampling, seed=repeat)
-                tokens += sum(g.tokens for _, generations in results for g in generations)
+                tokens += sum(g.tokens or 0 for _, generations in results for g in generations)
             elapsed = time.perf_counter() - start
             rates.append(len(prompts) / elapsed)
             token_rates.append(tokens / elapsed)

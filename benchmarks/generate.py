@@ -42,7 +42,7 @@ def main() -> None:
     print(f"{'difficulty':<10} {args.profile + ' wall/s':>17} {'cpu/s':>7} {'vs floor':>9} "
           f"{args.baseline + ' wall/s':>15} {'cpu/s':>7} {'ratio':>6}")
     for difficulty in PROFILES[args.profile]:
-        runs = {args.profile: [], args.baseline: []}
+        runs: dict[str, list[tuple[float, float]]] = {args.profile: [], args.baseline: []}
         for seed in range(args.repeats):
             for profile in runs:
                 runs[profile].append(rate(difficulty, args.count, seed, profile))

@@ -10,16 +10,22 @@ runs, since these machines are noisy.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from crossmath import generate, render
+from crossmath import Puzzle, generate, render
 from crossmath.render.draw import _render_palette, encode_png, resolve_style
 
+T = TypeVar("T")
 
-def grids(count: int, rows: int = 11, cols: int = 13) -> list:
-    found, index = [], 0
+
+def grids(count: int, rows: int = 11, cols: int = 13) -> list[Puzzle]:
+    found: list[Puzzle] = []
+    index = 0
     while len(found) < count:
         puzzle = generate("hard", seed=1, index=index, max_rows=rows, max_cols=cols)
         index += 1
@@ -28,7 +34,7 @@ def grids(count: int, rows: int = 11, cols: int = 13) -> list:
     return found
 
 
-def seconds_per_image(work, items) -> float:
+def seconds_per_image(work: Callable[[T], object], items: Sequence[T]) -> float:
     start = time.perf_counter()
     for item in items:
         work(item)
@@ -47,10 +53,10 @@ def main() -> None:
     for name in render.STYLES:
         style = resolve_style(name)
         render.png_bytes(puzzles[0], name)  # warm the tile cache, as any real build is after its first image
-        images = [_render_palette(p, style, False) for p in puzzles]
+        images = [image for p in puzzles if (image := _render_palette(p, style, False, None)) is not None]
         full, floor = [], []
         for _ in range(args.repeats):
-            full.append(seconds_per_image(lambda p: render.png_bytes(p, name), puzzles))
+            full.append(seconds_per_image(functools.partial(render.png_bytes, style=name), puzzles))
             floor.append(seconds_per_image(encode_png, images))
         full_s, floor_s = statistics.median(full), statistics.median(floor)
         size = statistics.mean(len(render.png_bytes(p, name)) for p in puzzles)

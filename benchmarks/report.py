@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,8 @@ def write_run(folder: Path, dataset: Path, modality: str, chance: dict[str, floa
     shared = np.random.default_rng(0)
     own = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    config = {"model": MODEL, "style": "original", "modality": modality, "dataset": str(dataset), "split": "test"}
+    config: dict[str, Any] = {"model": MODEL, "style": "original", "modality": modality, "dataset": str(dataset),
+                              "split": "test"}
     if factors:
         config["factors"] = factors
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")

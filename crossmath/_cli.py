@@ -6,7 +6,8 @@ import argparse
 import functools
 import os
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from crossmath.errors import CrossmathError
 

@@ -9,8 +9,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO, TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -23,6 +24,9 @@ from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import iter_records, puzzle_from_record, record_line, to_record
 from crossmath.puzzles.text import FORMATS, from_markdown
 from crossmath.puzzles.verify import FileReport, iter_findings
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def span(text: str) -> tuple[int, int]:
@@ -207,7 +211,7 @@ def _legibility(args: argparse.Namespace) -> int:
     return 1 if check_legibility(args.dataset, args.sample, args.min_legibility, progress=True) else 0
 
 
-def _variant_sheet(puzzle: Puzzle, styles: list[str], args: argparse.Namespace):
+def _variant_sheet(puzzle: Puzzle, styles: list[str], args: argparse.Namespace) -> Image.Image:
     """The puzzle in every config of the ``--vary`` factors, side by side (image and depth/blanks factors)."""
     from crossmath.dataset.factors import draw, kind, plan_configs
     from crossmath.puzzles.generator import reblank

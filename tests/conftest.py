@@ -14,11 +14,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).parent))
 
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> dict:
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Qwen2-VL-, LLaVA-, Gemma 3- and Idefics3-style models with random weights, saved like Hub checkpoints."""
     from crossmath.eval.random_models import tiny_gemma3, tiny_idefics3, tiny_llava, tiny_qwen2_vl
 
@@ -28,7 +28,7 @@ def tiny_models(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def eval_dataset(tmp_path_factory) -> Path:
+def eval_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small build: 6 test puzzles (2 per difficulty) in two styles, also in the published layout."""
     from crossmath.dataset import BuildSettings, build
     from crossmath.render import STYLES

@@ -11,7 +11,7 @@ import numpy as np
 SIGNS = {"+": np.add, "-": np.subtract, "\u00d7": np.multiply}
 
 
-def _holds(op: str, a, b, c):
+def _holds(op: str, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Elementwise truth of ``a op b = c`` for integer arrays (division must be exact)."""
     if op == "\u00f7":
         b_safe = np.where(b == 0, 1, b)
@@ -23,7 +23,7 @@ def count_solutions(grid: list[list[str]], lo: int, hi: int, limit: int = 2) -> 
     """How many ways (up to ``limit``) the ``?`` cells of a text grid can be filled from ``[lo, hi]``."""
     cells = {(r, c): t for r, row in enumerate(grid) for c, t in enumerate(row) if t}
     equations = []
-    for (r, c), t in cells.items():
+    for r, c in cells:
         for dr, dc in ((0, 1), (1, 0)):
             if (r - dr, c - dc) in cells or (r + dr, c + dc) not in cells:
                 continue
@@ -37,9 +37,9 @@ def count_solutions(grid: list[list[str]], lo: int, hi: int, limit: int = 2) -> 
 
     def consistent(assign: dict) -> bool:
         for op, a, b, c in equations:
-            if a in assign and b in assign and c in assign:
-                if not _holds(op, np.array(assign[a]), np.array(assign[b]), np.array(assign[c])):
-                    return False
+            if (a in assign and b in assign and c in assign
+                    and not _holds(op, np.array(assign[a]), np.array(assign[b]), np.array(assign[c]))):
+                return False
         return True
 
     def count(assign: dict) -> int:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 
-def write_run(folder: Path, modality: str, correct: dict[str, Sequence[Sequence[bool]]], *, model: str = "toy/model",
-              style: str = "original", dataset: str | None = None, expected: dict[str, Sequence[str]] | None
-              = None, factors: dict | None = None) -> Path:
+def write_run(folder: Path, modality: str, correct: Mapping[str, Sequence[Sequence[bool]]], *,
+              model: str = "toy/model", style: str = "original", dataset: str | None = None,
+              expected: Mapping[str, Sequence[str]] | None = None, factors: dict | None = None) -> Path:
     """A run folder whose puzzle ``id`` has one sample per list in ``correct[id]`` (True: that blank right).
 
     A right blank answers the expected value (``expected[id]``, else 10, 11, ...), a wrong one that value plus 1.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    config = {"model": model, "style": style, "modality": modality, "split": "test"}
+    config: dict[str, Any] = {"model": model, "style": style, "modality": modality, "split": "test"}
     if dataset is not None:  # without one, the report has no step levels or images (and loads no dataset)
         config["dataset"] = dataset
     if factors is not None:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import datasets
 import pyarrow as pa
@@ -28,13 +29,13 @@ VARIANT = dataclasses.replace(STYLES["original"], name="dejavu40", font="DejaVuS
 SETTINGS = BuildSettings(train_size=20, test_size=9, styles=(STYLES["altstyle"], VARIANT), version="test")
 
 
-def hub_list(name: str) -> list:
+def hub_list(name: str) -> Any:
     """One of the lists of valid metadata values that ``datasets`` ships (the Hub's own lists)."""
     return json.loads((resources.files("datasets.utils") / "resources" / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("card") / "data"
     build(out, SETTINGS, progress=False)
     return out

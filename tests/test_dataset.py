@@ -7,10 +7,12 @@ import io
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, ClassVar, cast
 
 import datasets
 import pytest
 import yaml
+from huggingface_hub import HfApi
 from PIL import Image
 
 from crossmath import cli as crossmath_cli
@@ -34,7 +36,7 @@ def data_files(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory) -> Path:
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("builds") / "small"
     build(out, SMALL, num_proc=1, progress=False)
     return out
@@ -86,7 +88,7 @@ PUBLISHED_LAYOUT = {
 
 
 @pytest.fixture(scope="module")
-def every_style(tmp_path_factory) -> Path:
+def every_style(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny build in the four presets and one custom style, with solved images, in both layouts."""
     mono = dataclasses.replace(STYLES["original"], name="mono", font="LiberationMono-Regular")
     settings = BuildSettings(train_size=2, test_size=3, styles=(*STYLES.values(), mono), solved_images=True,
@@ -172,7 +174,7 @@ def test_a_train_puzzle_equal_to_a_test_puzzle_up_to_blanks_is_redrawn():
 
 
 def test_the_leak_check_refuses_a_shared_puzzle():
-    common = dict(rows=1, digests={}, redrawn=0, profile={})
+    common: dict[str, Any] = dict(rows=1, digests={}, redrawn=0, profile={})
     results = [ChunkResult("test", 0, keys=["k1", "k2"], **common), ChunkResult("train", 0, keys=["k2"], **common)]
     with pytest.raises(BuildError, match="1 train puzzles equal test puzzles"):
         pipeline._leak_check(results, SMALL)
@@ -233,7 +235,7 @@ class RecordingHub:
 
 def test_push_makes_the_expected_calls_and_the_uploaded_folder_loads(small, tmp_path):
     hub = RecordingHub(tmp_path / "remote")
-    url = push_to_hub(small, "someone/crossmath", private=True, token="hf_secret", api=hub)
+    url = push_to_hub(small, "someone/crossmath", private=True, token="hf_secret", api=cast(HfApi, hub))
     assert url == "https://huggingface.co/datasets/someone/crossmath"
     assert hub.calls[0] == ("create_repo", "someone/crossmath",
                             {"repo_type": "dataset", "private": True, "exist_ok": True})
@@ -255,12 +257,13 @@ def test_push_to_someone_elses_repo_is_a_clear_error(small, tmp_path):
 
     class Response:
         status_code = 403
-        headers: dict = {}
+        headers: ClassVar[dict[str, str]] = {}
         request = None
 
     error = HfHubHTTPError("403 Forbidden", response=Response())  # type: ignore[arg-type]
+    hub = RecordingHub(tmp_path / "r", fail_with=error)
     with pytest.raises(BuildError, match="cannot write to other/repo"):
-        push_to_hub(small, "other/repo", token="hf_secret", api=RecordingHub(tmp_path / "r", fail_with=error))
+        push_to_hub(small, "other/repo", token="hf_secret", api=cast(HfApi, hub))
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import pytest
 from crossmath.eval import cli
 from crossmath.eval.backends.base import BackendError
 from crossmath.eval.backends.transformers_backend import TransformersBackend
-from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt
+from crossmath.eval.prompts import DEFAULT_TEMPLATES, Prompt, build_prompt
 from crossmath.eval.sources import load_items
 
 if TYPE_CHECKING:
@@ -121,12 +121,12 @@ def make_adapter(model_path: str, folder: Path) -> str:
     model = get_peft_model(base, config)
     lora = [name for name, _ in model.named_parameters() if "lora_" in name]
     assert lora and not any("visual" in name or "vision" in name for name in lora)
-    model.save_pretrained(folder)
+    model.save_pretrained(str(folder))
     return str(folder)
 
 
 @pytest.fixture(scope="module")
-def adapter(tiny_models, tmp_path_factory) -> str:
+def adapter(tiny_models: dict, tmp_path_factory: pytest.TempPathFactory) -> str:
     return make_adapter(tiny_models["qwen"], tmp_path_factory.mktemp("adapter") / "lora")
 
 
@@ -155,7 +155,7 @@ def test_every_family_runs_batched_with_samples_and_a_lora_adapter(tiny_models, 
     assert not torch.allclose(plain, with_lora, atol=1e-3)
 
 
-def _last_logits(backend: TransformersBackend, prompts) -> torch.Tensor:
+def _last_logits(backend: TransformersBackend, prompts: list[Prompt]) -> torch.Tensor:
     import torch
 
     with torch.inference_mode():
@@ -178,7 +178,7 @@ def test_a_lora_adapter_changes_the_outputs_and_merges_to_the_same_model(tiny_mo
 
 @pytest.mark.torch
 def test_an_adapter_for_another_base_is_refused(tiny_models, adapter):
-    with pytest.raises(BackendError, match="was trained on .*tiny-qwen2-vl.*not on"):
+    with pytest.raises(BackendError, match=r"was trained on .*tiny-qwen2-vl.*not on"):
         TransformersBackend(tiny_models["llava"], adapter=adapter, device_map="none")
 
 
@@ -247,14 +247,17 @@ def _published_oracle(records: list[dict], lines: list[str]) -> dict:
 
     records = records[:len(lines)]
     micro = macro = 0.0
-    right, total = {}, {}
+    right: dict[str, int] = {}
+    total: dict[str, int] = {}
     for record, line in zip(records, lines):
         truth, steps, predicted = cells(record["markdown_answer"]), cells(record["markdown_answer_step"]), tokens(line)
         macro += predicted == truth
         hits = [j < len(predicted) and predicted[j] == t for j, t in enumerate(truth)]
         micro += sum(hits) / len(truth)
         for hit, step in zip(hits, steps):
-            k = int(re.search(r"\d+", step).group())
+            level = re.search(r"\d+", step)
+            assert level is not None, step
+            k = int(level.group())
             name = f"step{k}" if k <= 3 else "step4+"
             total[name] = total.get(name, 0) + 1
             right[name] = right.get(name, 0) + hit

@@ -22,7 +22,7 @@ REPO = Path(__file__).parents[1]
 
 
 @pytest.fixture(scope="module")
-def runs(eval_dataset, tmp_path_factory) -> Path:
+def runs(eval_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Text runs over the first 3 puzzles in markdown and in JSON, and image runs, of one served model."""
     out = tmp_path_factory.mktemp("runs")
     items = load_items(str(eval_dataset), "original", "test")
@@ -34,7 +34,7 @@ def runs(eval_dataset, tmp_path_factory) -> Path:
     return out
 
 
-def error_of(capsys, *argv: str) -> str:
+def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     capsys.readouterr()
     assert cli.main(list(argv)) == 2
     error = capsys.readouterr().err.strip()  # progress bars of datasets may come first

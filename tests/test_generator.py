@@ -11,7 +11,7 @@ import pytest
 from digest import series_digest
 from independent import count_solutions
 
-from crossmath import generate, solve
+from crossmath import Puzzle, generate, solve
 from crossmath.puzzles import PRESETS, GenerationError
 from crossmath.puzzles.arith import DIVIDE, TIMES, evaluate
 from crossmath.puzzles.generator import equation_capacity
@@ -19,7 +19,7 @@ from crossmath.puzzles.generator import equation_capacity
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def layout_violations(p) -> list[str]:
+def layout_violations(p: Puzzle) -> list[str]:
     """The layout rules of DESIGN.md, checked from the text grid alone."""
     grid = p.grid()
     problems = []
@@ -31,14 +31,13 @@ def layout_violations(p) -> list[str]:
         for c, text in enumerate(row):
             if r % 2 and c % 2 and text:
                 problems.append(f"odd-odd cell {r},{c} filled")
-            if text and text[-1].isdigit() or text == "?":
-                if r % 2 or c % 2:
-                    problems.append(f"number off the lattice at {r},{c}")
+            if ((text and text[-1].isdigit()) or text == "?") and (r % 2 or c % 2):
+                problems.append(f"number off the lattice at {r},{c}")
     # every maximal run of filled cells (length > 1) is exactly one equation
     for lines in (grid, [list(col) for col in zip(*grid)]):
         for line in lines:
             run = 0
-            for text in line + [""]:
+            for text in [*line, ""]:
                 if text:
                     run += 1
                 else:
@@ -48,14 +47,15 @@ def layout_violations(p) -> list[str]:
     return problems
 
 
-def check_profile(p, difficulty: str) -> None:
+def check_profile(p: Puzzle, difficulty: str) -> None:
     blank = set(p.blanks)
     per_equation = [sum(cell in blank for cell in eq.cells) for eq in p.equations]
     depth = max(p.steps.values())
     assert 5 <= len(p.equations) <= 15
     assert p.rows <= 17 and p.cols <= 21
+    assert p.info.number_range is not None
     lo, hi = p.info.number_range
-    assert all(lo <= v <= hi for _, v in p.numbers)
+    assert all(v is not None and lo <= v <= hi for _, v in p.numbers)
     if difficulty == "easy":
         assert max(per_equation) <= 1 and depth == 1
     elif difficulty == "medium":
@@ -64,11 +64,12 @@ def check_profile(p, difficulty: str) -> None:
         assert len(p.blanks) == len(p.equations) and 2 <= depth <= 7
 
 
-def check_arithmetic(p) -> None:
+def check_arithmetic(p: Puzzle) -> None:
     values = p.values
     texts = set()
     for eq in p.equations:
         a, b, c = (values[cell] for cell in eq.cells)
+        assert a is not None and b is not None and c is not None, "a generated puzzle has its solution"
         assert evaluate(eq.op, a, b) == c, eq.text(values)
         if eq.op in (TIMES, DIVIDE):
             assert b >= 2 and (eq.op == DIVIDE or a >= 2), f"trivial {eq.text(values)}"
@@ -85,6 +86,7 @@ def test_ten_thousand_puzzles_have_no_defect(difficulty):
         assert not layout_violations(p), (difficulty, i, layout_violations(p))
         check_profile(p, difficulty)
         check_arithmetic(p)
+        assert p.info.number_range is not None
         assert count_solutions(p.grid(), *p.info.number_range) == 1, (difficulty, i)
 
 
@@ -99,7 +101,7 @@ def test_every_puzzle_is_solved_by_rounds_and_proven_unique(difficulty):
 
 
 def test_presets_reproduce_the_published_profile_on_average():
-    ratios = {d: [] for d in PRESETS}
+    ratios: dict[str, list[float]] = {d: [] for d in PRESETS}
     for d in PRESETS:
         for i in range(200):
             p = generate(d, seed=3, index=i)
@@ -121,7 +123,7 @@ def test_controls_are_obeyed():
                  max_rows=11, max_cols=11)
     assert len(p.equations) == 8 and len(p.blanks) == 7 and max(p.steps.values()) == 3
     assert {eq.op for eq in p.equations} <= {"+", "-"}
-    assert all(10 <= v <= 60 for _, v in p.numbers)
+    assert all(v is not None and 10 <= v <= 60 for _, v in p.numbers)
     assert p.rows <= 11 and p.cols <= 11
     assert p.info.operators == "+-" and p.info.number_range == (10, 60)
     only_times = generate("hard", seed=2, equations=(5, 6), operators="*")

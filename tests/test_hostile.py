@@ -27,7 +27,7 @@ from crossmath.puzzles.model import MAX_SIDE
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import to_record, write_records
 from crossmath.puzzles.verify import judge_record, verify_file
-from crossmath.render import STYLES, RenderError, StyleError, style_from_dict
+from crossmath.render import STYLES, RenderError, StyleError, render, style_from_dict
 from crossmath.render.styles import Style
 
 ROOT = Path(__file__).parents[1]
@@ -35,7 +35,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 TINY = BuildSettings(train_size=0, test_size=3, styles=(STYLES["original"],), outputs=("hf",), version="test")
 
 
-def record(**changes) -> dict:
+def record(**changes: object) -> dict:
     img, img_blank = published_names("original").image_names(1)
     return {**to_record(generate("medium", seed=1), img=img, img_blank=img_blank), **changes}
 
@@ -52,7 +52,7 @@ def all_blank(equations: int) -> dict:
     return {**original, "markdown_table": table(grid)}
 
 
-def error_line(capsys) -> str:
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
     lines = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(lines)
     return lines[-1]
@@ -250,6 +250,7 @@ def test_8_defects_stream_as_found_and_ctrl_c_keeps_them(tmp_path):
     path.write_text("{}\n" + "\n".join([slow] * 400) + "\n", encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "crossmath.cli", "verify", str(path)], env=ENV,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
     first = process.stdout.readline()  # streamed while the rest of the file is still being checked
     assert first == "line 1: defect: no markdown_table\n"
     process.send_signal(signal.SIGINT)
@@ -338,9 +339,11 @@ def test_10_render_limits_and_formats(tmp_path, capsys):
     out = tmp_path / "p.png"
     assert crossmath_main(["render", "--scale", "1000", "-o", str(out)]) == 2
     assert "beyond the limit of 50,000,000 pixels" in error_line(capsys) and not out.exists()
-    for factors, message in [({"font_size": 10000}, "larger than the cell"),
-                             ({"cell_size": True}, "cell_size must be a whole number of 1 or more, not True"),
-                             ({"cell_size": 20000, "font_size": 24}, "beyond the limit")]:
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"font_size": 10000}, "larger than the cell"),
+        ({"cell_size": True}, "cell_size must be a whole number of 1 or more, not True"),
+        ({"cell_size": 20000, "font_size": 24}, "beyond the limit")]
+    for factors, message in cases:
         style = tmp_path / "s.json"
         style.write_text(json.dumps({"base": "original", **factors}))
         assert crossmath_main(["render", "--style", str(style), "-o", str(out)]) == 2
@@ -353,8 +356,6 @@ def test_10_render_limits_and_formats(tmp_path, capsys):
     assert crossmath_main(["render", "-o", str(tmp_path / "p.xyz")]) == 2
     assert "give it a suffix such as .png" in error_line(capsys)
     with pytest.raises(RenderError):
-        from crossmath.render import render
-
         render(generate(seed=0), Style("big", cell_size=7000, font_size=24))
 
 
@@ -439,6 +440,7 @@ def test_11_verify_into_a_closed_pipe_is_quiet(tmp_path):
     path.write_text("{}\n" * 5000)
     verify = subprocess.Popen([sys.executable, "-m", "crossmath.cli", "verify", str(path)], env=ENV,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert verify.stdout is not None and verify.stderr is not None
     assert verify.stdout.readline().startswith(b"line 1: defect:")
     verify.stdout.close()  # as `| head -1` does
     errors = verify.stderr.read().decode()

@@ -22,7 +22,12 @@ class _TaskLoader(yaml.SafeLoader):
     """Reads task files without lmms-eval: a ``!function`` tag becomes its dotted name."""
 
 
-_TaskLoader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+def _dotted_name(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    assert isinstance(node, yaml.ScalarNode), "!function tags a dotted name"
+    return str(loader.construct_scalar(node))
+
+
+_TaskLoader.add_constructor("!function", _dotted_name)
 
 
 def test_each_task_file_sets_the_style_and_modality_its_name_says():
@@ -57,7 +62,9 @@ def test_lmms_eval_lists_one_task_per_style_and_modality_a_tag_per_modality_and_
 
 def test_the_plugin_route_finds_this_folder_and_an_empty_model_list():
     # what lmms-eval does with LMMS_EVAL_PLUGINS=crossmath: read <plugin>.tasks' folder, import <plugin>.models
-    location = importlib.util.find_spec("crossmath.tasks").submodule_search_locations[0]
+    spec = importlib.util.find_spec("crossmath.tasks")
+    assert spec is not None and spec.submodule_search_locations
+    location = spec.submodule_search_locations[0]
     assert Path(location) == TASKS_DIR
     assert importlib.import_module("crossmath.models").AVAILABLE_MODELS == {}
 
@@ -92,6 +99,7 @@ def test_requests_are_crossmath_evals_prompts(tasks):
             images = task.doc_to_visual(doc)
             assert len(images) == (modality != "text")
             if images:
+                assert expected.image is not None
                 assert images[0].mode == "RGB" and images[0].tobytes() == expected.image.tobytes()
 
 

@@ -31,7 +31,7 @@ def generated_figures(profile_name: str, share: float = 1.0) -> profile.Figures:
 def test_the_published_profile_meets_the_goals_and_the_compact_one_does_not():
     gaps = profile.distances(generated_figures("published"), profile.PUBLISHED)
     assert profile.misses(gaps) == []
-    assert {group for group in gaps} == {"easy", "medium", "hard", "all"}
+    assert set(gaps) == {"easy", "medium", "hard", "all"}
     assert all(gaps[d]["step_shares"] is not None for d in MIX)
     compact = profile.misses(profile.distances(generated_figures("compact", share=0.3), profile.PUBLISHED))
     assert any(line.startswith("medium step_shares") for line in compact)
@@ -54,14 +54,14 @@ def known_puzzles() -> list[Puzzle]:
 
 
 @pytest.fixture
-def known_file(tmp_path) -> Path:
+def known_file(tmp_path: Path) -> Path:
     path = tmp_path / "known.jsonl"
     write_records(path, [to_record(p, img=f"{i}.png", img_blank=f"{i}_blank.png")
                          for i, p in enumerate(known_puzzles())])
     return path
 
 
-def run_profile(capsys, *argv: str) -> dict:
+def run_profile(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
     assert cli.main(["profile", *argv, "--json"]) == 0
     return json.loads(capsys.readouterr().out)
 
@@ -132,9 +132,11 @@ def test_a_build_chooses_the_profile_of_each_split():
     settings = BuildSettings(train_size=3, test_size=3, test_profile="compact", styles=(STYLES["original"],))
     test, _ = puzzle_at(settings, "test", 1, frozenset())
     train, _ = puzzle_at(settings, "train", 1, frozenset())
+    assert test.info.difficulty is not None and train.info.difficulty is not None
     assert test == generate(test.info.difficulty, seed=0, index=1, profile="compact")
     assert train == generate(train.info.difficulty, seed=0, index=1_000_001, profile="published")
-    assert test.info.generator.endswith(" compact") and train.info.generator.endswith(" published")
+    assert test.info.generator is not None and test.info.generator.endswith(" compact")
+    assert train.info.generator is not None and train.info.generator.endswith(" published")
     with pytest.raises(SettingsError, match="unknown profile 'dense'"):
         BuildSettings(train_profile="dense", styles=(STYLES["original"],))
     assert "--train-profile" in dataset_cli.build_parser().format_help()

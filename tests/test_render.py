@@ -7,13 +7,14 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 import crossmath
-from crossmath import generate, render
+from crossmath import Puzzle, generate, render
 from crossmath.render import STYLES, Style, StyleError, load_style
 from crossmath.render.fonts import font_path
 
@@ -29,7 +30,7 @@ def pixels(image: Image.Image) -> np.ndarray:
 SHAPES = [generate(d, seed=21, index=i) for d in ("easy", "medium", "hard") for i in range(6)]
 
 
-def kind_of(puzzle, r, c) -> str:
+def kind_of(puzzle: Puzzle, r: int, c: int) -> str:
     text = puzzle.grid()[r][c]
     return "" if not text else "blank" if text == "?" else "number" if text[-1].isdigit() else "operator"
 
@@ -63,7 +64,7 @@ def test_cell_fills_match_the_style(name):
                     assert tuple(centre) == rgb(style.blank_fill)
 
 
-def _edge_pixels(p, style: Style, px: np.ndarray) -> set[tuple[int, int, int]]:
+def _edge_pixels(p: Puzzle, style: Style, px: np.ndarray) -> set[tuple[int, int, int]]:
     """Colours on the top and left edge lines of every drawn cell."""
     found = set()
     for r in range(p.rows):
@@ -82,6 +83,7 @@ def test_noborder_has_no_border_pixels_and_bordered_styles_do():
     assert edges <= {rgb(plain.number_fill), rgb(plain.operator_fill), rgb(plain.blank_fill)}
     for name in ("original", "beige", "altstyle"):
         style = STYLES[name]
+        assert style.border_color is not None
         assert _edge_pixels(p, style, pixels(render.render(p, name))) == {rgb(style.border_color)}
 
 
@@ -97,7 +99,7 @@ def test_a_solved_render_shows_text_in_every_blank():
             assert (solved_px[box] != rgb(style.blank_fill)).any(axis=-1).sum() > 20
 
 
-def _text_area(p, style: Style) -> np.ndarray:
+def _text_area(p: Puzzle, style: Style) -> np.ndarray:
     """Pixels that text may touch: the inside of number and operator cells, away from the borders."""
     area = np.zeros((p.rows * style.cell_size, p.cols * style.cell_size), dtype=bool)
     inset = style.border_width + 2
@@ -133,7 +135,7 @@ def test_a_fill_variant_changes_only_that_fill():
                 assert not inner.any(), (r, c)
 
 
-def _subset_font(path, text: str) -> str:
+def _subset_font(path: str | Path, text: str) -> str:
     from fontTools import subset
 
     options = subset.Options()
@@ -182,7 +184,7 @@ def test_rendering_is_byte_identical_across_processes(tmp_path):
     assert other == render.png_bytes(generate("hard", seed=3), "altstyle", solved=True)
 
 
-def _direct_drawing(puzzle, style: Style) -> Image.Image:
+def _direct_drawing(puzzle: Puzzle, style: Style) -> Image.Image:
     """A straightforward Pillow drawing of the DESIGN.md parameters: each cell in place, full antialiasing."""
     cell = style.cell_size
     image = Image.new("RGB", (puzzle.cols * cell, puzzle.rows * cell), style.background)

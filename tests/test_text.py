@@ -70,7 +70,7 @@ def test_unsolved_parse_keeps_blanks_open():
     p = from_markdown(PUBLISHED, solve=False)
     assert not p.is_solved
     with pytest.raises(PuzzleError, match="no solution"):
-        p.answer
+        _ = p.answer
 
 
 def test_dict_round_trip_keeps_labels():

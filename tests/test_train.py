@@ -30,7 +30,7 @@ SHORT_TEMPLATE = "Fill in the missing numbers. {puzzle}"
 
 
 @pytest.fixture(scope="module")
-def train_data(tmp_path_factory) -> Path:
+def train_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """8 train puzzles and 2 test puzzles in one style."""
     from crossmath.dataset import BuildSettings, build
     from crossmath.render import STYLES
@@ -41,7 +41,7 @@ def train_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def models(tiny_models, tmp_path_factory) -> dict[str, str]:
+def models(tiny_models: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The tiny models with the output scale of a trained model (their random embeddings, which are also the output
     layer, times 20: at the default 0.02 scale no adapter can make any token likely), and a text-only model."""
     from transformers import AutoModelForImageTextToText, AutoProcessor, LlamaConfig, LlamaForCausalLM
@@ -52,6 +52,7 @@ def models(tiny_models, tmp_path_factory) -> dict[str, str]:
         model = AutoModelForImageTextToText.from_pretrained(source)
         with torch.no_grad():
             for weight in {id(w): w for w in (model.get_input_embeddings().weight, model.lm_head.weight)}.values():
+                assert isinstance(weight, torch.Tensor)
                 weight.mul_(20)
         model.save_pretrained(root / family)
         AutoProcessor.from_pretrained(source).save_pretrained(root / family)
@@ -64,7 +65,7 @@ def models(tiny_models, tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def short_template(tmp_path_factory) -> str:
+def short_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("prompt") / "prompt.txt"
     path.write_text(SHORT_TEMPLATE)
     return str(path)
@@ -182,6 +183,7 @@ def test_steps_target_follows_the_solvers_rounds(train_data):
     for item in items:
         puzzle = from_markdown(item.texts["markdown"])
         values = dict(puzzle.values)
+        assert puzzle.analysis is not None
         rounds = [", ".join(eq.text(values) for eq in ready) for ready in puzzle.analysis.rounds]
         expected = [f"Step {k}: {line}" for k, line in enumerate(rounds, start=1)]
         assert steps_reply(item).splitlines() == [*expected, f"<answer>{' '.join(item.answer)}</answer>"]

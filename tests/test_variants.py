@@ -50,7 +50,7 @@ def columns(folder: Path, split: str = "test") -> dict[str, dict[str, list]]:
 
 
 @pytest.fixture(scope="module")
-def image_sweep(tmp_path_factory) -> Path:
+def image_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sweeps") / "image"
     assert cli_build(out, "--train-size", "1", "--test-size", "3", "--styles", "original", "--vary",
                      "font_size=18,30", "--vary", "gaussian_noise=0,8") == 0
@@ -58,7 +58,7 @@ def image_sweep(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def depth_sweep(tmp_path_factory) -> Path:
+def depth_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sweeps") / "depth"
     assert cli_build(out, "--train-size", "6", "--test-size", "6", "--styles", "original",
                      "--vary", "depth=1,2,3,4") == 0
@@ -112,7 +112,8 @@ def test_reblank_keeps_layout_and_numbers_and_reaches_the_level():
     puzzle = generate("medium", seed=4, index=2)
     for depth in (1, 2, 3):
         again = reblank(puzzle, depth=depth, seed=4, index=2)
-        assert again is not None and again.analysis.depth == depth and again.analysis.unique
+        assert again is not None and again.analysis is not None
+        assert again.analysis.depth == depth and again.analysis.unique
         assert again.grid(solved=True) == puzzle.grid(solved=True) and leak_key(again) == leak_key(puzzle)
         assert again == reblank(puzzle, depth=depth, seed=4, index=2)
     three = reblank(puzzle, blanks=3, seed=4, index=2)
@@ -170,6 +171,7 @@ def test_puzzle_settings_and_an_experiment_file_reach_the_build(tmp_path):
     (["--operators", "insane:+-"], "unknown difficulty 'insane'"),
 ])
 def test_bad_variant_settings_are_one_error_line(tmp_path, capsys, args, message):
+    code: int | str | None
     try:
         code = cli_build(tmp_path / "x", "--train-size", "1", "--test-size", "3", "--styles", "original", *args)
     except SystemExit as exc:  # argparse refuses an option value before the command runs
@@ -191,7 +193,7 @@ def test_perturbations_are_deterministic_and_neutral_levels_change_nothing():
     for name, level in (("blur", 2), ("downscale", 3), ("contrast", 0.5), ("jpeg_quality", 20)):
         changed = perturb.apply(image, {name: level})
         assert changed.size == image.size and changed.tobytes() != image.tobytes()
-    with pytest.raises(perturb.PerturbationError, match="downscale cannot be 0.5"):
+    with pytest.raises(perturb.PerturbationError, match=r"downscale cannot be 0\.5"):
         perturb.apply(image, {"downscale": 0.5})
 
 

@@ -14,7 +14,7 @@ from crossmath.puzzles.records import read_records, to_record, write_records
 from crossmath.puzzles.verify import check_record, verify_file
 
 
-def record_of(difficulty="medium", seed=1, index=0) -> dict:
+def record_of(difficulty: str = "medium", seed: int = 1, index: int = 0) -> dict:
     img, img_blank = published_names("original").image_names(index + 1)
     return to_record(generate(difficulty, seed=seed, index=index), img=img, img_blank=img_blank)
 
@@ -25,7 +25,7 @@ def test_generated_records_are_sound(difficulty):
         assert check_record(record_of(difficulty, seed=2, index=i)) == []
 
 
-def _set(record: dict, key: str, value) -> dict:
+def _set(record: dict, key: str, value: object) -> dict:
     return {**record, key: value}
 
 

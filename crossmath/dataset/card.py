@@ -57,7 +57,8 @@ def _dataset_info(config_name: str, yaml_features: list, files: dict[str, SplitF
 
 
 def card_metadata(settings: BuildSettings, files: dict[str, dict[str, SplitFiles]]) -> dict[str, Any]:
-    """The YAML header: one config per style (or style and factor level), each with the splits that have puzzles and what their files hold."""
+    """The YAML header: one config per style (or style and factor level), each with the splits that have puzzles and
+    what their files hold."""
     splits = [split for split in SPLITS if settings.size(split)]
     yaml_features = features(settings)._to_yaml_list()
     rows = (settings.train_size + settings.test_size) * len(settings.configs)
@@ -77,8 +78,10 @@ def card_metadata(settings: BuildSettings, files: dict[str, dict[str, SplitFiles
              "data_files": [{"split": split, "path": f"data/{config.name}/{split}-*.parquet"} for split in splits]}
             for i, config in enumerate(settings.configs)
         ],
-        "dataset_info": [_dataset_info(config.name, yaml_features, {split: files[config.name][split] for split in splits})
-                         for config in settings.configs],
+        "dataset_info": [
+            _dataset_info(config.name, yaml_features, {split: files[config.name][split] for split in splits})
+            for config in settings.configs
+        ],
     }
 
 

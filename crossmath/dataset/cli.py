@@ -6,7 +6,8 @@ import argparse
 import functools
 import os
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from crossmath._cli import comma_list, non_negative_int, option_type, positive_int, run_cli
 from crossmath._version import __version__

@@ -209,7 +209,7 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(todo: list[tuple], num_proc: int, on_done: Callable[[ChunkResult], None]) -> None:
+def _run(todo: list[tuple], num_proc: int, on_done: Callable[[ChunkResult], object]) -> None:
     with _sigterm_interrupts():
         if num_proc <= 1 or len(todo) <= 1:
             for arguments in todo:
@@ -218,7 +218,7 @@ def _run(todo: list[tuple], num_proc: int, on_done: Callable[[ChunkResult], None
         _run_parallel(todo, min(num_proc, len(todo)), on_done)
 
 
-def _run_parallel(todo: list[tuple], workers: int, on_done: Callable[[ChunkResult], None]) -> None:
+def _run_parallel(todo: list[tuple], workers: int, on_done: Callable[[ChunkResult], object]) -> None:
     """Build chunks in a fixed set of worker processes, each with its share, and stop every one of them on any exit
     (done, an error, Ctrl-C, SIGTERM). Unlike ``multiprocessing.Pool`` nothing replaces a worker that stops, so no
     worker can be started behind the main process's back and outlive it."""
@@ -234,7 +234,7 @@ def _run_parallel(todo: list[tuple], workers: int, on_done: Callable[[ChunkResul
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     try:
         for _ in todo:
-            while not results._reader.poll(0.2):  # noqa: SLF001 - SimpleQueue has no get with a timeout
+            while not results._reader.poll(0.2):  # type: ignore[attr-defined]  # SimpleQueue: no public poll
                 stopped = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
                 if stopped:
                     raise BuildError(f"a build worker process stopped (exit code {stopped[0]}); rerun with "

@@ -12,6 +12,7 @@ request, or ``always`` (a 500 on every request while it stays in the plan).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -19,9 +20,10 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from PIL import Image
 
@@ -224,10 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay) as server:
         print(server.url, flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ on every rerun (no dates or versions in the metadata, a fixed SVG id salt).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -165,7 +166,7 @@ def consistency_figure(summary: Summary) -> Figure | None:
     figure = Figure(figsize=(COLUMN_WIDTH * 1.4, 0.6 + 0.28 * len(rows)), layout="constrained")
     axis = figure.add_subplot()
     labels = ["both", "first only", "second only", "neither"]
-    for y, (group, pair) in enumerate(rows):
+    for y, (_group, pair) in enumerate(rows):
         counts = [pair.puzzles.both, pair.puzzles.first, pair.puzzles.second, pair.puzzles.neither]
         left = 0.0
         for k, count in enumerate(counts):

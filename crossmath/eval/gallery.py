@@ -4,8 +4,8 @@ modality; within a group, the puzzles on which the modalities differ in the most
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from crossmath.eval.outcomes import Run
 from crossmath.eval.sources import EvalItem

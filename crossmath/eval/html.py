@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
-from typing import Sequence
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.answers import answer_tokens
@@ -138,7 +138,8 @@ def _solved_grid(entry: Entry) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=GALLERY_PNG_LEVEL)
     return (f'<figure><img class="solved" src="{data_uri(buffer.getvalue())}" alt="solved grid of '
-            f'{escape(entry.id)} with wrong cells highlighted"><figcaption>solution, wrong cells highlighted</figcaption></figure>')
+            f'{escape(entry.id)} with wrong cells highlighted">'
+            '<figcaption>solution, wrong cells highlighted</figcaption></figure>')
 
 
 def _entry_html(entry: Entry, page_dir: Path) -> str:

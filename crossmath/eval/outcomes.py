@@ -8,10 +8,11 @@ solved, is this blank right), it is the majority of samples (a tie counts as not
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.grouping import row_labels

@@ -11,9 +11,12 @@ import string
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crossmath.errors import CrossmathError
+
+if TYPE_CHECKING:
+    from crossmath.eval.sources import EvalItem
 
 MODALITIES = ("text", "image", "hybrid")
 
@@ -90,7 +93,7 @@ def prompt_text(template: str, modality: str, text_format: str, puzzle_text: str
                            puzzle=puzzle_text if modality != "image" else "")
 
 
-def build_prompt(item, modality: str, text_format: str, template: str) -> Prompt:
+def build_prompt(item: EvalItem, modality: str, text_format: str, template: str) -> Prompt:
     """The chat messages (and image) for one item in one modality."""
     if modality != "image" and text_format not in item.texts:
         raise PromptError(f"the dataset has no {text_format} text for item {item.id}")

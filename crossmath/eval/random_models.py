@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 QWEN_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
@@ -45,7 +46,7 @@ CORPUS = [
 ]
 
 
-def _tokenizer(special: list[str], vocab_size: int, **tokens):
+def _tokenizer(special: list[str], vocab_size: int, **tokens: Any) -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -203,7 +204,7 @@ def random_from_config(config_dir: str | Path, path: str | Path, dtype: str = "b
     return _save(model, AutoProcessor.from_pretrained(config_dir), path)
 
 
-def _save(model, processor, path: str | Path) -> Path:
+def _save(model: Any, processor: Any, path: str | Path) -> Path:
     path = Path(path)
     model.save_pretrained(path)
     processor.save_pretrained(path)

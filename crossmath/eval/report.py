@@ -9,8 +9,8 @@ a percentile bootstrap over puzzles and its p-value a two-sided sign-flip permut
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from crossmath.eval.outcomes import ReportError, load_runs
 from crossmath.eval.summary import summarize_runs, to_json

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from crossmath.eval.rundir import METRICS, REPORT, RunFolder
 from crossmath.eval.scoring import score_run

@@ -8,8 +8,9 @@ sample is left out of the figures and counted as failed, and the metrics say the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.answers import answer_tokens

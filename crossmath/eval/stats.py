@@ -6,9 +6,9 @@ Every resampling is seeded, so a report is the same on every rerun. Accuracies a
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, Sequence
 
 import numpy as np
 from scipy.stats import binomtest

@@ -5,9 +5,10 @@ JSON summary all read them from here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from itertools import combinations
-from typing import Any, Sequence
+from typing import Any
 
 from crossmath.eval.metrics import STEP_CATEGORIES
 from crossmath.eval.outcomes import ReportError, Run

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from crossmath.eval.metrics import STEP_CATEGORIES
 from crossmath.eval.prompts import MODALITIES

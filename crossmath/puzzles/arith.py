@@ -68,21 +68,23 @@ def solve_unknown(op: str, position: int, a: int | None, b: int | None, c: int |
     operand and the result are fixed (for non-zero values), which is why a one-unknown equation has one answer.
     """
     if position == 2:
-        return evaluate(op, a, b)  # type: ignore[arg-type]
+        assert a is not None and b is not None, "C is the unknown: A and B are known"
+        return evaluate(op, a, b)
     known, result = (b if position == 0 else a), c
+    assert known is not None and result is not None, "one unknown: the other operand and C are known"
     if op == PLUS:
-        return result - known  # type: ignore[operator]
+        return result - known
     if op == MINUS:
         # A - B = C: A = C + B, B = A - C
-        return result + known if position == 0 else known - result  # type: ignore[operator]
+        return result + known if position == 0 else known - result
     if op == TIMES:
-        if known == 0 or result % known:  # type: ignore[operator]
+        if known == 0 or result % known:
             return None
-        return result // known  # type: ignore[operator]
+        return result // known
     # DIVIDE: A ÷ B = C: A = B × C (exact by construction), B = A ÷ C
     if position == 0:
-        return known * result if known else None  # type: ignore[operator]
-    if result == 0 or known % result:  # type: ignore[operator]
+        return known * result if known else None
+    if result == 0 or known % result:
         return None
-    value = known // result  # type: ignore[operator]
+    value = known // result
     return value if value != 0 and known == value * result else None

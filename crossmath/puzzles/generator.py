@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Any, TypeVar
 
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.arith import DIVIDE, OPERATORS, PLUS, TIMES, operators_from_ascii, operators_to_ascii
 from crossmath.puzzles.model import ACROSS, DOWN, MAX_SIDE, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
 from crossmath.puzzles.solver import solve
+
+T = TypeVar("T")
 
 GENERATOR_VERSION = "3"
 """Bumped whenever the puzzles drawn for a given seed change."""
@@ -143,7 +146,7 @@ class _Draw:
     def chance(self, p: float) -> bool:
         return self._random() < p
 
-    def pick(self, items: Sequence):
+    def pick(self, items: Sequence[T]) -> T:
         return items[int(self._random() * len(items))]
 
     def weighted(self, weights: Sequence[float]) -> int:
@@ -198,8 +201,9 @@ def _as_span(value: int | tuple[int, int] | Sequence[int], name: str) -> tuple[i
     return lo, hi
 
 
-def _settings(difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks,
-              depth) -> _Settings:
+def _settings(difficulty: str, profile: str, equations: int | tuple[int, int] | None, max_rows: int, max_cols: int,
+              operators: str, number_range: tuple[int, int] | None, blanks: int | None,
+              depth: int | tuple[int, int] | None) -> _Settings:
     if profile not in PROFILES:
         raise GenerationError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     if difficulty not in PROFILES[profile]:
@@ -301,7 +305,7 @@ def generate(
                           "loosen the grid size, number range, operators or blank/depth targets")
 
 
-def check_settings(difficulty: str = "medium", profile: str = DEFAULT_PROFILE, **settings) -> None:
+def check_settings(difficulty: str = "medium", profile: str = DEFAULT_PROFILE, **settings: Any) -> None:
     """Raise :class:`GenerationError` if :func:`generate` would refuse these settings (without generating)."""
     known = {"equations", "max_rows", "max_cols", "operators", "number_range", "blanks", "depth"}
     unknown = sorted(set(settings) - known)
@@ -398,7 +402,8 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
         return direction, line, start, cells, (top, bottom, left, right)
 
     def place(direction: str, line: tuple, start: int, cells: tuple, new_bounds: tuple) -> bool:
-        filled = _fill(draw, operator_order(), lo, hi, *(values.get(cell) for cell in cells), seen)
+        a, b, c = (values.get(cell) for cell in cells)
+        filled = _fill(draw, operator_order(), lo, hi, a, b, c, seen)
         if filled is None:
             return False
         op, numbers = filled
@@ -512,6 +517,7 @@ def _fill_shape(draw: _Draw, product: bool, lo: int, hi: int, x: int | None, y: 
             x = draw.between(lo, z - lo)
     if z is None and (x is None or y is None):
         known = x if y is None else y
+        assert known is not None, "one of x and y is drawn above when both are unknown"
         if known < low:
             return None
         top = hi // known if product else hi - known
@@ -520,9 +526,11 @@ def _fill_shape(draw: _Draw, product: bool, lo: int, hi: int, x: int | None, y: 
         other = draw.between(low, top)
         x, y = (known, other) if y is None else (other, known)
     if z is None:
-        z = x * y if product else x + y  # type: ignore[operator]
+        assert x is not None and y is not None
+        z = x * y if product else x + y
     elif x is None or y is None:
         known = x if y is None else y
+        assert known is not None, "x and y are not both unknown once z is known"
         if product:
             if known < low or z % known:
                 return None
@@ -532,9 +540,9 @@ def _fill_shape(draw: _Draw, product: bool, lo: int, hi: int, x: int | None, y: 
         x, y = (known, other) if y is None else (other, known)
     elif (x * y if product else x + y) != z:
         return None
-    if min(x, y) < low or z > hi or z < lo or max(x, y) > hi:  # type: ignore[type-var]
+    if min(x, y) < low or z > hi or z < lo or max(x, y) > hi:
         return None
-    return x, y, z  # type: ignore[return-value]
+    return x, y, z
 
 
 # -- blanks -------------------------------------------------------------------------------------------------------
@@ -558,7 +566,7 @@ def _blank(draw: _Draw, grown: _Grown, settings: _Settings) -> tuple[list[Cell],
         if chosen is None:
             continue
         blank = set(chosen)
-        if any(sum(cell in blank for cell in cells) < preset.min_blanks_per_equation for cells in (eq.cells for eq in grown.equations)):
+        if any(sum(cell in blank for cell in eq.cells) < preset.min_blanks_per_equation for eq in grown.equations):
             continue
         levels = _levels(grown, chosen)
         if settings.depth[0] <= max(levels.values()) <= settings.depth[1]:

@@ -11,9 +11,11 @@ field, so that the generator's check or a parse does not have to be solved again
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.arith import OPERATORS
@@ -51,10 +53,8 @@ class Equation:
 
     def __post_init__(self) -> None:
         r, c = self.row, self.col
-        if self.direction == ACROSS:
-            cells = (r, c), (r, c + 2), (r, c + 4)
-        else:
-            cells = (r, c), (r + 2, c), (r + 4, c)
+        across = self.direction == ACROSS
+        cells = ((r, c), (r, c + 2), (r, c + 4)) if across else ((r, c), (r + 2, c), (r + 4, c))
         object.__setattr__(self, "cells", cells)
 
     @property
@@ -311,9 +311,9 @@ def _check_layout(p: Puzzle) -> None:
         number_cells.update(eq.cells)
     for (direction, index), starts in lines.items():
         starts.sort()
-        for first, second in zip(starts, starts[1:]):
+        for first, second in itertools.pairwise(starts):
             if second - first < MIN_GAP:
-                raise PuzzleError(f"{direction} equations at {direction == ACROSS and 'row' or 'column'} {index} "
+                raise PuzzleError(f"{direction} equations at {(direction == ACROSS and 'row') or 'column'} {index} "
                                   f"overlap or touch (starts {first} and {second})")
     rows = max(r for r, _ in number_cells) + 1
     cols = max(c for _, c in number_cells) + 1

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from crossmath.puzzles.arith import OPERATORS
 from crossmath.puzzles.model import Puzzle

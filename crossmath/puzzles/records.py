@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from crossmath.puzzles.arith import operators_to_ascii
 from crossmath.puzzles.model import Puzzle, PuzzleError, PuzzleInfo
@@ -33,7 +34,8 @@ def to_record(puzzle: Puzzle, *, img: str, img_blank: str) -> dict[str, Any]:
     """A solved puzzle as a published record, keys in the published order."""
     info = puzzle.info
     used = operators_to_ascii(tuple(eq.op for eq in puzzle.equations))
-    number_range = info.number_range or (min(v for _, v in puzzle.numbers), max(v for _, v in puzzle.numbers))
+    shown = [v for _, v in puzzle.numbers if v is not None]
+    number_range = info.number_range or (min(shown), max(shown))
     return {
         "img": img,
         "img_blank": img_blank,

@@ -8,7 +8,7 @@ over the number range wherever propagation stalls, stopping at the second soluti
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from crossmath.puzzles.arith import evaluate, solve_unknown
 from crossmath.puzzles.model import Analysis, Cell, Equation, Puzzle, PuzzleError

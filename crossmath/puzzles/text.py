@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from crossmath.puzzles import solver
 from crossmath.puzzles.arith import canonical_operator

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from crossmath.puzzles.arith import canonical_operator
 from crossmath.puzzles.model import Analysis, Puzzle, PuzzleError

@@ -13,10 +13,10 @@ stored as 8-bit palette PNGs: lossless, with a third of the bytes to filter and 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
@@ -174,7 +174,7 @@ def _canvas_size(puzzle: Puzzle, style: Style) -> tuple[int, int]:
     return puzzle.cols * style.cell_size + 2 * style.margin, puzzle.rows * style.cell_size + 2 * style.margin
 
 
-def _restore_margin(image: Image.Image, style: Style, ink) -> None:
+def _restore_margin(image: Image.Image, style: Style, ink: str | int) -> None:
     """A tile's last row and column belong to the next cell; at the right and bottom edges they must not eat the
     margin."""
     if style.margin:
@@ -201,8 +201,9 @@ def render(puzzle: Puzzle, style: str | Style = "original", *, solved: bool = Fa
 
 def _render_palette(puzzle: Puzzle, style: Style, solved: bool, highlight: Highlight | None) -> Image.Image | None:
     """The same picture as :func:`render` as a palette image, or None when a colour falls outside the palette."""
-    placed = [(corner, _palette_tile(style, *key)) for corner, key in _cells(puzzle, style, solved, highlight)]
-    if any(tile is None for _, tile in placed):
+    cells = list(_cells(puzzle, style, solved, highlight))
+    placed = [(corner, tile) for corner, key in cells if (tile := _palette_tile(style, *key)) is not None]
+    if len(placed) < len(cells):
         return None
     index = _style_palette(style)
     background = index[_packed(style.background)]

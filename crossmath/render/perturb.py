@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
@@ -76,34 +76,35 @@ def apply(image: Image.Image, levels: Mapping[str, float | None], *, background:
         if level == neutral:
             continue
         check(name, level)
+        assert level is not None, "check() refuses None unless it is the neutral level"
         image = _STEPS[name](image, level, background, seed, key)
     return image
 
 
-def _rotate(image: Image.Image, level, background, seed, key) -> Image.Image:
+def _rotate(image: Image.Image, level: float, background: str, seed: int, key: str) -> Image.Image:
     return image.rotate(level, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=background)
 
 
-def _blur(image: Image.Image, level, background, seed, key) -> Image.Image:
+def _blur(image: Image.Image, level: float, background: str, seed: int, key: str) -> Image.Image:
     return image.filter(ImageFilter.GaussianBlur(level))
 
 
-def _downscale(image: Image.Image, level, background, seed, key) -> Image.Image:
+def _downscale(image: Image.Image, level: float, background: str, seed: int, key: str) -> Image.Image:
     small = (max(1, round(image.width / level)), max(1, round(image.height / level)))
     return image.resize(small, Image.Resampling.LANCZOS).resize(image.size, Image.Resampling.BICUBIC)
 
 
-def _contrast(image: Image.Image, level, background, seed, key) -> Image.Image:
+def _contrast(image: Image.Image, level: float, background: str, seed: int, key: str) -> Image.Image:
     return ImageEnhance.Contrast(image).enhance(level)
 
 
-def _noise(image: Image.Image, level, background, seed, key) -> Image.Image:
+def _noise(image: Image.Image, level: float, background: str, seed: int, key: str) -> Image.Image:
     pixels = np.asarray(image, dtype=np.float32)
     noise = _rng(seed, key).standard_normal(pixels.shape[:2], dtype=np.float32)[..., None] * np.float32(level)
     return Image.fromarray(np.clip(np.rint(pixels + noise), 0, 255).astype(np.uint8), "RGB")
 
 
-def _jpeg(image: Image.Image, level, background, seed, key) -> Image.Image:
+def _jpeg(image: Image.Image, level: float, background: str, seed: int, key: str) -> Image.Image:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=int(level))
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")

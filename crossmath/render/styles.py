@@ -134,9 +134,10 @@ def load_style(path: str | Path) -> Style:
         if path.suffix.lower() == ".toml":
             if sys.version_info < (3, 11):
                 raise StyleError("reading TOML style files needs Python 3.11 or newer; use JSON")
-            import tomllib
+            else:
+                import tomllib
 
-            data = tomllib.loads(text)
+                data = tomllib.loads(text)
         else:
             data = json.loads(text)
     except (OSError, ValueError) as exc:

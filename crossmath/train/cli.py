@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__

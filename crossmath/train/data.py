@@ -7,11 +7,15 @@ so an adapter is trained on exactly the messages (and template) that ``crossmath
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, MODALITIES, build_prompt, check_template
 from crossmath.eval.sources import EvalItem, load_items
+
+if TYPE_CHECKING:
+    import datasets
 from crossmath.train.targets import reply
 
 TRAIN_MODALITIES = (*MODALITIES, "mixed")
@@ -71,7 +75,7 @@ def example_rows(items: Sequence[EvalItem], modalities: Sequence[str], *, templa
     return rows
 
 
-def to_dataset(rows: list[dict[str, Any]]):
+def to_dataset(rows: list[dict[str, Any]]) -> datasets.Dataset:
     """The rows as a ``datasets.Dataset`` (images stored as PNG, prompts as structured messages)."""
     import datasets
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from crossmath.errors import CrossmathError
+
+if TYPE_CHECKING:
+    from peft import LoraConfig
 
 
 def check_fits(model: str, modality: str, trust_remote_code: bool = False) -> None:
@@ -62,7 +66,7 @@ def default_targets(model: Any, train_vision: bool = False) -> str:
 
 
 def lora_config(model: Any, *, r: int, alpha: int, dropout: float, target_modules: Sequence[str] | None,
-                train_vision: bool):
+                train_vision: bool) -> LoraConfig:
     """The peft LoRA configuration of a causal-LM task."""
     from peft import LoraConfig
 

@@ -19,7 +19,8 @@ prompts) and dataset columns as keyword arguments, and returns one float per com
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from crossmath.eval.answers import ANSWER_TAG, THINKING, answer_tokens, extract_answer
 from crossmath.eval.metrics import Truth, blank_correctness
@@ -87,5 +88,7 @@ def consistency_reward(completions: Sequence[Any], puzzle: Sequence[str], **_: A
     return [consistency_score(reply_text(c), p) for c, p in zip(completions, puzzle)]
 
 
-REWARDS: dict[str, Callable[..., list[float]]] = {"correctness": correctness_reward, "format": format_reward, "consistency": consistency_reward}
+REWARDS: dict[str, Callable[..., list[float]]] = {
+    "correctness": correctness_reward, "format": format_reward, "consistency": consistency_reward,
+}
 """The reward functions by name, as ``--rewards`` takes them."""

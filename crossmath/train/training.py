@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
@@ -20,10 +20,13 @@ from crossmath.train.model import check_fits, load_base, lora_config
 from crossmath.train.options import CONFIG_FILE, LOG_FILE, TrainOptions
 from crossmath.train.rewards import REWARDS
 
+if TYPE_CHECKING:
+    from transformers import TrainerCallback
+
 MERGED = "merged"
 
 
-def _log_callback(path: Path):
+def _log_callback(path: Path) -> TrainerCallback:
     from transformers import TrainerCallback
 
     class JsonlLog(TrainerCallback):
@@ -87,7 +90,8 @@ def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bo
     )
 
 
-def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, train_rows: list, eval_rows: list):
+def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, train_rows: list, eval_rows: list
+                 ) -> Any:
     """TRL's SFTTrainer or GRPOTrainer on the rows, with the LoRA configuration (applied by the trainer)."""
     peft_config = lora_config(model, r=options.lora_r, alpha=options.lora_alpha, dropout=options.lora_dropout,
                               target_modules=options.target_modules or None, train_vision=options.train_vision)
@@ -166,7 +170,8 @@ def _write_config(options: TrainOptions, out: Path, templates: dict[str, str], t
 
     record = {
         "options": options.record(), "crossmath": __version__, "prompt_templates": templates,
-        "dataset": describe_source(options.dataset), "dataset_fingerprint": {style: source_fingerprint(options.dataset, style, options.split)
+        "dataset": describe_source(options.dataset),
+        "dataset_fingerprint": {style: source_fingerprint(options.dataset, style, options.split)
                                 for style in options.styles},
         "examples": {"train": train_count, "eval": eval_count},
         "versions": {"transformers": transformers.__version__, "trl": trl.__version__, "peft": peft.__version__,

@@ -6,8 +6,9 @@ OpenAI engine sends requests to any OpenAI-compatible server (vLLM, SGLang, host
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import Prompt

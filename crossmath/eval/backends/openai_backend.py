@@ -15,8 +15,9 @@ import json
 import os
 import random
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from crossmath.eval.backends.base import BackendError, Generation, Sampling
 from crossmath.eval.prompts import Prompt

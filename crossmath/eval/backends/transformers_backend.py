@@ -4,8 +4,9 @@ adapter, batched generation with left padding."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from crossmath.eval.backends.base import BackendError, Generation, Sampling
 from crossmath.eval.prompts import Prompt
@@ -84,7 +85,7 @@ class TransformersBackend:
             self.model = self._with_adapter(adapter, merge_adapter)
         self.model.eval()
 
-    def _with_adapter(self, adapter: str, merge: bool):
+    def _with_adapter(self, adapter: str, merge: bool) -> Any:
         from peft import PeftModel
 
         check_adapter_path(adapter)
