@@ -31,9 +31,10 @@ SUBSTITUTIONS: list[tuple[str, str, str]] = [
     (r"Qwen/Qwen2-VL-2B-Instruct", "Qwen__Qwen2-VL-2B-Instruct",
      "a tiny random Qwen2-VL saved in the working folder stands in for the Hub model (no downloads); its folder "
      "name keeps the run folders' names (crossmath-runs/Qwen__Qwen2-VL-2B-Instruct/...)"),
-    (r"^(crossmath-build (?!.*--train-size 0).*)$", r"\1 --train-size 4 --test-size 3",
+    (r"^(crossmath-build (?!.*--train-size 0)(?!.*--experiment).*)$", r"\1 --train-size 4 --test-size 3",
      "builds with both splits: 4 train and 3 test puzzles instead of thousands"),
-    (r"^(crossmath-build .*--train-size 0.*)$", r"\1 --test-size 3", "test-only builds: 3 test puzzles"),
+    (r"^(crossmath-build .*(--train-size 0|--experiment).*)$", r"\1 --test-size 3",
+     "test-only builds and experiment files (which set their own train size): 3 test puzzles"),
     (r"^(crossmath-eval run .*)$", r"\1 --limit 2 --max-new-tokens 4", "model runs: 2 puzzles, 4 new tokens"),
     (r"^(crossmath-train .*)$", r"\1 --limit 2", "training: 2 puzzles (one step)"),
 ]
@@ -53,7 +54,8 @@ SKIPPED: dict[str, str] = {
     "python -m sglang.launch_server": "needs SGLang and a GPU",
     "crossmath-eval run --backend openai --base-url http://localhost:30000/v1": "needs the SGLang server above",
     'lmms-eval --include_path "$(python -c \'import crossmath.tasks as t; print(t.TASKS_DIR)\')" --tasks list':
-        "lmms-eval's start-up takes minutes here; tests/test_lmms_tasks.py loads the tasks with its TaskManager",
+        "lmms-eval's start-up alone takes about 30 s (it imports every task it ships); tests/test_lmms_tasks.py "
+        "loads our tasks with lmms-eval's own TaskManager",
     'lmms-eval --include_path "$(python -c \'import crossmath.tasks as t; print(t.TASKS_DIR)\')" --model':
         "needs a real model for lmms-eval's qwen2_vl wrapper",
     "crossmath-build --out crossmath-data --train-size 0": "the lmms-eval section rebuilds the folder the Quick "
@@ -75,15 +77,17 @@ def commands(script: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def substitute(command: str, used: set[int]) -> str:
+def substitute(command: str, used: set[int] | None = None) -> str:
+    """The command as it runs here; ``used`` collects the numbers of the substitutions that applied."""
     for number, (pattern, replacement, _why) in enumerate(SUBSTITUTIONS):
         command, count = re.subn(pattern, replacement, command)
-        if count:
+        if count and used is not None:
             used.add(number)
     return command
 
 
 def all_commands() -> list[str]:
+    """Every command of every shell block, before substitution."""
     return [c for language, text in blocks() if language == "bash" for c in commands(text)]
 
 
@@ -128,7 +132,6 @@ def test_readme_runs(tmp_path, monkeypatch):
            "TRANSFORMERS_OFFLINE": "1", "TQDM_DISABLE": "1"}
     globs: dict = {}
     parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    used: set[int] = set()
     for number, (language, text) in enumerate(blocks()):
         if language == "python":
             test = parser.get_doctest(text, globs, f"README.md block {number}", str(README), 0)
@@ -142,10 +145,10 @@ def test_readme_runs(tmp_path, monkeypatch):
             for command in commands(text):
                 if any(start in command for start in SKIPPED):
                     continue
-                command = substitute(command, used)
+                command = substitute(command)
                 if not command:
                     continue
-                start = time.perf_counter()
+                began = time.perf_counter()
                 done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True)
-                print(f"{time.perf_counter() - start:5.1f} s  {command}")
+                print(f"{time.perf_counter() - began:5.1f} s  {command}")  # shown with -s: where the time goes
                 assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
