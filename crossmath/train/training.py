@@ -86,6 +86,7 @@ def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bo
         report_to=list(options.report_to), seed=options.seed, data_seed=options.seed,
         **{checkpointing: options.gradient_checkpointing},
         bf16=model.dtype == torch.bfloat16, fp16=model.dtype == torch.float16,
+        use_cpu=not torch.cuda.is_available(),  # without it, bf16 on a machine without a GPU is refused
         disable_tqdm=not options.progress, dataloader_num_workers=0,
     )
 

@@ -1,0 +1,154 @@
+"""README.md's examples run: its Python blocks as doctests, its shell blocks as commands, in order, in one folder.
+
+The blocks run as a reader would type them, top to bottom, in one temporary working folder: a ```python block is a
+doctest (its shown values are checked) in a namespace shared by all of them, a ```bash block's commands run through
+bash with the console scripts of this interpreter, and a ```toml block whose first line is ``# NAME.toml: ...`` is
+written to NAME.toml. What cannot run offline, without a GPU, or fast is rewritten or skipped by the two tables
+below, each entry with its reason; the test fails when an entry no longer matches the README, so they can't rot.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+README = ROOT / "README.md"
+
+pytestmark = pytest.mark.torch
+
+SUBSTITUTIONS: list[tuple[str, str, str]] = [
+    # (pattern, replacement, why)
+    (r'^pip install [^&]*(&& |$)', "", "the test environment is what the README's test command installed"),
+    (r"Qwen/Qwen2-VL-2B-Instruct", "Qwen__Qwen2-VL-2B-Instruct",
+     "a tiny random Qwen2-VL saved in the working folder stands in for the Hub model (no downloads); its folder "
+     "name keeps the run folders' names (crossmath-runs/Qwen__Qwen2-VL-2B-Instruct/...)"),
+    (r"^(crossmath-build (?!.*--train-size 0)(?!.*--experiment).*)$", r"\1 --train-size 4 --test-size 3",
+     "builds with both splits: 4 train and 3 test puzzles instead of thousands"),
+    (r"^(crossmath-build .*(--train-size 0|--experiment).*)$", r"\1 --test-size 3",
+     "test-only builds and experiment files (which set their own train size): 3 test puzzles"),
+    (r"^(crossmath-eval run .*)$", r"\1 --limit 2 --max-new-tokens 4", "model runs: 2 puzzles, 4 new tokens"),
+    (r"^(crossmath-train .*)$", r"\1 --limit 2", "training: 2 puzzles (one step)"),
+]
+
+SKIPPED: dict[str, str] = {
+    # a part of exactly one command -> why it does not run here
+    'pip install -e ".[test]" && python -m pytest': "runs this test suite",
+    "crossmath-build --out crossmath-data --push-to-hub": "needs the network and a Hub login",
+    "crossmath-eval score --dataset data/Original/testset_hr.jsonl run_1.log":
+        "needs the published code's own log files (tests/test_eval.py scores such logs)",
+    "crossmath-eval run --backend openai --base-url https://api.example.com/v1": "needs a hosted API and its key",
+    "vllm serve Qwen/Qwen2.5-VL-7B-Instruct --data-parallel-size": "needs vLLM and GPUs",
+    "localhost:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct": "needs the vLLM server above "
+        "(tests/test_eval_api.py runs the engine against a local server)",
+    "vllm serve Qwen/Qwen2.5-VL-7B-Instruct --enable-lora": "needs vLLM and a GPU",
+    "localhost:8000/v1 --model my-lora": "needs the vLLM server above",
+    "python -m sglang.launch_server": "needs SGLang and a GPU",
+    "crossmath-eval run --backend openai --base-url http://localhost:30000/v1": "needs the SGLang server above",
+    'lmms-eval --include_path "$(python -c \'import crossmath.tasks as t; print(t.TASKS_DIR)\')" --tasks list':
+        "lmms-eval's start-up alone takes about 30 s (it imports every task it ships); tests/test_lmms_tasks.py "
+        "loads our tasks with lmms-eval's own TaskManager",
+    'lmms-eval --include_path "$(python -c \'import crossmath.tasks as t; print(t.TASKS_DIR)\')" --model':
+        "needs a real model for lmms-eval's qwen2_vl wrapper",
+    "crossmath-build --out crossmath-data --train-size 0": "the lmms-eval section rebuilds the folder the Quick "
+        "start built; here it already exists",
+}
+
+BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.M | re.S)
+
+
+def blocks() -> list[tuple[str, str]]:
+    """Every fenced block of README.md as (language, text), in order."""
+    return [(m.group(1), m.group(2)) for m in BLOCK.finditer(README.read_text(encoding="utf-8"))]
+
+
+def commands(script: str) -> list[str]:
+    """The commands of a shell block: continuation lines joined, comments and empty lines dropped."""
+    joined = re.sub(r"\\\n\s*", "", script)
+    lines = (re.sub(r"(^|\s+)# .*$", "", line).strip() for line in joined.splitlines())
+    return [line for line in lines if line]
+
+
+def substitute(command: str, used: set[int] | None = None) -> str:
+    """The command as it runs here; ``used`` collects the numbers of the substitutions that applied."""
+    for number, (pattern, replacement, _why) in enumerate(SUBSTITUTIONS):
+        command, count = re.subn(pattern, replacement, command)
+        if count and used is not None:
+            used.add(number)
+    return command
+
+
+def all_commands() -> list[str]:
+    """Every command of every shell block, before substitution."""
+    return [c for language, text in blocks() if language == "bash" for c in commands(text)]
+
+
+def console_scripts(folder: Path) -> Path:
+    """This checkout's [project.scripts] as small launchers for this interpreter (installed ones may be older)."""
+    folder.mkdir()
+    section = (ROOT / "pyproject.toml").read_text(encoding="utf-8").split("[project.scripts]\n")[1].split("\n[")[0]
+    for name, module, function in re.findall(r'^([\w-]+) = "([\w.]+):(\w+)"$', section, re.M):
+        code = f"import sys; sys.argv[0] = {name!r}; from {module} import {function}; sys.exit({function}())"
+        launcher = folder / name
+        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "{code}" "$@"\n', encoding="utf-8")
+        launcher.chmod(0o755)
+    return folder
+
+
+def test_tables_name_only_what_the_readme_holds():
+    every = all_commands()
+    for start in SKIPPED:
+        assert sum(start in c for c in every) == 1, f"SKIPPED entry is not in exactly one command: {start}"
+    used: set[int] = set()
+    for command in every:
+        if not any(start in command for start in SKIPPED):
+            substitute(command, used)
+    assert used == set(range(len(SUBSTITUTIONS))), "a substitution matches no README command"
+
+
+def test_python_blocks_are_doctests():
+    for language, text in blocks():
+        if language == "python":
+            assert text.startswith(">>> "), f"a python block in README.md is not a doctest:\n{text}"
+
+
+@pytest.mark.skipif(not shutil.which("tesseract"), reason="the README's legibility commands need tesseract")
+def test_readme_runs(tmp_path, monkeypatch):
+    from crossmath.eval.random_models import tiny_qwen2_vl
+
+    tiny_qwen2_vl(tmp_path / "Qwen__Qwen2-VL-2B-Instruct")
+    bin_dir = console_scripts(tmp_path / ".bin")
+    monkeypatch.chdir(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}"
+           f"{os.pathsep}{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "TQDM_DISABLE": "1"}
+    globs: dict = {}
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for number, (language, text) in enumerate(blocks()):
+        if language == "python":
+            test = parser.get_doctest(text, globs, f"README.md block {number}", str(README), 0)
+            output: list[str] = []
+            result = runner.run(test, out=output.append, clear_globs=False)
+            assert not result.failed, "".join(output)
+            globs = test.globs  # the next block sees what this one defined
+        elif language == "toml" and (name := re.match(r"# (\S+\.toml):", text)):
+            Path(name.group(1)).write_text(text, encoding="utf-8")
+        elif language == "bash":
+            for command in commands(text):
+                if any(start in command for start in SKIPPED):
+                    continue
+                command = substitute(command)
+                if not command:
+                    continue
+                began = time.perf_counter()
+                done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True)
+                print(f"{time.perf_counter() - began:5.1f} s  {command}")  # shown with -s: where the time goes
+                assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
