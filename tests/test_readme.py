@@ -1,21 +1,29 @@
 """README.md's examples run: its Python blocks as doctests, its shell blocks as commands, in order, in one folder.
 
 The blocks run as a reader would type them, top to bottom, in one temporary working folder: a ```python block is a
-doctest (its shown values are checked) in a namespace shared by all of them, a ```bash block's commands run through
-bash with the console scripts of this interpreter, and a ```toml block whose first line is ``# NAME.toml: ...`` is
-written to NAME.toml. What cannot run offline, without a GPU, or fast is rewritten or skipped by the two tables
-below, each entry with its reason; the test fails when an entry no longer matches the README, so they can't rot.
+doctest (its shown values are checked) in a namespace shared by all of them, a ```bash block's commands run (a
+plain call of one of crossmath's commands through its ``main(argv)`` in this process, so torch and datasets load
+once; anything else through bash with the console scripts of this interpreter), and a ```toml block whose first
+line is ``# NAME.toml: ...`` is written to NAME.toml. What cannot run offline, without a GPU, or fast is rewritten
+or skipped by the two tables below, each entry with its reason; the test fails when an entry no longer matches the
+README, so they can't rot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import doctest
+import glob
+import importlib
+import io
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -91,11 +99,40 @@ def all_commands() -> list[str]:
     return [c for language, text in blocks() if language == "bash" for c in commands(text)]
 
 
+def entry_points() -> list[tuple[str, str, str]]:
+    """This checkout's [project.scripts] as (command, module, function)."""
+    section = (ROOT / "pyproject.toml").read_text(encoding="utf-8").split("[project.scripts]\n")[1].split("\n[")[0]
+    return re.findall(r'^([\w-]+) = "([\w.]+):(\w+)"$', section, re.M)
+
+
+def in_process(command: str) -> tuple[Callable[[Sequence[str]], int], list[str]] | None:
+    """The ``main`` and arguments of a command that is a plain call of one of crossmath's commands (no pipes,
+    redirections, substitutions or ``&&``), else None."""
+    if re.search(r"[|&;<>$`()]", command):
+        return None
+    argv = shlex.split(command)
+    for name, module, function in entry_points():
+        if argv[0] == name:  # wildcards expand as bash expands them (sorted; kept as typed when nothing matches)
+            arguments = [path for word in argv[1:] for path in (sorted(glob.glob(word)) or [word])]
+            return getattr(importlib.import_module(module), function), arguments
+    return None
+
+
+def run_here(main: Callable[[Sequence[str]], int], arguments: list[str]) -> tuple[int, str]:
+    """Exit status and output of a command's ``main`` run in this process."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        try:
+            status = main(arguments)
+        except SystemExit as exc:  # argparse's own exits
+            status = exc.code if isinstance(exc.code, int) else 1
+    return status, output.getvalue()
+
+
 def console_scripts(folder: Path) -> Path:
     """This checkout's [project.scripts] as small launchers for this interpreter (installed ones may be older)."""
     folder.mkdir()
-    section = (ROOT / "pyproject.toml").read_text(encoding="utf-8").split("[project.scripts]\n")[1].split("\n[")[0]
-    for name, module, function in re.findall(r'^([\w-]+) = "([\w.]+):(\w+)"$', section, re.M):
+    for name, module, function in entry_points():
         code = f"import sys; sys.argv[0] = {name!r}; from {module} import {function}; sys.exit({function}())"
         launcher = folder / name
         launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "{code}" "$@"\n', encoding="utf-8")
@@ -127,6 +164,8 @@ def test_readme_runs(tmp_path, monkeypatch):
     tiny_qwen2_vl(tmp_path / "Qwen__Qwen2-VL-2B-Instruct")
     bin_dir = console_scripts(tmp_path / ".bin")
     monkeypatch.chdir(tmp_path)
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "TQDM_DISABLE"):
+        monkeypatch.setenv(name, "1")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}"
            f"{os.pathsep}{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "TQDM_DISABLE": "1"}
@@ -149,6 +188,11 @@ def test_readme_runs(tmp_path, monkeypatch):
                 if not command:
                     continue
                 began = time.perf_counter()
-                done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True)
+                call = in_process(command)
+                if call is not None:
+                    status, output = run_here(*call)
+                else:
+                    done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True)
+                    status, output = done.returncode, done.stdout + done.stderr
                 print(f"{time.perf_counter() - began:5.1f} s  {command}")  # shown with -s: where the time goes
-                assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+                assert status == 0, f"{command}\n{output[-6000:]}"
