@@ -463,7 +463,7 @@ def test_12_every_bad_input_error_is_a_crossmath_error_and_bugs_keep_their_trace
         run_cli(parser, [])
 
 
-# -- probe of the features of issues 8, 9 and 10 ------------------------------------------------------------------------
+# -- probe of the features of issues 8, 9 and 10 -----------------------------------------------------------------------
 
 def test_a_sweep_of_too_many_configs_is_refused_before_anything_runs(tmp_path, capsys):
     levels = ",".join(str(n) for n in range(10, 20))
