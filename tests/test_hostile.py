@@ -524,3 +524,15 @@ def test_train_refuses_an_out_that_is_a_file_or_a_folder_of_other_things(tmp_pat
     assert train_main(["--model", str(tmp_path / "m"), "--dataset", str(tmp_path), "--out", str(out)]) == 2
     assert "is not an empty folder" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob("*")) == (["out"] if kind == "file" else ["notes.txt", "out"])
+
+
+def test_a_report_page_path_that_is_a_folder_is_refused_before_anything_is_written(tmp_path):
+    from crossmath.eval.report import ReportError, gap_report
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "m", "modality": "text", "style": "original"}))
+    (run / "predictions.jsonl").write_text("")
+    with pytest.raises(ReportError, match="is a folder; give the page's file name"):
+        gap_report([run], out=tmp_path / "report", html=tmp_path)
+    assert not (tmp_path / "report").exists()
