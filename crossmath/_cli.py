@@ -37,6 +37,17 @@ non_negative_int = _whole_number(0)
 """An option value that must be a whole number of 0 or more (an index, a size that may be empty)."""
 
 
+def percent(text: str) -> float:
+    """An option value that is a percentage, 0 to 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text!r}")
+    return value
+
+
 def option_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse ``type`` whose :class:`CrossmathError` message reaches the user (argparse hides the text of a
     ValueError from a type function)."""

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING
 
 from tqdm import tqdm
 
-from crossmath._cli import comma_list, non_negative_int, option_type, positive_int, run_cli
+from crossmath._cli import comma_list, non_negative_int, option_type, percent, positive_int, run_cli
 from crossmath._version import __version__
 from crossmath.puzzles import profile
 from crossmath.puzzles.generator import DEFAULT_PROFILE, PRESETS, PROFILES, generate
@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "share read correctly in crossmath_build.json and the dataset card.")
     leg.add_argument("dataset", metavar="DATASET_DIR", help="a finished crossmath-build folder")
     leg.add_argument("--sample", type=positive_int, default=20, help="images per config (default 20)")
-    leg.add_argument("--min-legibility", type=float, metavar="P", help="exit status 1 if a config reads below P%%")
+    leg.add_argument("--min-legibility", type=percent, metavar="P", help="exit status 1 if a config reads below P%%")
     leg.set_defaults(run=_legibility)
     return parser
 

@@ -463,3 +463,78 @@ def test_12_every_bad_input_error_is_a_crossmath_error_and_bugs_keep_their_trace
     parser.set_defaults(run=lambda args: 1 // 0)
     with pytest.raises(ZeroDivisionError):
         run_cli(parser, [])
+
+
+# -- probe of the features of issues 8, 9 and 10 -----------------------------------------------------------------------
+
+def test_a_sweep_of_too_many_configs_is_refused_before_anything_runs(tmp_path, capsys):
+    levels = ",".join(str(n) for n in range(10, 20))
+    argv = ["--train-size", "0", "--test-size", "6", "--out", str(tmp_path / "ds"),
+            "--vary", f"font_size={levels}", "--vary", "margin=1,2,3,4,5,6,7,8,9,10", "--vary", "blur=0,1,2,3,4,5,6"]
+    assert build_main(argv) == 2
+    assert "configs (4 styles x 700 per style) is more than 1000" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("option", [["--legibility-sample", "0"], ["--min-legibility", "101"]])
+def test_bad_legibility_options_are_refused_before_the_build(tmp_path, capsys, option):
+    with pytest.raises(SystemExit) as exit_:
+        build_main(["--train-size", "0", "--test-size", "6", "--out", str(tmp_path / "ds"), *option])
+    assert exit_.value.code == 2 and not any(tmp_path.iterdir())
+    with pytest.raises(SystemExit):
+        crossmath_main(["legibility", str(tmp_path), "--min-legibility", "nan"])
+    assert "expected a percentage from 0 to 100" in capsys.readouterr().err
+
+
+def test_a_missing_tesseract_is_found_before_the_build(tmp_path, monkeypatch, capsys):
+    import pytesseract
+
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "no-tesseract"))
+    assert build_main(["--train-size", "0", "--test-size", "6", "--out", str(tmp_path / "ds"),
+                       "--check-legibility"]) == 2
+    assert "apt-get install tesseract-ocr" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()
+
+
+def test_openai_runs_refuse_a_base_url_without_scheme_and_a_named_key_that_is_unset(tmp_path, monkeypatch, capsys,
+                                                                                    eval_dataset):
+    from crossmath.eval.cli import main as eval_main
+
+    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-printed")
+    common = ["run", "--backend", "openai", "--model", "m", "--dataset", str(eval_dataset), "--limit", "1",
+              "--output", str(tmp_path / "r")]
+    assert eval_main([*common, "--base-url", "localhost:8000/v1"]) == 2
+    assert eval_main([*common, "--base-url", "http://127.0.0.1:1/v1", "--api-key-env", "NO_SUCH_KEY"]) == 2
+    everything = capsys.readouterr().err
+    err = [line for line in everything.splitlines() if line.startswith("crossmath-eval: error: ")]  # and progress bars
+    assert len(err) == 2 and "Traceback" not in everything
+    assert "must start with http:// or https://" in err[0] and "NO_SUCH_KEY, which is not set" in err[1]
+    assert "sk-never-printed" not in everything and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_train_refuses_an_out_that_is_a_file_or_a_folder_of_other_things(tmp_path, capsys, kind):
+    from crossmath.train.cli import main as train_main
+
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("mine")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    assert train_main(["--model", str(tmp_path / "m"), "--dataset", str(tmp_path), "--out", str(out)]) == 2
+    assert "is not an empty folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == (["out"] if kind == "file" else ["notes.txt", "out"])
+
+
+def test_a_report_page_path_that_is_a_folder_is_refused_before_anything_is_written(tmp_path):
+    from crossmath.eval.report import ReportError, gap_report
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "m", "modality": "text", "style": "original"}))
+    (run / "predictions.jsonl").write_text("")
+    with pytest.raises(ReportError, match="is a folder; give the page's file name"):
+        gap_report([run], out=tmp_path / "report", html=tmp_path)
+    assert not (tmp_path / "report").exists()

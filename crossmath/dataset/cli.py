@@ -9,11 +9,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from crossmath._cli import comma_list, non_negative_int, option_type, positive_int, run_cli
+from crossmath._cli import comma_list, non_negative_int, option_type, percent, positive_int, run_cli
 from crossmath._version import __version__
 from crossmath.dataset.experiment import load_experiment, parse_puzzle_value
 from crossmath.dataset.factors import parse_vary
-from crossmath.dataset.legibility import DEFAULT_SAMPLE, check_legibility
+from crossmath.dataset.legibility import DEFAULT_SAMPLE, check_legibility, tesseract
 from crossmath.dataset.pipeline import build, existing_build, merge
 from crossmath.dataset.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
 from crossmath.errors import SettingsError
@@ -102,10 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--check-legibility", action="store_true",
                        help="after building, read a sample of every config's number cells back with Tesseract and "
                             "record the share read correctly")
-    sweep.add_argument("--min-legibility", type=float, metavar="P",
+    sweep.add_argument("--min-legibility", type=percent, metavar="P",
                        help="exit with status 1 when a config's legibility is below P percent (implies "
                             "--check-legibility; the built folder stays, with the figures recorded)")
-    sweep.add_argument("--legibility-sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
+    sweep.add_argument("--legibility-sample", type=positive_int, default=DEFAULT_SAMPLE, metavar="N",
                        help=f"images read per config (default {DEFAULT_SAMPLE})")
     hub = parser.add_argument_group("publishing")
     hub.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the finished dataset to this Hub repo")
@@ -150,6 +150,9 @@ def _run(args: argparse.Namespace) -> int:
 
         check_repo_id(args.push_to_hub)
     settings = settings_from_args(args)
+    legibility = args.check_legibility or args.min_legibility is not None
+    if legibility:
+        tesseract()  # before the build, not after it
     ready = existing_build(args.out, settings) if args.push_to_hub and not args.overwrite else None
     if ready is not None:
         print(f"{args.out} already holds this build; not rebuilding it")
@@ -160,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         report = build(args.out, settings, num_proc=args.num_proc, shard=args.shard,
                        resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
     print("\n".join(report.lines()))
-    if args.check_legibility or args.min_legibility is not None:
+    if legibility:
         failed = check_legibility(report.path, args.legibility_sample, args.min_legibility, not args.no_progress)
         if failed:
             return 1

@@ -16,6 +16,7 @@ each factor alone away from the base); its name reads like ``original-font_size-
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -34,6 +35,8 @@ GRID_FACTORS = {"operators": "operators", "range": "number_range", "equations": 
                 "max_rows": "max_rows", "max_cols": "max_cols"}
 """Grid factors and the :func:`generate` argument each sets."""
 INT_STYLE_FIELDS = ("border_width", "font_size", "cell_size", "margin")
+MAX_CONFIGS = 1000
+"""The most configs one build may have: a larger sweep is almost surely a typo, and would run for days."""
 FACTOR_PREFIX = "factor_"
 """Each varied factor is a column ``factor_<name>`` holding the row's level."""
 
@@ -175,6 +178,10 @@ def plan_configs(styles: tuple[Style, ...], vary: Mapping[str, list[Any]], one_a
     if not vary:
         return [Config(style.name, style, {}, {}, {}, {}) for style in styles]
     names = list(vary)
+    per_style = 1 + sum(map(len, vary.values())) if one_at_a_time else math.prod(map(len, vary.values()))
+    if len(styles) * per_style > MAX_CONFIGS:
+        raise SettingsError(f"{len(styles) * per_style} configs ({len(styles)} styles x {per_style} per style) is "
+                            f"more than {MAX_CONFIGS}; vary fewer factors or levels, or use --one-at-a-time")
     configs = []
     for style in styles:
         base = {name: base_level(name, style) for name in names}

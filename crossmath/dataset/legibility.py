@@ -57,7 +57,8 @@ class Legibility:
         return 100.0 * self.read / self.numbers if self.numbers else 0.0
 
 
-def _tesseract() -> Any:
+def tesseract() -> Any:
+    """The pytesseract module, once the Tesseract engine is known to run (else one clear error)."""
     try:
         import pytesseract
 
@@ -104,7 +105,7 @@ def number_strips(image: Image.Image, puzzle: Puzzle, config: Config) -> list[tu
 def read_strips(strips: list[tuple[Image.Image, str]]) -> int:
     """How many strips Tesseract reads as exactly their number: one call for a column of them with white gaps,
     each word assigned to the strip whose band holds its middle."""
-    pytesseract = _tesseract()
+    pytesseract = tesseract()
     width = max(strip.width for strip, _ in strips) + 2 * GAP
     column = Image.new("L", (width, sum(strip.height + GAP for strip, _ in strips) + GAP), 255)
     bands, y = [], GAP
@@ -147,7 +148,7 @@ def check_dataset(root: str | Path, *, sample: int = DEFAULT_SAMPLE, progress: b
         raise LegibilityError(f"{root} is not a finished crossmath build (no {MANIFEST})")
     if sample < 1:
         raise LegibilityError("the legibility sample needs at least 1 image")
-    _tesseract()
+    tesseract()
     manifest = read_json(root / MANIFEST)
     settings = BuildSettings.from_dict(manifest["settings"])
     if "hf" not in settings.outputs:
@@ -157,7 +158,7 @@ def check_dataset(root: str | Path, *, sample: int = DEFAULT_SAMPLE, progress: b
     results = [check_config(root, settings, config, sample)
                for config in tqdm(settings.configs, desc="reading numbers", unit="config", disable=not progress)]
     manifest["legibility"] = {
-        "engine": f"tesseract {_tesseract().get_tesseract_version()}", "sample": sample,
+        "engine": f"tesseract {tesseract().get_tesseract_version()}", "sample": sample,
         "configs": {r.config: {"images": r.images, "numbers": r.numbers, "read": r.read,
                                "share": round(r.share, 2)} for r in results},
     }

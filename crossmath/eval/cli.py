@@ -70,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the model here with transformers (default), or send requests to a server")
     api.add_argument("--base-url", help="the server's API root, e.g. http://localhost:8000/v1 "
                      "(default: $OPENAI_BASE_URL)")
-    api.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="NAME",
-                     help="environment variable holding the API key (default OPENAI_API_KEY; never stored)")
+    api.add_argument("--api-key-env", metavar="NAME",
+                     help="environment variable holding the API key, which must then be set (default "
+                          "OPENAI_API_KEY, if set; local servers take none; never stored)")
     api.add_argument("--concurrency", type=int, default=8, help="requests in flight, at most (default 8)")
     api.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default 600)")
     api.add_argument("--max-retries", type=int, default=5,
@@ -136,6 +137,8 @@ def _check_run_options(args: argparse.Namespace) -> None:
                                  "--enable-lora --lora-modules NAME=PATH) and pass --model NAME")
         if not (args.base_url or os.environ.get("OPENAI_BASE_URL")):
             raise CrossmathError("--backend openai needs --base-url (or OPENAI_BASE_URL)")
+        if args.api_key_env and not os.environ.get(args.api_key_env):
+            raise CrossmathError(f"--api-key-env names {args.api_key_env}, which is not set in the environment")
     else:
         check_model_path(args.model)
         if args.adapter:
@@ -148,7 +151,7 @@ def _backend(args: argparse.Namespace) -> Backend:
     if args.backend == "openai":
         from crossmath.eval.backends.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(args.model, base_url=args.base_url, api_key_env=args.api_key_env,
+        return OpenAIBackend(args.model, base_url=args.base_url, api_key_env=args.api_key_env or "OPENAI_API_KEY",
                              concurrency=args.concurrency, timeout=args.timeout, max_retries=args.max_retries,
                              extra_body=args.extra_body)
     from crossmath.eval.backends.transformers_backend import TransformersBackend

@@ -25,6 +25,8 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
                by: str | None = None, html: str | Path | None = None, gallery: int = 50) -> str:
     """The report as markdown. With ``out``, also ``report.md``, ``summary.json`` and the figures written there;
     with ``html``, the self-contained page (its figures go to ``out``, or beside the page)."""
+    if html is not None and Path(html).is_dir():
+        raise ReportError(f"--html {html} is a folder; give the page's file name, e.g. {Path(html) / 'report.html'}")
     runs = load_runs(run_dirs)
     if gallery < 0:
         raise ReportError("the gallery size must be 0 or more")

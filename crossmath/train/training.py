@@ -64,6 +64,8 @@ def _check(options: TrainOptions, out: Path) -> str | None:
         return last_checkpoint(out)
     if (out / CONFIG_FILE).exists():
         raise CrossmathError(f"{out} already holds a training run; use --resume to continue it or another --out")
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        raise CrossmathError(f"--out {out} exists and is not an empty folder; the adapter needs a new or empty one")
     return None
 
 

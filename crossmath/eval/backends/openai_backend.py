@@ -116,6 +116,9 @@ class OpenAIBackend:
         if not base_url:
             raise BackendError("--backend openai needs --base-url (or OPENAI_BASE_URL), e.g. "
                                "http://localhost:8000/v1")
+        if not base_url.startswith(("http://", "https://")):
+            raise BackendError(f"the base URL must start with http:// or https://, e.g. http://localhost:8000/v1; "
+                               f"got {base_url!r}")
         # local servers (vLLM, SGLang) take any key; the key is never printed or stored
         self.client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env) or "EMPTY",
                                     timeout=timeout, max_retries=0)
