@@ -164,8 +164,8 @@ def test_readme_runs(tmp_path, monkeypatch):
     tiny_qwen2_vl(tmp_path / "Qwen__Qwen2-VL-2B-Instruct")
     bin_dir = console_scripts(tmp_path / ".bin")
     monkeypatch.chdir(tmp_path)
-    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "TQDM_DISABLE"):
-        monkeypatch.setenv(name, "1")
+    for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "TQDM_DISABLE"):
+        monkeypatch.setenv(variable, "1")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}"
            f"{os.pathsep}{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "TQDM_DISABLE": "1"}
@@ -190,9 +190,9 @@ def test_readme_runs(tmp_path, monkeypatch):
                 began = time.perf_counter()
                 call = in_process(command)
                 if call is not None:
-                    status, output = run_here(*call)
+                    status, printed = run_here(*call)
                 else:
                     done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True)
-                    status, output = done.returncode, done.stdout + done.stderr
+                    status, printed = done.returncode, done.stdout + done.stderr
                 print(f"{time.perf_counter() - began:5.1f} s  {command}")  # shown with -s: where the time goes
-                assert status == 0, f"{command}\n{output[-6000:]}"
+                assert status == 0, f"{command}\n{printed[-6000:]}"
