@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crossmath.dataset.factors import FACTOR_PREFIX, kind, pairing, parse_level, parse_span
+from crossmath.dataset.factors import kind, pairing, parse_level, parse_span
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 from crossmath.errors import SettingsError
 from crossmath.render.perturb import DOCS as PERTURBATION_DOCS
+from crossmath.schema import FACTOR_PREFIX
 
 EXPERIMENT_FILE = "experiment.toml"
 PUZZLE_KEYS = {"equations": "equations", "max_rows": "max_rows", "max_cols": "max_cols", "operators": "operators",

@@ -37,8 +37,6 @@ GRID_FACTORS = {"operators": "operators", "range": "number_range", "equations": 
 INT_STYLE_FIELDS = ("border_width", "font_size", "cell_size", "margin")
 MAX_CONFIGS = 1000
 """The most configs one build may have: a larger sweep is almost surely a typo, and would run for days."""
-FACTOR_PREFIX = "factor_"
-"""Each varied factor is a column ``factor_<name>`` holding the row's level."""
 
 
 def kind(name: str) -> str:

@@ -41,8 +41,8 @@ from crossmath.dataset.rows import features
 from crossmath.dataset.settings import CHUNK_SIZE, BuildSettings, plan_chunks
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.published_names import published_names
+from crossmath.schema import MANIFEST
 
-MANIFEST = "crossmath_build.json"
 PARTIAL_STATE = ".crossmath-partial.json"
 
 

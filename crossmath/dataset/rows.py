@@ -8,10 +8,11 @@ from typing import Any
 
 import datasets
 
-from crossmath.dataset.factors import FACTOR_PREFIX, Config, column_type, column_value, png
+from crossmath.dataset.factors import Config, column_type, column_value, png
 from crossmath.dataset.settings import BuildSettings
 from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.text import FORMATS
+from crossmath.schema import FACTOR_PREFIX, GRID_COLUMNS
 
 COLUMN_DOCS = {
     "id": "stable item id, the same puzzle has the same id in every config (e.g. `test-00042`)",
@@ -42,7 +43,6 @@ COLUMN_DOCS = {
 
 FACTOR_COLUMN_DOC = "the level of the varied factor `{}` in this config"
 
-GRID_COLUMNS = {"json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
 
 
 def features(settings: BuildSettings) -> datasets.Features:

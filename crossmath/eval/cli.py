@@ -14,6 +14,7 @@ from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
+from crossmath.schema import FACTOR_PREFIX
 
 if TYPE_CHECKING:
     from crossmath.eval.backends.base import Backend
@@ -249,11 +250,11 @@ def _factors(dataset: str, style: str, split: str) -> dict:
     if Path(dataset).is_file():
         return {}
     data = datasets.load_dataset(dataset, style, split=split)
-    columns = [name for name in data.column_names if name.startswith("factor_")]
+    columns = [name for name in data.column_names if name.startswith(FACTOR_PREFIX)]
     if not columns or not len(data):
         return {}
     first = data.select_columns(columns)[0]
-    return {name.removeprefix("factor_"): first[name] for name in columns}
+    return {name.removeprefix(FACTOR_PREFIX): first[name] for name in columns}
 
 
 def _score(args: argparse.Namespace) -> int:

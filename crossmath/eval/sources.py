@@ -22,8 +22,8 @@ from crossmath.errors import CrossmathError
 from crossmath.puzzles.published_names import puzzle_name
 from crossmath.puzzles.records import json_kind
 from crossmath.puzzles.text import layer_cells
+from crossmath.schema import MANIFEST, TEXT_COLUMNS
 
-TEXT_COLUMNS = {"markdown": "markdown_table", "json": "grid_json", "csv": "grid_csv", "cells": "grid_cells"}
 """Text formats a prompt can carry, and the dataset column that holds each."""
 
 
@@ -153,7 +153,7 @@ def source_fingerprint(source: str, style: str, split: str) -> str | None:
     """What identifies a dataset's content: the build fingerprint of a crossmath-build folder, the SHA-256 of a
     published JSONL file, or the fingerprint ``datasets`` gives a Hub dataset's split (stable for one revision)."""
     path = Path(source)
-    manifest = path / "crossmath_build.json"
+    manifest = path / MANIFEST
     if manifest.is_file():
         return json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
     if path.is_file():

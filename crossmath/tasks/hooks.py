@@ -17,7 +17,7 @@ from PIL import Image
 from crossmath.eval.answers import answer_tokens, extract_answer
 from crossmath.eval.metrics import Truth, score_sample
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, prompt_text
-from crossmath.eval.sources import TEXT_COLUMNS
+from crossmath.schema import TEXT_COLUMNS
 
 METRICS = ("micro", "macro", "step1", "step2", "step3", "step4plus")
 OPEN_TAG = re.compile(r"<answer>(?!.*</answer>)", re.IGNORECASE | re.DOTALL)
