@@ -22,6 +22,7 @@ from crossmath.dataset.cli import main as build_main
 from crossmath.dataset.factors import plan_configs
 from crossmath.dataset.files import read_json
 from crossmath.dataset.items import leak_key
+from crossmath.dataset.settings import SPLITS
 from crossmath.puzzles.generator import reblank
 from crossmath.render import STYLES, perturb, render
 
@@ -105,7 +106,13 @@ def test_a_depth_ladder_keeps_the_solved_grid_and_sets_the_deepest_step(depth_sw
     assert all(t["solutions"] == train["original-depth-1"]["solutions"] for t in train.values())
     solved = {s for rows in configs.values() for s in rows["solutions"]}
     assert not solved & {s for t in train.values() for s in t["solutions"]}  # no leak across any configs
-    assert "same solved grids" in (depth_sweep / "README.md").read_text()
+    card = (depth_sweep / "README.md").read_text()
+    assert "same solved grids" in card
+    for depth in (1, 2, 3, 4):  # the card's difficulty profile is per config: each holds its own depth
+        rows_of_config = [row for row in (line.split(" | ") for line in card.splitlines()
+                                          if line.startswith(f"| `original-depth-{depth}` | ")) if row[1] in SPLITS]
+        assert {row[1] for row in rows_of_config} == set(SPLITS)
+        assert all(row[-1].rstrip(" |") == f"{depth}: {row[3]}" for row in rows_of_config)
 
 
 def test_reblank_keeps_layout_and_numbers_and_reaches_the_level():

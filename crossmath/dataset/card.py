@@ -108,16 +108,21 @@ def _font_licences(styles: tuple[Style, ...]) -> list[str]:
     return [f"- {_font_name(font)}: {font_licence(font) or unknown}" for font in dict.fromkeys(s.font for s in styles)]
 
 
-def _profile_table(profiles: dict[str, dict[str, dict]]) -> list[str]:
-    lines = ["| split | difficulty | puzzles | blanks per equation | deepest step: puzzles |", "|---|---|---|---|---|"]
-    for split in ("test", "train"):
-        for difficulty in DIFFICULTIES:
-            entry = profiles.get(split, {}).get(difficulty)
-            if not entry:
-                continue
-            depths = ", ".join(f"{d}: {n}" for d, n in sorted(entry["depths"].items(), key=lambda kv: int(kv[0])))
-            lines.append(f"| {split} | {difficulty} | {entry['puzzles']} | "
-                         f"{entry['blanks'] / entry['equations']:.2f} | {depths} |")
+def _profile_table(profiles: dict[str, dict[str, dict[str, dict]]]) -> list[str]:
+    """The difficulty profile, per config (``profiles`` maps a config name to its profile by split and difficulty);
+    the config column shows only when there are several."""
+    several = len(profiles) > 1
+    lines = [("| config " if several else "") + "| split | difficulty | puzzles | blanks per equation | "
+             "deepest step: puzzles |", ("|---" if several else "") + "|---|---|---|---|---|"]
+    for config, by_split in profiles.items():
+        for split in ("test", "train"):
+            for difficulty in DIFFICULTIES:
+                entry = by_split.get(split, {}).get(difficulty)
+                if not entry:
+                    continue
+                depths = ", ".join(f"{d}: {n}" for d, n in sorted(entry["depths"].items(), key=lambda kv: int(kv[0])))
+                lines.append((f"| `{config}` " if several else "") + f"| {split} | {difficulty} | {entry['puzzles']} | "
+                             f"{entry['blanks'] / entry['equations']:.2f} | {depths} |")
     return lines
 
 
@@ -194,7 +199,7 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], files: dict[s
         "- difficulty presets: easy has at most one blank per equation, all step 1; medium has one or two blanks "
         "per equation and deepest step 2-5; hard has one blank per equation and deepest step 2-7.",
         "",
-        *_profile_table(summary["profiles"]),
+        *_profile_table(summary.get("config_profiles") or {names[0]: summary["profiles"]}),
         "",
         *_against_published(settings),
         *experiment_section(settings, summary),

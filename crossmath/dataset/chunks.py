@@ -8,7 +8,7 @@ any moment can resume by rebuilding only the chunks without a record.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from crossmath.dataset.files import read_json, write_atomic, write_json
@@ -35,7 +35,9 @@ class ChunkResult:
     keys: list[str]
     redrawn: int
     profile: dict[str, dict]
-    """Per difficulty: puzzles, equations, blanks, and how many puzzles reach each deepest step."""
+    """Per difficulty: puzzles, equations, blanks, and how many puzzles reach each deepest step (first config)."""
+    config_profiles: dict[str, dict[str, dict]] = field(default_factory=dict)
+    """The same for every config, when the configs hold different puzzles (a depth, blanks or grid factor)."""
 
     @property
     def name(self) -> str:
@@ -79,8 +81,10 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
             _write_published(root, config.name, chunk, rows, records)
     distinct = {id(p): p for item in items for p in item.values()}
     first = [item[settings.configs[0].name] for item in items]
+    by_config = {config.name: _profile([item[config.name] for item in items]) for config in settings.configs
+                 if settings.configs_differ}
     result = ChunkResult(chunk.split, chunk.number, len(items), digests,
-                         sorted({leak_key(p) for p in distinct.values()}), redrawn, _profile(first))
+                         sorted({leak_key(p) for p in distinct.values()}), redrawn, _profile(first), by_config)
     write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
     return result
 

@@ -14,7 +14,7 @@ import shutil
 import signal
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,11 +267,12 @@ def fingerprint(results: list[ChunkResult], settings: BuildSettings) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def _profiles(results: list[ChunkResult]) -> dict[str, dict[str, dict]]:
+def _profiles(parts: Iterable[tuple[str, dict[str, dict]]]) -> dict[str, dict[str, dict]]:
+    """Chunks' difficulty profiles (split, profile) summed per split and difficulty."""
     merged: dict[str, dict[str, dict]] = {}
-    for r in results:
-        for difficulty, entry in r.profile.items():
-            into = merged.setdefault(r.split, {}).setdefault(
+    for split, profile in parts:
+        for difficulty, entry in profile.items():
+            into = merged.setdefault(split, {}).setdefault(
                 difficulty, {"puzzles": 0, "equations": 0, "blanks": 0, "depths": {}})
             for key in ("puzzles", "equations", "blanks"):
                 into[key] += entry[key]
@@ -287,9 +288,12 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
     summary: dict[str, Any] = {
         "version": settings.version, "fingerprint": fingerprint(results, settings), "leak_check": leak,
         "rows": sum(r.rows for r in results) * len(settings.configs), "shard": list(shard),
-        "profiles": _profiles(results), "settings": settings.to_dict(),
+        "profiles": _profiles((r.split, r.profile) for r in results), "settings": settings.to_dict(),
         "chunks": [vars(r) for r in results],
     }
+    if settings.configs_differ:
+        summary["config_profiles"] = {config.name: _profiles((r.split, r.config_profiles[config.name]) for r in results)
+                                      for config in settings.configs}
     if whole:
         if settings.experiment:
             write_atomic(partial / EXPERIMENT_FILE, settings.experiment.encode())

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from crossmath._version import __version__
-from crossmath.dataset.factors import Config, check_levels, plan_configs
+from crossmath.dataset.factors import Config, check_levels, kind, plan_configs
 from crossmath.errors import CrossmathError, SettingsError
 from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES, check_settings
 from crossmath.puzzles.text import FORMATS
@@ -118,6 +118,11 @@ class BuildSettings:
     def configs(self) -> list[Config]:
         """The dataset's configs: one per style, or per style and level (or combination) of the varied factors."""
         return plan_configs(self.styles, self.vary, self.one_at_a_time)
+
+    @property
+    def configs_differ(self) -> bool:
+        """Whether the configs hold different puzzles (a depth, blanks or grid factor varies), not only images."""
+        return any(kind(name) != "image" for name in self.vary)
 
     def generation(self, difficulty: str, config: Config) -> dict[str, Any]:
         """The :func:`generate` arguments of a puzzle of this difficulty in this config (beyond the preset)."""
