@@ -14,7 +14,6 @@ from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
-from crossmath.schema import FACTOR_PREFIX
 
 if TYPE_CHECKING:
     from crossmath.eval.backends.base import Backend
@@ -191,7 +190,6 @@ def _run(args: argparse.Namespace) -> int:
               "crossmath": __version__, "engine": args.backend, "backend": described,
               "model_revision": described.get("model_revision") or described.get("server_model")}
     fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
-    factors = {style: _factors(args.dataset, style, args.split) for style in items_by_style}
     run_paths, incomplete = [], 0
     for style, items in items_by_style.items():
         for modality in args.modality:
@@ -199,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
                 "dataset": shared["dataset"], "dataset_fingerprint": fingerprints[style],
-                "dataset_revision": shared["dataset_revision"], "style": style, "factors": factors[style],
+                "dataset_revision": shared["dataset_revision"], "style": style, "factors": items[0].factors,
                 "split": args.split,
                 "modality": modality, "text_format": args.text_format, "prompt_template": template,
                 "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
@@ -241,20 +239,6 @@ def _all_configs(dataset: str) -> list[str]:
     if Path(dataset).is_file():
         raise CrossmathError("--style all needs a dataset with configs, not a JSONL file")
     return datasets.get_dataset_config_names(dataset)
-
-
-def _factors(dataset: str, style: str, split: str) -> dict:
-    """The varied factors' levels of a config, from its rows' ``factor_*`` columns (empty when none)."""
-    import datasets
-
-    if Path(dataset).is_file():
-        return {}
-    data = datasets.load_dataset(dataset, style, split=split)
-    columns = [name for name in data.column_names if name.startswith(FACTOR_PREFIX)]
-    if not columns or not len(data):
-        return {}
-    first = data.select_columns(columns)[0]
-    return {name.removeprefix(FACTOR_PREFIX): first[name] for name in columns}
 
 
 def _score(args: argparse.Namespace) -> int:

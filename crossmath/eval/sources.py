@@ -22,7 +22,7 @@ from crossmath.errors import CrossmathError
 from crossmath.puzzles.published_names import puzzle_name
 from crossmath.puzzles.records import json_kind
 from crossmath.puzzles.text import layer_cells
-from crossmath.schema import MANIFEST, TEXT_COLUMNS
+from crossmath.schema import FACTOR_PREFIX, MANIFEST, TEXT_COLUMNS
 
 """Text formats a prompt can carry, and the dataset column that holds each."""
 
@@ -47,6 +47,8 @@ class EvalItem:
     """The image file's bytes as stored (a PNG in crossmath datasets)."""
     solving_steps: tuple[tuple[str, ...], ...] = ()
     """For each step k, the equations solved in round k, written solved (the record's ``solving_steps``)."""
+    factors: dict[str, Any] = field(default_factory=dict)
+    """The levels of the factors varied in its config (the row's ``factor_*`` columns; empty when none)."""
 
     def image(self) -> Image.Image:
         return Image.open(io.BytesIO(self.load_file())).convert("RGB")
@@ -127,6 +129,7 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
     if missing:
         raise SourceError(f"{source} lacks the columns {', '.join(sorted(missing))}; is it a crossmath build?")
     texts_of = {name: column for name, column in TEXT_COLUMNS.items() if column in data.column_names}
+    factor_columns = [name for name in data.column_names if name.startswith(FACTOR_PREFIX)]
     plain = data.remove_columns(["image"] + [c for c in ("solved_image",) if c in data.column_names])
     files = data.select_columns(["image"]).cast_column("image", datasets.Image(decode=False))
     items = []
@@ -134,7 +137,8 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
         items.append(EvalItem(
             row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
             row.get("difficulty"), {name: row[column] for name, column in texts_of.items()},
-            partial(_file_at, files, position), tuple(map(tuple, row.get("solving_steps") or ()))))
+            partial(_file_at, files, position), tuple(map(tuple, row.get("solving_steps") or ())),
+            {name.removeprefix(FACTOR_PREFIX): row[name] for name in factor_columns}))
     return items
 
 
