@@ -20,7 +20,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Qwen2-VL-, LLaVA-, Gemma 3- and Idefics3-style models with random weights, saved like Hub checkpoints."""
-    from crossmath.eval.random_models import tiny_gemma3, tiny_idefics3, tiny_llava, tiny_qwen2_vl
+    from crossmath.testing.random_models import tiny_gemma3, tiny_idefics3, tiny_llava, tiny_qwen2_vl
 
     root = tmp_path_factory.mktemp("models")
     return {"qwen": str(tiny_qwen2_vl(root / "tiny-qwen2-vl")), "llava": str(tiny_llava(root / "tiny-llava")),

@@ -529,7 +529,7 @@ def test_train_refuses_an_out_that_is_a_file_or_a_folder_of_other_things(tmp_pat
 
 
 def test_a_report_page_path_that_is_a_folder_is_refused_before_anything_is_written(tmp_path):
-    from crossmath.eval.report import ReportError, gap_report
+    from crossmath.report.report import ReportError, gap_report
 
     run = tmp_path / "run"
     run.mkdir()
