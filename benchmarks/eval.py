@@ -59,7 +59,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="crossmath-eval-bench-"))
     model = args.model
     if model is None and args.random_from:
-        model = str(random_from_config(args.random_from, work / "random-model", dtype="bfloat16"))
+        device = "cuda" if args.device_map.startswith("cuda") else "cpu"
+        model = str(random_from_config(args.random_from, work / "random-model", dtype="bfloat16", device=device))
     model = model or str(tiny_qwen2_vl(work / "tiny-qwen2-vl"))
     dataset = args.dataset
     if dataset is None:  # a published-format JSONL file also works (and needs no datasets package)
