@@ -160,8 +160,13 @@ def _run(args: argparse.Namespace) -> int:
     elif args.merge:
         report = merge(args.out, args.merge, overwrite=args.overwrite)
     else:
-        report = build(args.out, settings, num_proc=args.num_proc, shard=args.shard,
-                       resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+        try:
+            report = build(args.out, settings, num_proc=args.num_proc, shard=args.shard,
+                           resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM
+            print(f"crossmath-build: interrupted; the work done is kept in {args.out}.partial: run the same command "
+                  "with --resume to continue", file=sys.stderr)
+            return 130
     print("\n".join(report.lines()))
     if legibility:
         failed = check_legibility(report.path, args.legibility_sample, args.min_legibility, not args.no_progress)

@@ -77,6 +77,8 @@ class BuildSettings:
     def __post_init__(self) -> None:
         if self.train_size < 0 or self.test_size < 0 or self.train_size + self.test_size == 0:
             raise SettingsError("split sizes must be 0 or more, and not both 0")
+        if not -(2**63) <= self.seed < 2**63:  # the seed column is int64
+            raise SettingsError(f"seed must be a whole number from -2**63 to 2**63 - 1, not {self.seed}")
         if self.test_size >= SPLIT_BASE["train"]:
             raise SettingsError(f"the test split is limited to {SPLIT_BASE['train'] - 1} puzzles")
         for mix in (self.train_mix, self.test_mix):

@@ -1,0 +1,195 @@
+"""Hostile input to the build, generate, render and verify side (issue 22).
+
+Each test is the regression test of one point of the issue, numbered as there.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crossmath.dataset import BuildError, BuildSettings, build, merge, pipeline
+from crossmath.dataset.cli import main as build_main
+from crossmath.dataset.pipeline import MANIFEST, PARTIAL_STATE
+from crossmath.errors import SettingsError
+from crossmath.render import STYLES
+
+ROOT = Path(__file__).parents[1]
+TINY = BuildSettings(train_size=0, test_size=3, styles=(STYLES["original"],), outputs=("hf",), version="test")
+TWO_CHUNKS = BuildSettings(train_size=0, test_size=101, test_mix=(1, 0, 0), styles=(STYLES["original"],),
+                           outputs=("hf", "crossmath-jsonl"), version="test")
+
+
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(lines)
+    return lines[-1]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- 1. --overwrite never deletes a folder named OUT.partial that no build made ----------------------------------------
+
+def test_1_overwrite_keeps_a_users_folder_named_like_the_partial_build(tmp_path):
+    mine = tmp_path / "work.partial"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("x")
+    with pytest.raises(BuildError, match=r"work\.partial is in the way: it is not an unfinished crossmath build"):
+        build(tmp_path / "work", TINY, progress=False, overwrite=True)
+    with pytest.raises(BuildError, match="is in the way"):
+        build(tmp_path / "work", TINY, progress=False, resume=True)
+    assert (mine / "thesis.tex").read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work.partial"]
+
+
+# -- 2. a build interrupted while finishing resumes; SIGTERM says what happened ---------------------------------------
+
+@pytest.mark.parametrize("step, passed", [("write_split", 0), ("dataset_card", 0), ("_check_replaceable", 1)])
+def test_2_a_build_interrupted_while_finishing_resumes(tmp_path, monkeypatch, step, passed):
+    expected = build(tmp_path / "reference", TINY, progress=False)
+    out = tmp_path / "ds"
+    build(out, TINY, progress=False)  # so that the last step replaces a build
+    real = getattr(pipeline, step)
+    calls = []
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        if len(calls) <= passed:  # _check_replaceable: the check before the build is not the one at the end
+            return real(*args, **kwargs)
+        monkeypatch.setattr(pipeline, step, real)  # once
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, step, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(out, TINY, progress=False, overwrite=True)
+    assert (tmp_path / "ds.partial" / PARTIAL_STATE).is_file()
+    report = build(out, TINY, progress=False, resume=True, overwrite=True)
+    assert report.fingerprint == expected.fingerprint and report.rows == 3
+    assert tree(out) == tree(tmp_path / "reference")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "reference"]
+
+
+STOP_WHILE_FINISHING = """
+import sys
+from crossmath.dataset import pipeline
+from crossmath.dataset.cli import main
+
+def write_split(*args, **kwargs):
+    print("finishing", flush=True)
+    sys.stdin.readline()  # until the test has sent its signal
+
+pipeline.write_split = write_split
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_2_sigterm_while_finishing_says_so_and_the_build_resumes(tmp_path):
+    out = tmp_path / "ds"
+    argv = ["--out", str(out), "--test-size", "3", "--train-size", "0", "--styles", "original", "--no-progress",
+            "--num-proc", "1"]
+    process = subprocess.Popen([sys.executable, "-c", STOP_WHILE_FINISHING, *argv], cwd=tmp_path,
+                               env={"PYTHONPATH": str(ROOT), "PATH": ""}, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "finishing\n", process.communicate()
+    process.send_signal(signal.SIGTERM)
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in errors
+    assert errors.strip().splitlines()[-1] == (f"crossmath-build: interrupted; the work done is kept in {out}.partial:"
+                                               " run the same command with --resume to continue")
+    assert build_main([*argv, "--resume"]) == 0
+    assert (out / MANIFEST).is_file() and not (tmp_path / "ds.partial").exists()
+
+
+# -- 5. --merge copies only the files the shards' builds wrote ---------------------------------------------------------
+
+def test_5_merge_leaves_stray_files_and_links_of_a_shard_behind(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password")
+    shards = [tmp_path / "sh1", tmp_path / "sh2"]
+    for k, shard in enumerate(shards, start=1):
+        build(shard, TWO_CHUNKS, progress=False, shard=(k, 2))
+    (shards[0] / "notes.txt").symlink_to(secret)
+    (shards[0] / "draft.txt").write_text("mine")
+    (shards[1] / "data").mkdir()
+    (shards[1] / "data" / "extra.parquet").write_text("not ours")
+    merged = merge(tmp_path / "merged", shards)
+    whole = build(tmp_path / "whole", TWO_CHUNKS, progress=False)
+    assert merged.fingerprint == whole.fingerprint
+    assert tree(tmp_path / "merged").keys() == tree(tmp_path / "whole").keys()
+    files = json.loads((tmp_path / "merged" / MANIFEST).read_text())["files"]
+    assert not any(name in files for name in ("notes.txt", "draft.txt", "data/extra.parquet"))
+
+
+def test_5_merge_refuses_a_shard_whose_listed_file_is_a_link(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password")
+    shards = [tmp_path / "sh1", tmp_path / "sh2"]
+    for k, shard in enumerate(shards, start=1):
+        build(shard, TWO_CHUNKS, progress=False, shard=(k, 2))
+    listed = json.loads((shards[0] / MANIFEST).read_text())["files"]
+    victim = shards[0] / next(name for name in listed if name.endswith(".arrow"))
+    victim.unlink()
+    victim.symlink_to(secret)
+    with pytest.raises(BuildError, match=r"sh1 is damaged: .*\.arrow, listed in its crossmath_build.json"):
+        merge(tmp_path / "merged", shards)
+    assert not (tmp_path / "merged").exists() and not (tmp_path / "merged.partial").exists()
+
+
+# -- 9. --overwrite refuses to remove empty folders and folder links it did not write ---------------------------------
+
+@pytest.mark.parametrize("kind", ["empty folder", "folder link"])
+def test_9_overwrite_keeps_empty_folders_and_folder_links(tmp_path, kind):
+    out = tmp_path / "ds"
+    build(out, TINY, progress=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if kind == "empty folder":
+        (out / "results").mkdir()
+    else:
+        (out / "results").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(BuildError, match=r"holds files the build did not write \(results/\)"):
+        build(out, TINY, progress=False, overwrite=True)
+    assert (out / "results").is_dir() and (out / MANIFEST).is_file()
+
+
+# -- 18. settings errors come before anything is made; one found mid-build removes what it made ----------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "99999999999999999999999999999"], "seed must be a whole number from -2**63 to 2**63 - 1"),
+    (["--range", "100000000000-999999999999"], "numbers have at most 9 digits"),
+    (["--out", "ds\udcff"], "is not valid UTF-8"),
+])
+def test_18_bad_settings_are_refused_before_anything_is_made(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert build_main(["--out", "ds", "--test-size", "2", "--train-size", "0", "--styles", "original",
+                       "--no-progress", "--num-proc", "1", *argv]) == 2
+    assert message in error_line(capsys)
+    assert not any(tmp_path.iterdir())
+
+
+def test_18_a_settings_error_found_mid_build_removes_the_partial_build(tmp_path, monkeypatch):
+    def refused(*args: object) -> None:
+        raise SettingsError("this font cannot draw a digit")
+
+    monkeypatch.setattr(pipeline, "build_chunk", refused)
+    with pytest.raises(SettingsError, match="cannot draw"):
+        build(tmp_path / "ds", TINY, progress=False)
+    assert not any(tmp_path.iterdir())
+
+
+# -- 25. --merge of a folder that is not a shard -----------------------------------------------------------------------
+
+def test_25_merge_of_a_whole_build_says_it_is_not_a_shard(tmp_path, capsys):
+    build(tmp_path / "ds", TINY, progress=False)
+    assert build_main(["--out", str(tmp_path / "merged"), "--merge", str(tmp_path / "ds")]) == 2
+    assert error_line(capsys).endswith("ds is a whole dataset, not a shard: it needs no merging (merge the folders "
+                                       "that crossmath-build --shard K/N wrote)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
