@@ -15,7 +15,15 @@ from typing import IO, TYPE_CHECKING
 
 from tqdm import tqdm
 
-from crossmath._cli import comma_list, non_negative_int, option_type, percent, positive_int, run_cli
+from crossmath._cli import (
+    comma_list,
+    non_negative_int,
+    option_type,
+    percent,
+    positive_int,
+    run_cli,
+    sigterm_interrupts,
+)
 from crossmath._version import __version__
 from crossmath.puzzles import profile
 from crossmath.puzzles.generator import DEFAULT_PROFILE, PRESETS, PROFILES, generate
@@ -87,15 +95,21 @@ def _generate(args: argparse.Namespace) -> int:
     if not args.output:
         _write_puzzles(args, sys.stdout)
         return 0
-    # Write beside the target and rename when done, so a failed or interrupted run leaves an existing file as it was.
-    target = Path(args.output)
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
+    output = Path(args.output)
+    if output.exists() and not output.is_file():  # a device or a pipe (/dev/stdout, /dev/null): write to it
+        with open(output, "w", encoding="utf-8") as handle:
             _write_puzzles(args, handle)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+        return 0
+    target = output.resolve()  # a symlink stays, and the file it names gets the puzzles
+    # Write beside the target and rename when done, so a failed or interrupted run leaves an existing file as it was.
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    with sigterm_interrupts():
+        try:
+            with open(temporary, "w", encoding="utf-8") as handle:
+                _write_puzzles(args, handle)
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
     return 0
 
 

@@ -6,13 +6,17 @@ Each test is the regression test of one point of the issue, numbered as there.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from crossmath.cli import main as crossmath_main
 from crossmath.dataset import BuildError, BuildSettings, build, merge, pipeline
 from crossmath.dataset.cli import main as build_main
 from crossmath.dataset.pipeline import MANIFEST, PARTIAL_STATE
@@ -193,3 +197,50 @@ def test_25_merge_of_a_whole_build_says_it_is_not_a_shard(tmp_path, capsys):
     assert error_line(capsys).endswith("ds is a whole dataset, not a shard: it needs no merging (merge the folders "
                                        "that crossmath-build --shard K/N wrote)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+# -- 4. generate -o writes through links, devices and pipes, and never leaves its temporary file ----------------------
+
+def test_4_generate_writes_through_a_link_and_into_a_pipe(tmp_path):
+    real, link = tmp_path / "real.txt", tmp_path / "link.txt"
+    real.write_text("old\n")
+    link.symlink_to(real)
+    assert crossmath_main(["generate", "-o", str(link)]) == 0
+    assert link.is_symlink() and real.read_text().startswith("|")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a reader is there, so the writer's open does not wait
+    try:
+        assert crossmath_main(["generate", "--count", "2", "-o", str(pipe)]) == 0
+        assert os.read(reader, 1 << 16).decode().count("\n\n") == 1
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.txt", "pipe", "real.txt"]
+
+
+def test_4_sigterm_removes_the_temporary_file_of_generate(tmp_path):
+    out = tmp_path / "many.txt"
+    process = subprocess.Popen([sys.executable, "-m", "crossmath.cli", "generate", "--count", "100000", "-o",
+                                str(out)], env={"PYTHONPATH": str(ROOT), "PATH": ""}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".many.txt.tmp-*")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".many.txt.tmp-*")), process.communicate()
+    process.send_signal(signal.SIGTERM)
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 130 and errors.strip().splitlines()[-1] == "crossmath: interrupted"
+    assert not any(tmp_path.iterdir())
+
+
+# -- 10. a number range beyond what the verifier reads is refused at once ---------------------------------------------
+
+def test_10_a_huge_range_is_refused_at_once(tmp_path, capsys):
+    assert crossmath_main(["generate", "--range", "1-99999999999999999999"]) == 2
+    assert error_line(capsys).endswith("numbers have at most 9 digits (up to 999999999)")
+    experiment = tmp_path / "exp.toml"
+    experiment.write_text("test_size = 2\ntrain_size = 0\n[puzzle]\nrange = [1, 99999999999999999]\n")
+    assert build_main(["--out", str(tmp_path / "ds"), "--experiment", str(experiment)]) == 2
+    assert error_line(capsys).endswith("numbers have at most 9 digits (up to 999999999)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.toml"]

@@ -12,16 +12,15 @@ import multiprocessing
 import os
 import shutil
 import signal
-import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from crossmath._cli import sigterm_interrupts
 from crossmath.dataset.card import dataset_card
 from crossmath.dataset.chunks import (
     CHUNK_RECORDS,
@@ -184,7 +183,7 @@ def build(out: str | Path, settings: BuildSettings, *, num_proc: int = 1, shard:
         every = len(plan_chunks(settings))
         raise BuildError(f"shard {k}/{n} is empty: this build has only {every} chunk(s) of up to {CHUNK_SIZE} "
                          f"puzzles, so use at most {every} shards")
-    with build_lock(out), _sigterm_interrupts():
+    with build_lock(out), sigterm_interrupts():
         partial = _prepare(out, settings, shard, resume, overwrite)
         if not (partial / MANIFEST).is_file():  # else every file was written: only the last steps are left
             try:
@@ -228,23 +227,6 @@ def _work(share: list[tuple], results: Any) -> None:
             results.put(exc if isinstance(exc, (CrossmathError, OSError)) else
                         RuntimeError(f"a build worker failed:\n{traceback.format_exc()}"))
             return
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM stops a build as Ctrl-C does: the worker pool is terminated, finished chunks are kept."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(todo: list[tuple], num_proc: int, on_done: Callable[[ChunkResult], object]) -> None:
@@ -422,7 +404,7 @@ def merge(out: str | Path, shard_dirs: list[str | Path], *, overwrite: bool = Fa
         have = sorted(f"{m['shard'][0]}/{m['shard'][1]}" for _, m in manifests)
         raise BuildError(f"the shards do not cover the dataset: given {', '.join(have)}, missing chunks "
                          f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
-    with build_lock(out), _sigterm_interrupts():
+    with build_lock(out), sigterm_interrupts():
         return _merge_into(out, manifests, settings, results, overwrite)
 
 
