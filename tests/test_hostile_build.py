@@ -244,3 +244,39 @@ def test_10_a_huge_range_is_refused_at_once(tmp_path, capsys):
     assert build_main(["--out", str(tmp_path / "ds"), "--experiment", str(experiment)]) == 2
     assert error_line(capsys).endswith("numbers have at most 9 digits (up to 999999999)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.toml"]
+
+
+# -- 17. an experiment file is read with the rules of the options ------------------------------------------------------
+
+@pytest.mark.parametrize("body, message", [
+    ("puzzle = 5", "puzzle must be a table ([puzzle]), not 5"),
+    ("vary = 5", "vary must be a table ([vary]), not 5"),
+    ('test_mix = [1, "a", 3]', "test_mix: expected easy,medium,hard weights such as 90,85,75, got '1,a,3'"),
+    ("test_mix = [nan, 1, 1]", "test_mix: expected easy,medium,hard weights"),
+    ("styles = [1, 2]", "unknown style '1'"),
+    ('styles = [["original"]]', "styles must be a number, text or a list of them"),
+    ("text_formats = [[]]", "text_formats must be a number, text or a list of them"),
+    ("min_legibility = nan", "min_legibility: expected a percentage from 0 to 100, got 'nan'"),
+    ("min_legibility = -5.0", "min_legibility: expected a percentage from 0 to 100, got '-5.0'"),
+    ("solved_images = 1", "solved_images must be true or false, not 1"),
+    ("[puzzle]\noperators = 5", "unknown operator '5'"),
+    ("[puzzle]\nmax_rows = 10.5", "max_rows: expected a number or MIN-MAX, got '10.5'"),
+    ("[puzzle]\nrange = 1979-05-27", "[puzzle] range must be a number, MIN-MAX text or a [min, max] list"),
+    ("[vary]\nfont_size = [1979-05-27]", "[vary] font_size must be a list of levels (numbers or text)"),
+    ("[vary]\nfont_size = [{a = 1}]", "[vary] font_size must be a list of levels (numbers or text)"),
+    ("[vary]\nfont_size = [inf]", "font_size: 'inf' is not a level of this factor"),
+    ("[vary]\nblur = [nan]", "blur: 'nan' is not a level of this factor"),
+])
+def test_17_experiment_values_are_checked_as_the_options_are(tmp_path, capsys, body, message):
+    experiment = tmp_path / "exp.toml"
+    experiment.write_text(f"test_size = 2\ntrain_size = 0\n{body}\n")
+    assert build_main(["--out", str(tmp_path / "ds"), "--experiment", str(experiment), "--no-progress"]) == 2
+    assert message in error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.toml"]
+
+
+def test_17_an_experiment_file_that_is_not_text_is_refused(tmp_path, capsys):
+    image = tmp_path / "exp.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert build_main(["--out", str(tmp_path / "ds"), "--experiment", str(image)]) == 2
+    assert error_line(capsys).endswith("exp.png: it is not UTF-8 text (a TOML file)")
