@@ -29,7 +29,7 @@ from crossmath.puzzles import profile
 from crossmath.puzzles.generator import DEFAULT_PROFILE, PRESETS, PROFILES, generate
 from crossmath.puzzles.model import Puzzle, PuzzleError
 from crossmath.puzzles.published_names import published_names
-from crossmath.puzzles.records import iter_records, puzzle_from_record, record_line, to_record
+from crossmath.puzzles.records import iter_records, json_kind, puzzle_from_record, record_line, to_record
 from crossmath.puzzles.text import FORMATS, from_markdown
 from crossmath.puzzles.verify import FileReport, iter_findings
 
@@ -113,12 +113,21 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
-    path = Path(args.file)
+def _records_file(name: str) -> Path:
+    """A records file named on the command line; a folder, a device or a pipe (``/dev/zero``, whose one endless
+    line would be read into memory) is refused."""
+    path = Path(name)
     if path.is_dir():
         raise PuzzleError(f"{path} is a folder; give the .jsonl file of records inside it")
+    if path.exists() and not path.is_file():
+        raise PuzzleError(f"{path} is not a regular file (a device or a pipe); give a .jsonl file of records")
     if not path.is_file():
         raise PuzzleError(f"no such file: {path}")
+    return path
+
+
+def _verify(args: argparse.Namespace) -> int:
+    path = _records_file(args.file)
     report = FileReport()
     with open(path, "rb") as handle:
         lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
@@ -145,7 +154,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _puzzle_for_render(args: argparse.Namespace) -> Puzzle:
     if args.record is None:
         return generate(index=args.index, **generation_kwargs(args))
-    for number, (line, record) in enumerate(iter_records(args.record), start=1):
+    for number, (line, record) in enumerate(iter_records(_records_file(args.record)), start=1):
         if number == args.number:
             try:
                 return puzzle_from_record(record)
@@ -195,6 +204,9 @@ def _figures_of(source: str, config: str | None, split: str) -> profile.Figures:
             raise PuzzleError(f"{source}: puzzle {item.id}: {exc}") from None
         if len(steps) != len(puzzle.blanks):
             raise PuzzleError(f"{source}: puzzle {item.id} has {len(puzzle.blanks)} blanks but {len(steps)} steps")
+        if item.difficulty is not None and not isinstance(item.difficulty, str):
+            raise PuzzleError(f"{source}: puzzle {item.id}: difficulty is {json_kind(item.difficulty)}, not text "
+                              "such as \"medium\"")
         samples.append(profile.sample(puzzle, steps, item.difficulty))
     if not samples:
         raise PuzzleError(f"{source} holds no puzzles")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -16,11 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from crossmath import generate
 from crossmath.cli import main as crossmath_main
 from crossmath.dataset import BuildError, BuildSettings, build, merge, pipeline
 from crossmath.dataset.cli import main as build_main
 from crossmath.dataset.pipeline import MANIFEST, PARTIAL_STATE
 from crossmath.errors import SettingsError
+from crossmath.puzzles.published_names import published_names
+from crossmath.puzzles.records import to_record, write_records
+from crossmath.puzzles.verify import judge_record
 from crossmath.render import STYLES
 
 ROOT = Path(__file__).parents[1]
@@ -33,6 +38,11 @@ def error_line(capsys: pytest.CaptureFixture[str]) -> str:
     lines = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(lines)
     return lines[-1]
+
+
+def record(**changes: object) -> dict:
+    img, img_blank = published_names("original").image_names(1)
+    return {**to_record(generate("medium", seed=1), img=img, img_blank=img_blank), **changes}
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -280,3 +290,51 @@ def test_17_an_experiment_file_that_is_not_text_is_refused(tmp_path, capsys):
     image.write_bytes(b"\x89PNG\r\n\x1a\n")
     assert build_main(["--out", str(tmp_path / "ds"), "--experiment", str(image)]) == 2
     assert error_line(capsys).endswith("exp.png: it is not UTF-8 text (a TOML file)")
+
+
+# -- 14. render --record refuses a device (its one endless line would fill the memory) --------------------------------
+
+def test_14_render_record_refuses_a_device_or_a_pipe(tmp_path):
+    pipe = tmp_path / "records.jsonl"
+    os.mkfifo(pipe)  # reading it would wait for ever, as reading /dev/zero would fill the memory
+    result = subprocess.run([sys.executable, "-m", "crossmath.cli", "render", "--record", str(pipe), "-o",
+                             str(tmp_path / "p.png")], env={"PYTHONPATH": str(ROOT), "PATH": ""},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"crossmath: error: {pipe} is not a regular file (a device or a pipe); give a .jsonl file of records")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records.jsonl"]
+
+
+# -- 15. a number too long for Python's int conversion is the line's defect --------------------------------------------
+
+def huge_record_file(tmp_path: Path, **changes: object) -> Path:
+    """A records file whose one record has a 20,000-digit integer in its ``problems`` field."""
+    path = tmp_path / "huge.jsonl"
+    write_records(path, [record(**changes)])
+    text = path.read_text()
+    path.write_text(re.sub(r'"problems": \d+', '"problems": 1' + "0" * 20_000, text))
+    return path
+
+
+@pytest.mark.parametrize("command", ["verify", "render", "profile"])
+def test_15_a_20000_digit_number_is_one_line_of_error(tmp_path, capsys, command):
+    path = huge_record_file(tmp_path)
+    argv = {"verify": ["verify", str(path)], "render": ["render", "--record", str(path), "-o", str(tmp_path / "p.png")],
+            "profile": ["profile", str(path)]}[command]
+    assert crossmath_main(argv) in (1, 2)
+    report = capsys.readouterr()
+    assert "Traceback" not in report.err
+    assert "holds a number of more than 4300 digits, too long to be a record's value" in report.out + report.err
+    assert not (tmp_path / "p.png").exists()
+
+
+# -- 16. a difficulty that is not text ---------------------------------------------------------------------------------
+
+def test_16_a_difficulty_that_is_not_text_is_a_warning_and_profile_says_so(tmp_path, capsys):
+    assert judge_record(record(difficulty=5)).warnings == ['difficulty is 5 (a number), not text such as "medium"']
+    path = tmp_path / "records.jsonl"
+    write_records(path, [record(difficulty=5)])
+    (tmp_path / record()["img_blank"]).parent.mkdir(parents=True)
+    (tmp_path / record()["img_blank"]).write_bytes(b"")
+    assert crossmath_main(["profile", str(path)]) == 2
+    assert error_line(capsys).endswith('difficulty is a number, not text such as "medium"')
