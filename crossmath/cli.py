@@ -172,9 +172,12 @@ def _render(args: argparse.Namespace) -> int:
     if args.vary:
         if not args.contact_sheet:
             raise PuzzleError("--vary draws several images: use it with --contact-sheet")
+        if args.scale != 1:
+            raise PuzzleError("--scale does not apply to --vary sheets (their perturbations are in pixels of the "
+                              "style's own size)")
         render.write_image(_variant_sheet(puzzle, styles, args), output)
     elif args.contact_sheet:
-        render.write_image(render.contact_sheet(puzzle, styles, solved=args.solved), output)
+        render.write_image(render.contact_sheet(puzzle, styles, solved=args.solved, scale=args.scale), output)
     else:
         if len(styles) > 1:
             raise PuzzleError("give one --style, or --contact-sheet to show several")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from crossmath import generate
 from crossmath.cli import main as crossmath_main
@@ -26,7 +27,7 @@ from crossmath.errors import SettingsError
 from crossmath.puzzles.published_names import published_names
 from crossmath.puzzles.records import to_record, write_records
 from crossmath.puzzles.verify import judge_record
-from crossmath.render import STYLES
+from crossmath.render import STYLES, StyleError, render, style_from_dict
 
 ROOT = Path(__file__).parents[1]
 TINY = BuildSettings(train_size=0, test_size=3, styles=(STYLES["original"],), outputs=("hf",), version="test")
@@ -338,3 +339,37 @@ def test_16_a_difficulty_that_is_not_text_is_a_warning_and_profile_says_so(tmp_p
     (tmp_path / record()["img_blank"]).write_bytes(b"")
     assert crossmath_main(["profile", str(path)]) == 2
     assert error_line(capsys).endswith('difficulty is a number, not text such as "medium"')
+
+
+# -- 13. a contact sheet is held to the pixel limit before drawing, and drawn at --scale ------------------------------
+
+def test_13_a_contact_sheet_of_500_styles_is_refused_and_scale_applies(tmp_path, capsys):
+    sheet = tmp_path / "sheet.png"
+    assert crossmath_main(["render", "--contact-sheet", "--style", ",".join(["original"] * 500), "-o",
+                           str(sheet)]) == 2
+    assert error_line(capsys).endswith("beyond the limit of 50,000,000 pixels; show fewer styles or levels, or use a "
+                                       "smaller scale")
+    assert not sheet.exists()
+    assert crossmath_main(["render", "--contact-sheet", "--style", "original", "-o", str(sheet)]) == 0
+    width = Image.open(sheet).width
+    assert crossmath_main(["render", "--contact-sheet", "--style", "original", "--scale", "2", "-o", str(sheet)]) == 0
+    assert Image.open(sheet).width == 2 * (width - 40) + 40  # the image doubles, the gaps do not
+
+
+# -- 22. numbers wider than their cell are refused, not clipped --------------------------------------------------------
+
+def test_22_a_font_too_wide_for_three_digit_numbers_is_refused(tmp_path, capsys):
+    big = style_from_dict({"base": "original", "name": "big", "font_size": 40})  # its height fits the cell
+    puzzle = generate("medium", seed=0)
+    assert max(v for v in puzzle.values.values() if v is not None) >= 100
+    with pytest.raises(StyleError, match=r"a 3-digit number at font_size 40 is 66\.8 px wide, wider than its 55 px"):
+        render(puzzle, big)
+    assert render(generate("medium", seed=0, number_range=(1, 60)), big).size  # two digits fit
+    with pytest.raises(SettingsError, match="config big: style 'big': a 3-digit number at font_size 40"):
+        BuildSettings(train_size=0, test_size=2, styles=(big,))
+    BuildSettings(train_size=0, test_size=2, styles=(big,), puzzle={"number_range": [1, 60]})
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"base": "original", "name": "big", "font_size": 40}))
+    assert crossmath_main(["render", "--style", str(path), "-o", str(tmp_path / "p.png")]) == 2
+    assert "wider than its 55 px cell, so numbers would be clipped" in error_line(capsys)
+    assert not (tmp_path / "p.png").exists()

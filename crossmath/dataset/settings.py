@@ -17,6 +17,7 @@ from crossmath.dataset.factors import Config, check_levels, kind, plan_configs
 from crossmath.errors import CrossmathError, SettingsError
 from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES, check_settings
 from crossmath.puzzles.text import FORMATS
+from crossmath.render.draw import check_numbers_fit
 from crossmath.render.styles import STYLES, Style
 
 SPLITS = ("train", "test")
@@ -111,8 +112,12 @@ class BuildSettings:
         used = [d for i, d in enumerate(DIFFICULTIES) if self.counts("test")[i] or self.counts("train")[i]]
         for config in self.configs:
             for difficulty in used:
+                settings = self.generation(difficulty, config)
+                span = settings.get("number_range") or max(PROFILES[self.test_profile][difficulty].max_number,
+                                                           PROFILES[self.train_profile][difficulty].max_number)
                 try:
-                    check_settings(difficulty, **self.generation(difficulty, config))
+                    check_settings(difficulty, **settings)
+                    check_numbers_fit(config.style, max(span) if isinstance(span, list | tuple) else span)
                 except CrossmathError as exc:
                     raise SettingsError(f"{difficulty} puzzles of config {config.name}: {exc}") from None
 
