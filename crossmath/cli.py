@@ -245,13 +245,16 @@ def _variant_sheet(puzzle: Puzzle, styles: list[str], args: argparse.Namespace) 
     from crossmath.dataset.factors import draw, kind, plan_configs
     from crossmath.puzzles.generator import reblank
     from crossmath.render import resolve_style, side_by_side
+    from crossmath.render.draw import check_sheet
 
     vary = dict(args.vary)
     grid = [name for name in vary if kind(name) == "grid"]
     if grid:
         raise PuzzleError(f"a contact sheet shows one puzzle; {', '.join(grid)} would draw other puzzles")
+    configs = plan_configs(tuple(resolve_style(s) for s in styles), vary, one_at_a_time=False)
+    check_sheet(puzzle, [config.style for config in configs])
     images = []
-    for config in plan_configs(tuple(resolve_style(s) for s in styles), vary, one_at_a_time=False):
+    for config in configs:
         shown = reblank(puzzle, seed=args.seed, index=args.index, **config.blanking) if config.blanking else puzzle
         if shown is None:
             raise PuzzleError(f"this puzzle cannot reach {config.blanking}; try another --index")

@@ -349,6 +349,10 @@ def test_13_a_contact_sheet_of_500_styles_is_refused_and_scale_applies(tmp_path,
                            str(sheet)]) == 2
     assert error_line(capsys).endswith("beyond the limit of 50,000,000 pixels; show fewer styles or levels, or use a "
                                        "smaller scale")
+    levels = ",".join(str(level) for level in range(10, 410))
+    assert crossmath_main(["render", "--contact-sheet", "--vary", f"blur={levels}", "-o", str(sheet)]) == 2
+    assert error_line(capsys).endswith("a sheet of 400 images would be 250020x755 pixels, beyond the limit of "
+                                       "50,000,000 pixels; show fewer styles or levels, or use a smaller scale")
     assert not sheet.exists()
     assert crossmath_main(["render", "--contact-sheet", "--style", "original", "-o", str(sheet)]) == 0
     width = Image.open(sheet).width

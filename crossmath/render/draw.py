@@ -13,7 +13,7 @@ stored as 8-bit palette PNGs: lossless, with a third of the bytes to filter and 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -284,11 +284,18 @@ def save(puzzle: Puzzle, path: str | Path, style: str | Style = "original", *, s
 
 def contact_sheet(puzzle: Puzzle, styles: list[str | Style] | None = None, *, solved: bool = False, scale: int = 1,
                   gap: int = 20) -> Image.Image:
-    """One image showing the puzzle in every style side by side, for a quick look; its size is checked against
-    :data:`MAX_PIXELS` before anything is drawn."""
-    prepared = [_prepared(puzzle, style, scale) for style in (styles or list(STYLES))]
-    _check_sheet([_canvas_size(puzzle, style) for style in prepared], gap)
+    """One image showing the puzzle in every style side by side, for a quick look."""
+    prepared = check_sheet(puzzle, styles or list(STYLES), scale=scale, gap=gap)
     return side_by_side([render(puzzle, style, solved=solved) for style in prepared], gap=gap)
+
+
+def check_sheet(puzzle: Puzzle, styles: Sequence[str | Style], *, scale: int = 1,
+                gap: int = 20) -> list[Style]:
+    """The styles of a sheet of the puzzle in each (scaled), once the sheet is known to be within
+    :data:`MAX_PIXELS`: checked before anything is drawn, since drawing hundreds of images first takes gigabytes."""
+    prepared = [_prepared(puzzle, style, scale) for style in styles]
+    _check_sheet([_canvas_size(puzzle, style) for style in prepared], gap)
+    return prepared
 
 
 def _check_sheet(sizes: list[tuple[int, int]], gap: int) -> tuple[int, int]:
