@@ -25,6 +25,8 @@ EXPERIMENT_FILE = "experiment.toml"
 PUZZLE_KEYS = {"equations": "equations", "max_rows": "max_rows", "max_cols": "max_cols", "operators": "operators",
                "range": "number_range", "blanks": "blanks", "depth": "depth"}
 """Puzzle settings as options and file keys, and the :func:`generate` argument each sets."""
+
+
 def parse_mix(text: str) -> tuple[int, int, int]:
     """``90,85,75`` or ``easy=90,medium=85,hard=75``."""
     parts = comma_list(text)
