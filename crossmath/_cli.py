@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from crossmath.errors import CrossmathError
@@ -58,6 +61,24 @@ def option_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
         except CrossmathError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     return parsed
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block SIGTERM stops the program as Ctrl-C does (KeyboardInterrupt), so cleanup code runs: a build
+    keeps its finished chunks, a half-written output file is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:

@@ -15,13 +15,21 @@ from typing import IO, TYPE_CHECKING
 
 from tqdm import tqdm
 
-from crossmath._cli import comma_list, non_negative_int, option_type, percent, positive_int, run_cli
+from crossmath._cli import (
+    comma_list,
+    non_negative_int,
+    option_type,
+    percent,
+    positive_int,
+    run_cli,
+    sigterm_interrupts,
+)
 from crossmath._version import __version__
 from crossmath.puzzles import profile
 from crossmath.puzzles.generator import DEFAULT_PROFILE, PRESETS, PROFILES, generate
 from crossmath.puzzles.model import Puzzle, PuzzleError
 from crossmath.puzzles.published_names import published_names
-from crossmath.puzzles.records import iter_records, puzzle_from_record, record_line, to_record
+from crossmath.puzzles.records import iter_records, json_kind, puzzle_from_record, record_line, to_record
 from crossmath.puzzles.text import FORMATS, from_markdown
 from crossmath.puzzles.verify import FileReport, iter_findings
 
@@ -87,24 +95,39 @@ def _generate(args: argparse.Namespace) -> int:
     if not args.output:
         _write_puzzles(args, sys.stdout)
         return 0
-    # Write beside the target and rename when done, so a failed or interrupted run leaves an existing file as it was.
-    target = Path(args.output)
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
+    output = Path(args.output)
+    if output.exists() and not output.is_file():  # a device or a pipe (/dev/stdout, /dev/null): write to it
+        with open(output, "w", encoding="utf-8") as handle:
             _write_puzzles(args, handle)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+        return 0
+    target = output.resolve()  # a symlink stays, and the file it names gets the puzzles
+    # Write beside the target and rename when done, so a failed or interrupted run leaves an existing file as it was.
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    with sigterm_interrupts():
+        try:
+            with open(temporary, "w", encoding="utf-8") as handle:
+                _write_puzzles(args, handle)
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
-    path = Path(args.file)
+def _records_file(name: str) -> Path:
+    """A records file named on the command line; a folder, a device or a pipe (``/dev/zero``, whose one endless
+    line would be read into memory) is refused."""
+    path = Path(name)
     if path.is_dir():
         raise PuzzleError(f"{path} is a folder; give the .jsonl file of records inside it")
+    if path.exists() and not path.is_file():
+        raise PuzzleError(f"{path} is not a regular file (a device or a pipe); give a .jsonl file of records")
     if not path.is_file():
         raise PuzzleError(f"no such file: {path}")
+    return path
+
+
+def _verify(args: argparse.Namespace) -> int:
+    path = _records_file(args.file)
     report = FileReport()
     with open(path, "rb") as handle:
         lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
@@ -131,7 +154,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _puzzle_for_render(args: argparse.Namespace) -> Puzzle:
     if args.record is None:
         return generate(index=args.index, **generation_kwargs(args))
-    for number, (line, record) in enumerate(iter_records(args.record), start=1):
+    for number, (line, record) in enumerate(iter_records(_records_file(args.record)), start=1):
         if number == args.number:
             try:
                 return puzzle_from_record(record)
@@ -149,9 +172,12 @@ def _render(args: argparse.Namespace) -> int:
     if args.vary:
         if not args.contact_sheet:
             raise PuzzleError("--vary draws several images: use it with --contact-sheet")
+        if args.scale != 1:
+            raise PuzzleError("--scale does not apply to --vary sheets (their perturbations are in pixels of the "
+                              "style's own size)")
         render.write_image(_variant_sheet(puzzle, styles, args), output)
     elif args.contact_sheet:
-        render.write_image(render.contact_sheet(puzzle, styles, solved=args.solved), output)
+        render.write_image(render.contact_sheet(puzzle, styles, solved=args.solved, scale=args.scale), output)
     else:
         if len(styles) > 1:
             raise PuzzleError("give one --style, or --contact-sheet to show several")
@@ -181,6 +207,9 @@ def _figures_of(source: str, config: str | None, split: str) -> profile.Figures:
             raise PuzzleError(f"{source}: puzzle {item.id}: {exc}") from None
         if len(steps) != len(puzzle.blanks):
             raise PuzzleError(f"{source}: puzzle {item.id} has {len(puzzle.blanks)} blanks but {len(steps)} steps")
+        if item.difficulty is not None and not isinstance(item.difficulty, str):
+            raise PuzzleError(f"{source}: puzzle {item.id}: difficulty is {json_kind(item.difficulty)}, not text "
+                              "such as \"medium\"")
         samples.append(profile.sample(puzzle, steps, item.difficulty))
     if not samples:
         raise PuzzleError(f"{source} holds no puzzles")
@@ -216,13 +245,16 @@ def _variant_sheet(puzzle: Puzzle, styles: list[str], args: argparse.Namespace) 
     from crossmath.dataset.factors import draw, kind, plan_configs
     from crossmath.puzzles.generator import reblank
     from crossmath.render import resolve_style, side_by_side
+    from crossmath.render.draw import check_sheet
 
     vary = dict(args.vary)
     grid = [name for name in vary if kind(name) == "grid"]
     if grid:
         raise PuzzleError(f"a contact sheet shows one puzzle; {', '.join(grid)} would draw other puzzles")
+    configs = plan_configs(tuple(resolve_style(s) for s in styles), vary, one_at_a_time=False)
+    check_sheet(puzzle, [config.style for config in configs])
     images = []
-    for config in plan_configs(tuple(resolve_style(s) for s in styles), vary, one_at_a_time=False):
+    for config in configs:
         shown = reblank(puzzle, seed=args.seed, index=args.index, **config.blanking) if config.blanking else puzzle
         if shown is None:
             raise PuzzleError(f"this puzzle cannot reach {config.blanking}; try another --index")

@@ -123,6 +123,7 @@ def test_3_overwrite_refuses_to_delete_the_users_files(tmp_path):
     assert (out / "notes.txt").read_text() == "mine" and (out / MANIFEST).is_file()
     (out / "notes.txt").unlink()
     (out / "results" / "run.csv").unlink()
+    (out / "results").rmdir()  # an empty folder is the user's too (issue 22, point 9)
     assert build(out, TINY, progress=False, overwrite=True).rows == 3
 
 

@@ -11,25 +11,15 @@ from typing import Any
 
 from crossmath._cli import comma_list, non_negative_int, option_type, percent, positive_int, run_cli
 from crossmath._version import __version__
-from crossmath.dataset.experiment import load_experiment, parse_puzzle_value
+from crossmath.dataset.experiment import load_experiment, parse_mix, parse_puzzle_value
 from crossmath.dataset.factors import parse_vary
 from crossmath.dataset.legibility import DEFAULT_SAMPLE, check_legibility, tesseract
 from crossmath.dataset.pipeline import build, existing_build, merge
-from crossmath.dataset.settings import DIFFICULTIES, OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
+from crossmath.dataset.settings import OUTPUTS, PUBLISHED_TEST_MIX, BuildSettings
 from crossmath.errors import SettingsError
 from crossmath.puzzles.generator import DEFAULT_PROFILE, PROFILES
 from crossmath.puzzles.text import FORMATS
 from crossmath.render.styles import resolve_style
-
-
-def _mix(text: str) -> tuple[int, int, int]:
-    """``90,85,75`` or ``easy=90,medium=85,hard=75``."""
-    parts = comma_list(text)
-    named = {name.strip(): value for name, value in (part.split("=", 1) for part in parts if "=" in part)}
-    values = [named.get(d, "0") for d in DIFFICULTIES] if named and set(named) <= set(DIFFICULTIES) else parts
-    if len(values) != 3 or len(named) not in (0, len(parts)) or not all(v.strip().isdigit() for v in values):
-        raise argparse.ArgumentTypeError(f"expected easy,medium,hard weights such as 90,85,75, got {text!r}")
-    return int(values[0]), int(values[1]), int(values[2])
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -50,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-size", type=non_negative_int, default=5000, help="train puzzles (default 5000)")
     parser.add_argument("--test-size", type=non_negative_int, default=250, help="test puzzles (default 250)")
     mix = ",".join(map(str, PUBLISHED_TEST_MIX))
-    parser.add_argument("--test-mix", type=_mix, default=PUBLISHED_TEST_MIX, metavar="E,M,H",
+    parser.add_argument("--test-mix", type=option_type(parse_mix), default=PUBLISHED_TEST_MIX, metavar="E,M,H",
                         help=f"easy,medium,hard weights of the test split (default {mix}, the published mix)")
-    parser.add_argument("--train-mix", type=_mix, default=PUBLISHED_TEST_MIX, metavar="E,M,H",
+    parser.add_argument("--train-mix", type=option_type(parse_mix), default=PUBLISHED_TEST_MIX, metavar="E,M,H",
                         help=f"easy,medium,hard weights of the train split (default {mix})")
     parser.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
                         help="generation profile of the test split, and of the train split unless --train-profile "
@@ -160,8 +150,13 @@ def _run(args: argparse.Namespace) -> int:
     elif args.merge:
         report = merge(args.out, args.merge, overwrite=args.overwrite)
     else:
-        report = build(args.out, settings, num_proc=args.num_proc, shard=args.shard,
-                       resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+        try:
+            report = build(args.out, settings, num_proc=args.num_proc, shard=args.shard,
+                           resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM
+            print(f"crossmath-build: interrupted; the work done is kept in {args.out}.partial: run the same command "
+                  "with --resume to continue", file=sys.stderr)
+            return 130
     print("\n".join(report.lines()))
     if legibility:
         failed = check_legibility(report.path, args.legibility_sample, args.min_legibility, not args.no_progress)

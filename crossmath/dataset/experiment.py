@@ -8,10 +8,13 @@ verbatim in the build (``experiment.toml``, and the dataset card).
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from crossmath._cli import comma_list, non_negative_int, percent
 from crossmath.dataset.factors import kind, pairing, parse_level, parse_span
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 from crossmath.errors import SettingsError
@@ -22,10 +25,37 @@ EXPERIMENT_FILE = "experiment.toml"
 PUZZLE_KEYS = {"equations": "equations", "max_rows": "max_rows", "max_cols": "max_cols", "operators": "operators",
                "range": "number_range", "blanks": "blanks", "depth": "depth"}
 """Puzzle settings as options and file keys, and the :func:`generate` argument each sets."""
-OPTIONS = {"train_size": int, "test_size": int, "train_mix": list, "test_mix": list, "seed": int, "styles": list,
-           "text_formats": list, "solved_images": bool, "format": list, "one_at_a_time": bool,
-           "check_legibility": bool, "min_legibility": float}
-"""Top-level keys of an experiment file and the TOML type each takes."""
+
+
+def parse_mix(text: str) -> tuple[int, int, int]:
+    """``90,85,75`` or ``easy=90,medium=85,hard=75``."""
+    parts = comma_list(text)
+    named = {name.strip(): value for name, value in (part.split("=", 1) for part in parts if "=" in part)}
+    values = [named.get(d, "0") for d in DIFFICULTIES] if named and set(named) <= set(DIFFICULTIES) else parts
+    if len(values) != 3 or len(named) not in (0, len(parts)) or not all(v.strip().isdigit() for v in values):
+        raise SettingsError(f"expected easy,medium,hard weights such as 90,85,75, got {text!r}")
+    return int(values[0]), int(values[1]), int(values[2])
+
+
+OPTIONS: dict[str, Callable[[str], Any] | None] = {
+    "train_size": non_negative_int, "test_size": non_negative_int, "train_mix": parse_mix, "test_mix": parse_mix,
+    "seed": int, "styles": comma_list, "text_formats": comma_list, "solved_images": None, "format": comma_list,
+    "one_at_a_time": None, "check_legibility": None, "min_legibility": percent}
+"""Top-level keys of an experiment file and how the command line reads each option's value (None: a switch, true
+or false); the file's value, written as the option's text, is read the same way."""
+
+
+def _as_text(value: Any, joiner: str) -> str | None:
+    """A TOML value as the text an option would be given: a number or text as it is, a list of them joined (a
+    ``MIN-MAX`` span by ``-``, a list of names by ``,``); None for anything else (true/false, a date, a table)."""
+    def scalar(item: Any) -> bool:
+        return isinstance(item, (str, int, float)) and not isinstance(item, bool)
+
+    if scalar(value):
+        return str(value)
+    if isinstance(value, list) and value and all(map(scalar, value)):
+        return joiner.join(map(str, value))
+    return None
 
 
 def parse_puzzle_value(key: str, text: str) -> tuple[str | None, str, Any]:
@@ -38,8 +68,8 @@ def parse_puzzle_value(key: str, text: str) -> tuple[str | None, str, Any]:
     return difficulty or None, PUZZLE_KEYS[key], _puzzle_value(key, value)
 
 
-def _puzzle_value(key: str, value: Any) -> Any:
-    if not isinstance(value, str) or key == "operators":
+def _puzzle_value(key: str, value: str) -> Any:
+    if key == "operators":
         return value
     try:
         return int(value) if key in ("max_rows", "max_cols", "blanks") else parse_span(value)
@@ -54,7 +84,10 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     else:
         import tomllib
 
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise SettingsError(f"cannot read experiment file {path}: it is not UTF-8 text (a TOML file)") from None
         try:
             return tomllib.loads(text), text
         except tomllib.TOMLDecodeError as exc:
@@ -71,21 +104,42 @@ def load_experiment(path: str | Path) -> tuple[dict[str, Any], str]:
             continue
         if key not in OPTIONS:
             raise SettingsError(f"{path}: unknown key {key!r} (known: {', '.join([*OPTIONS, 'puzzle', 'vary'])})")
-        if not isinstance(value, OPTIONS[key]) and not (OPTIONS[key] is float and isinstance(value, int)):
-            raise SettingsError(f"{path}: {key} must be a {OPTIONS[key].__name__}, not {value!r}")
-        defaults["outputs" if key == "format" else key] = tuple(value) if isinstance(value, list) and \
-            key.endswith("_mix") else value
-    defaults["puzzle_settings"] = _puzzle_table(path, data.get("puzzle", {}))
-    defaults["vary"] = [(name, [parse_level(name, v) if isinstance(v, str) else v for v in _levels(path, name, levels)])
-                        for name, levels in data.get("vary", {}).items()]
+        defaults["outputs" if key == "format" else key] = _option_value(path, key, value)
+    defaults["puzzle_settings"] = _puzzle_table(path, _table(path, "puzzle", data.get("puzzle", {})))
+    defaults["vary"] = [(name, _levels(path, name, levels))
+                        for name, levels in _table(path, "vary", data.get("vary", {})).items()]
     return defaults, text
 
 
+def _option_value(path: Path, key: str, value: Any) -> Any:
+    """A top-level value read as the command line reads its option (same rules, same limits)."""
+    parse = OPTIONS[key]
+    if parse is None:
+        if not isinstance(value, bool):
+            raise SettingsError(f"{path}: {key} must be true or false, not {value!r}")
+        return value
+    text = _as_text(value, ",")
+    if text is None:
+        raise SettingsError(f"{path}: {key} must be a number, text or a list of them, not {value!r}")
+    try:
+        return parse(text)
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        raise SettingsError(f"{path}: {key}: {exc}") from None
+
+
+def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SettingsError(f"{path}: {key} must be a table ([{key}]), not {value!r}")
+    return value
+
+
 def _levels(path: Path, name: str, levels: Any) -> list[Any]:
+    """A factor's levels read as ``--vary NAME=L1,L2`` reads them (a ``range`` level may be a [min, max] list)."""
     kind(name)
-    if not isinstance(levels, list):
-        raise SettingsError(f"{path}: [vary] {name} must be a list of levels")
-    return levels
+    texts = [_as_text(level, "-") for level in levels] if isinstance(levels, list) else [None]
+    if None in texts:
+        raise SettingsError(f"{path}: [vary] {name} must be a list of levels (numbers or text), not {levels!r}")
+    return [parse_level(name, text) for text in texts if text is not None]
 
 
 def _puzzle_table(path: Path, table: dict[str, Any]) -> list[tuple[str | None, str, Any]]:
@@ -94,7 +148,11 @@ def _puzzle_table(path: Path, table: dict[str, Any]) -> list[tuple[str | None, s
         if key in DIFFICULTIES and isinstance(value, dict):
             found += [(key, *entry[1:]) for entry in _puzzle_table(path, value)]
         elif key in PUZZLE_KEYS:
-            found.append((None, PUZZLE_KEYS[key], _puzzle_value(key, value)))
+            text = _as_text(value, "-")
+            if text is None:
+                raise SettingsError(f"{path}: [puzzle] {key} must be a number, MIN-MAX text or a [min, max] list, "
+                                    f"not {value!r}")
+            found.append((None, PUZZLE_KEYS[key], _puzzle_value(key, text)))
         else:
             raise SettingsError(f"{path}: unknown puzzle setting {key!r} (known: {', '.join(PUZZLE_KEYS)}, or a "
                                 "table per difficulty)")

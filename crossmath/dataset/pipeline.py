@@ -12,16 +12,15 @@ import multiprocessing
 import os
 import shutil
 import signal
-import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from crossmath._cli import sigterm_interrupts
 from crossmath.dataset.card import dataset_card
 from crossmath.dataset.chunks import (
     CHUNK_RECORDS,
@@ -38,8 +37,8 @@ from crossmath.dataset.items import keys_of_test_split, puzzle_at
 from crossmath.dataset.lock import build_lock
 from crossmath.dataset.parquet import PARTS, SplitFiles, part_path, read_parts, write_split
 from crossmath.dataset.rows import features
-from crossmath.dataset.settings import CHUNK_SIZE, BuildSettings, plan_chunks
-from crossmath.errors import CrossmathError
+from crossmath.dataset.settings import CHUNK_SIZE, BuildSettings, Chunk, plan_chunks
+from crossmath.errors import CrossmathError, SettingsError
 from crossmath.puzzles.published_names import published_names
 from crossmath.schema import MANIFEST
 
@@ -79,9 +78,14 @@ def existing_build(out: str | Path, settings: BuildSettings) -> BuildReport | No
 
 def output_folder(out: str | Path) -> Path:
     """``out`` as the absolute folder a build writes (a symlink followed to its target); refuses an empty name,
-    the current folder and the folders above it, which a build would replace."""
+    a name that is not UTF-8 (Arrow cannot open it), the current folder and the folders above it, which a build
+    would replace."""
     if not str(out).strip():
         raise BuildError("--out is empty: name the folder to write the dataset to, e.g. --out crossmath-data")
+    try:
+        str(out).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BuildError(f"--out {str(out)!r} is not valid UTF-8; choose a name in UTF-8") from None
     path = Path(out).resolve()
     here = Path.cwd().resolve()
     if path == here or path in here.parents:
@@ -91,17 +95,23 @@ def output_folder(out: str | Path) -> Path:
 
 
 def _files_under(folder: Path) -> set[str]:
-    """Every file under ``folder`` (symlinks not followed), as paths relative to it."""
+    """Every file under ``folder`` (symlinks not followed), as paths relative to it; a symlink to a folder and an
+    empty folder count too (ending in ``/``), since no build writes either."""
     found: set[str] = set()
-    for root, _, names in os.walk(folder):
-        found.update((Path(root) / name).relative_to(folder).as_posix() for name in names)
+    for root, folders, names in os.walk(folder):
+        here = Path(root)
+        found.update((here / name).relative_to(folder).as_posix() for name in names)
+        found.update(f"{(here / name).relative_to(folder).as_posix()}/" for name in folders
+                     if (here / name).is_symlink())
+        if here != folder and not folders and not names:
+            found.add(f"{here.relative_to(folder).as_posix()}/")
     return found
 
 
 def _foreign_files(out: Path) -> list[str]:
     """Files in ``out`` that no build wrote there (a finished build's manifest lists what it wrote)."""
     manifest = out / MANIFEST
-    owned = set(read_json(manifest).get("files", [])) | {MANIFEST} if manifest.is_file() else set()
+    owned = set(read_json(manifest).get("files", [])) | {MANIFEST, PARTIAL_STATE} if manifest.is_file() else set()
     return sorted(_files_under(out) - owned)
 
 
@@ -116,6 +126,14 @@ def _check_replaceable(out: Path) -> None:
                          "or build into another --out")
 
 
+def _in_the_way(partial: Path) -> bool:
+    """Whether ``partial`` exists but is not ours to resume or delete: a file, a symlink, or a folder holding
+    anything without the state file a build writes first (the user's own folder of that name)."""
+    if partial.is_symlink() or (partial.exists() and not partial.is_dir()):
+        return True
+    return partial.is_dir() and not (partial / PARTIAL_STATE).is_file() and bool(_files_under(partial))
+
+
 def _prepare(out: Path, settings: BuildSettings, shard: tuple[int, int], resume: bool, overwrite: bool) -> Path:
     partial = out.with_name(out.name + ".partial")
     if out.exists() and not out.is_dir():
@@ -125,6 +143,9 @@ def _prepare(out: Path, settings: BuildSettings, shard: tuple[int, int], resume:
             raise BuildError(f"{out} already exists; use --overwrite to replace it")
         _check_replaceable(out)
     state = {"settings": settings.digest(), "shard": list(shard)}
+    if _in_the_way(partial):
+        raise BuildError(f"{partial} is in the way: it is not an unfinished crossmath build (it has no "
+                         f"{PARTIAL_STATE}) and it is not an empty folder; move it away, or build into another --out")
     if partial.exists() and not resume:
         if not overwrite:
             raise BuildError(f"{partial} holds an unfinished build; use --resume to continue it, or --overwrite to "
@@ -148,7 +169,11 @@ def _prepare(out: Path, settings: BuildSettings, shard: tuple[int, int], resume:
 
 def build(out: str | Path, settings: BuildSettings, *, num_proc: int = 1, shard: tuple[int, int] = (1, 1),
           resume: bool = False, overwrite: bool = False, progress: bool = True) -> BuildReport:
-    """Build the dataset (or one shard of it) into ``out``."""
+    """Build the dataset (or one shard of it) into ``out``.
+
+    SIGTERM stops it as Ctrl-C does (KeyboardInterrupt); what was done stays in ``OUT.partial`` for ``resume``,
+    at any moment, finishing included. A settings error found while building removes ``OUT.partial``, which
+    could not be resumed by the corrected command anyway."""
     out = output_folder(out)
     k, n = shard
     if not 1 <= k <= n:
@@ -158,18 +183,30 @@ def build(out: str | Path, settings: BuildSettings, *, num_proc: int = 1, shard:
         every = len(plan_chunks(settings))
         raise BuildError(f"shard {k}/{n} is empty: this build has only {every} chunk(s) of up to {CHUNK_SIZE} "
                          f"puzzles, so use at most {every} shards")
-    with build_lock(out):
+    with build_lock(out), sigterm_interrupts():
         partial = _prepare(out, settings, shard, resume, overwrite)
-        done = finished_chunks(partial)
-        todo = [chunk for chunk in chunks if chunk.name not in done]
-        forbidden = keys_of_test_split(settings) if any(c.split == "train" for c in todo) else frozenset()
-        total = sum(c.stop - c.start for c in chunks)
-        with tqdm(total=total, initial=total - sum(c.stop - c.start for c in todo), unit="puzzle", desc="building",
-                  disable=not progress or None, dynamic_ncols=True) as bar:
-            _run([(partial, settings, chunk, forbidden) for chunk in todo], num_proc,
-                 lambda result: bar.update(result.rows))
-        results = finished_chunks(partial)
-        return _finish(partial, out, settings, [results[c.name] for c in chunks], shard)
+        if not (partial / MANIFEST).is_file():  # else every file was written: only the last steps are left
+            try:
+                _build_chunks(partial, settings, chunks, num_proc, progress)
+            except SettingsError:
+                shutil.rmtree(partial)
+                raise
+            results = finished_chunks(partial)
+            _write_outputs(partial, settings, [results[c.name] for c in chunks], shard)
+        return _complete(partial, out)
+
+
+def _build_chunks(partial: Path, settings: BuildSettings, chunks: list[Chunk], num_proc: int,
+                  progress: bool) -> None:
+    """Build the chunks not yet finished in ``partial``."""
+    done = finished_chunks(partial)
+    todo = [chunk for chunk in chunks if chunk.name not in done]
+    forbidden = keys_of_test_split(settings) if any(c.split == "train" for c in todo) else frozenset()
+    total = sum(c.stop - c.start for c in chunks)
+    with tqdm(total=total, initial=total - sum(c.stop - c.start for c in todo), unit="puzzle", desc="building",
+              disable=not progress or None, dynamic_ncols=True) as bar:
+        _run([(partial, settings, chunk, forbidden) for chunk in todo], num_proc,
+             lambda result: bar.update(result.rows))
 
 
 WORKER_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -192,30 +229,12 @@ def _work(share: list[tuple], results: Any) -> None:
             return
 
 
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM stops a build as Ctrl-C does: the worker pool is terminated, finished chunks are kept."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _run(todo: list[tuple], num_proc: int, on_done: Callable[[ChunkResult], object]) -> None:
-    with _sigterm_interrupts():
-        if num_proc <= 1 or len(todo) <= 1:
-            for arguments in todo:
-                on_done(build_chunk(*arguments))
-            return
-        _run_parallel(todo, min(num_proc, len(todo)), on_done)
+    if num_proc <= 1 or len(todo) <= 1:
+        for arguments in todo:
+            on_done(build_chunk(*arguments))
+        return
+    _run_parallel(todo, min(num_proc, len(todo)), on_done)
 
 
 def _run_parallel(todo: list[tuple], workers: int, on_done: Callable[[ChunkResult], object]) -> None:
@@ -281,8 +300,15 @@ def _profiles(parts: Iterable[tuple[str, dict[str, dict]]]) -> dict[str, dict[st
     return merged
 
 
-def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[ChunkResult],
-            shard: tuple[int, int]) -> BuildReport:
+def _scratch(whole: bool) -> list[str]:
+    """The working folders a build removes when it is done (a shard keeps its parts for the merge)."""
+    return [CHUNK_RECORDS, PARTS, f"published/{PARTS}"] if whole else [CHUNK_RECORDS]
+
+
+def _write_outputs(partial: Path, settings: BuildSettings, results: list[ChunkResult],
+                   shard: tuple[int, int]) -> None:
+    """Write the finished files from the chunks' parts, which stay until :func:`_complete`, and the manifest
+    last: a build stopped before the manifest is there redoes this step when resumed."""
     whole = shard == (1, 1)
     leak = _leak_check(results, settings) if whole else "checked when the shards are merged"
     summary: dict[str, Any] = {
@@ -301,16 +327,25 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
             _join_published(partial, settings, results)
         if "hf" in settings.outputs:
             _write_card(partial, settings, summary, _write_parquet(partial, settings, results))
+    scratch = tuple(f"{folder}/" for folder in _scratch(whole))
     summary["files"] = sorted(name for name in _files_under(partial) | {MANIFEST}
-                              if name != PARTIAL_STATE and not name.startswith(f"{CHUNK_RECORDS}/"))
+                              if name != PARTIAL_STATE and not name.startswith(scratch))
     write_json(partial / MANIFEST, summary)
-    (partial / PARTIAL_STATE).unlink()
-    shutil.rmtree(partial / CHUNK_RECORDS)
+
+
+def _complete(partial: Path, out: Path) -> BuildReport:
+    """Remove the working folders, put the finished build in place of ``out`` and drop the state file last, so
+    that a build stopped at any step here is still resumable (or already done)."""
+    summary = read_json(partial / MANIFEST)
+    shard = (summary["shard"][0], summary["shard"][1])
+    for folder in _scratch(shard == (1, 1)):
+        shutil.rmtree(partial / folder, ignore_errors=True)
     if out.exists():
         _check_replaceable(out)  # again: files may have been added while the build ran
         shutil.rmtree(out)
     os.replace(partial, out)
-    return BuildReport(out, summary["fingerprint"], summary["rows"], leak, shard)
+    (out / PARTIAL_STATE).unlink(missing_ok=True)
+    return BuildReport(out, summary["fingerprint"], summary["rows"], summary["leak_check"], shard)
 
 
 def _join_published(root: Path, settings: BuildSettings, results: list[ChunkResult]) -> None:
@@ -320,7 +355,6 @@ def _join_published(root: Path, settings: BuildSettings, results: list[ChunkResu
             if parts:
                 data = b"".join(part.read_bytes() for part in parts)
                 write_atomic(published_dir(root, config.name) / published_names(config.name).records_file(split), data)
-    shutil.rmtree(root / "published" / ".parts")
 
 
 def _write_parquet(root: Path, settings: BuildSettings, results: list[ChunkResult]) -> dict[str, dict[str, SplitFiles]]:
@@ -333,7 +367,6 @@ def _write_parquet(root: Path, settings: BuildSettings, results: list[ChunkResul
             if parts:
                 written.setdefault(config.name, {})[split] = write_split(
                     root / "data" / config.name, split, read_parts(parts), columns)
-    shutil.rmtree(root / PARTS)
     return written
 
 
@@ -352,7 +385,11 @@ def merge(out: str | Path, shard_dirs: list[str | Path], *, overwrite: bool = Fa
     for folder in map(Path, shard_dirs):
         if not (folder / MANIFEST).is_file():
             raise BuildError(f"{folder} is not a finished crossmath shard")
-        manifests.append((folder, read_json(folder / MANIFEST)))
+        manifest = read_json(folder / MANIFEST)
+        if tuple(manifest["shard"]) == (1, 1):
+            raise BuildError(f"{folder} is a whole dataset, not a shard: it needs no merging (merge the folders "
+                             "that crossmath-build --shard K/N wrote)")
+        manifests.append((folder, manifest))
     settings = BuildSettings.from_dict(manifests[0][1]["settings"])
     if any(BuildSettings.from_dict(m["settings"]) != settings for _, m in manifests):
         raise BuildError("the shards were built with different settings")
@@ -367,23 +404,38 @@ def merge(out: str | Path, shard_dirs: list[str | Path], *, overwrite: bool = Fa
         have = sorted(f"{m['shard'][0]}/{m['shard'][1]}" for _, m in manifests)
         raise BuildError(f"the shards do not cover the dataset: given {', '.join(have)}, missing chunks "
                          f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
-    with build_lock(out):
+    with build_lock(out), sigterm_interrupts():
         return _merge_into(out, manifests, settings, results, overwrite)
 
 
 def _merge_into(out: Path, manifests: list[tuple[Path, dict]], settings: BuildSettings,
                 results: dict[str, ChunkResult], overwrite: bool) -> BuildReport:
+    sources = [source for folder, manifest in manifests for source in _shard_files(folder, manifest)]
     partial = _prepare(out, settings, (1, 1), resume=False, overwrite=overwrite)
-    for folder, _ in manifests:
-        for source in sorted(folder.rglob("*")):
-            if source.is_file() and source.name != MANIFEST:
-                target = partial / source.relative_to(folder)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, target)
+    for folder, source in sources:
+        target = partial / source.relative_to(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     for name, result in results.items():
         write_json(partial / CHUNK_RECORDS / f"{name}.json", vars(result))
-    ordered = [results[c.name] for c in plan_chunks(settings)]
-    return _finish(partial, out, settings, ordered, (1, 1))
+    _write_outputs(partial, settings, [results[c.name] for c in plan_chunks(settings)], (1, 1))
+    return _complete(partial, out)
+
+
+def _shard_files(folder: Path, manifest: dict) -> list[tuple[Path, Path]]:
+    """The files a shard's build wrote, as its manifest lists them, each a regular file inside ``folder``; anything
+    else in the folder (notes, links) is left behind, so it never reaches the merged dataset or the Hub."""
+    files = []
+    for name in manifest.get("files", []):
+        source = folder / name
+        if name == MANIFEST:
+            continue
+        inside = source.resolve().is_relative_to(folder.resolve())
+        if Path(name).is_absolute() or source.is_symlink() or not inside or not source.is_file():
+            raise BuildError(f"{folder} is damaged: {name}, listed in its {MANIFEST}, is not a file the build "
+                             "wrote there; build the shard again")
+        files.append((folder, source))
+    return files
 
 
 __all__ = ["BuildError", "BuildReport", "build", "existing_build", "fingerprint", "merge"]

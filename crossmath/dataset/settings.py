@@ -17,6 +17,7 @@ from crossmath.dataset.factors import Config, check_levels, kind, plan_configs
 from crossmath.errors import CrossmathError, SettingsError
 from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES, check_settings
 from crossmath.puzzles.text import FORMATS
+from crossmath.render.draw import check_numbers_fit
 from crossmath.render.styles import STYLES, Style
 
 SPLITS = ("train", "test")
@@ -77,6 +78,8 @@ class BuildSettings:
     def __post_init__(self) -> None:
         if self.train_size < 0 or self.test_size < 0 or self.train_size + self.test_size == 0:
             raise SettingsError("split sizes must be 0 or more, and not both 0")
+        if not -(2**63) <= self.seed < 2**63:  # the seed column is int64
+            raise SettingsError(f"seed must be a whole number from -2**63 to 2**63 - 1, not {self.seed}")
         if self.test_size >= SPLIT_BASE["train"]:
             raise SettingsError(f"the test split is limited to {SPLIT_BASE['train'] - 1} puzzles")
         for mix in (self.train_mix, self.test_mix):
@@ -109,8 +112,12 @@ class BuildSettings:
         used = [d for i, d in enumerate(DIFFICULTIES) if self.counts("test")[i] or self.counts("train")[i]]
         for config in self.configs:
             for difficulty in used:
+                settings = self.generation(difficulty, config)
+                span = settings.get("number_range") or max(PROFILES[self.test_profile][difficulty].max_number,
+                                                           PROFILES[self.train_profile][difficulty].max_number)
                 try:
-                    check_settings(difficulty, **self.generation(difficulty, config))
+                    check_settings(difficulty, **settings)
+                    check_numbers_fit(config.style, max(span) if isinstance(span, list | tuple) else span)
                 except CrossmathError as exc:
                     raise SettingsError(f"{difficulty} puzzles of config {config.name}: {exc}") from None
 

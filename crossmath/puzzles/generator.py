@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.puzzles.arith import DIVIDE, OPERATORS, PLUS, TIMES, operators_from_ascii, operators_to_ascii
-from crossmath.puzzles.model import ACROSS, DOWN, MAX_SIDE, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
+from crossmath.puzzles.model import ACROSS, DOWN, MAX_DIGITS, MAX_SIDE, MIN_GAP, Cell, Equation, Puzzle, PuzzleInfo
 from crossmath.puzzles.solver import solve
 
 T = TypeVar("T")
@@ -230,6 +230,9 @@ def _settings(difficulty: str, profile: str, equations: int | tuple[int, int] | 
             raise GenerationError("numbers start at 1: zeros and negatives are not generated")
         if hi < lo + 3:
             raise GenerationError(f"number range [{lo}, {hi}] is too narrow to draw equations from")
+        if hi >= 10**MAX_DIGITS:  # what the verifier reads back; also bounds the search for divisors
+            raise GenerationError(f"number range [{lo}, {hi}]: numbers have at most {MAX_DIGITS} digits "
+                                  f"(up to {10**MAX_DIGITS - 1})")
         number_range = (lo, hi)
     depth_span = _as_span(preset.depth if depth is None else depth, "depth")
     if depth_span[0] < 1:

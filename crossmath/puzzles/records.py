@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,9 @@ def parse_record_line(line: str | bytes, where: str) -> dict[str, Any]:
         raise RecordError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
     except RecursionError:
         raise RecordError(f"{where}: JSON nested too deeply to be a record") from None
+    except ValueError:  # an integer beyond Python's limit on digits converted from text
+        raise RecordError(f"{where}: holds a number of more than {sys.get_int_max_str_digits()} digits, too long "
+                          "to be a record's value") from None
     if not isinstance(record, dict):
         raise RecordError(f"{where}: a record is a JSON object, not {json_kind(record)}")
     return record

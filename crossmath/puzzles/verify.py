@@ -183,6 +183,9 @@ def _metadata_warnings(record: dict[str, Any], puzzle: Puzzle) -> list[str]:
                 warnings.append(f"values {outside[:10]} lie outside the range {list(number_range)}")
     if "operators" in record:
         warnings.extend(_operator_warnings(record["operators"], puzzle))
+    if "difficulty" in record and not isinstance(record["difficulty"], str):
+        difficulty = record["difficulty"]
+        warnings.append(f"difficulty is {_shown(difficulty)} ({json_kind(difficulty)}), not text such as \"medium\"")
     return warnings
 
 

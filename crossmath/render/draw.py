@@ -13,7 +13,7 @@ stored as 8-bit palette PNGs: lossless, with a third of the bytes to filter and 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -58,9 +58,23 @@ def scaled(style: Style, scale: int) -> Style:
                    border_width=style.border_width * scale, margin=style.margin * scale)
 
 
+def check_numbers_fit(style: Style, largest: int) -> None:
+    """Refuse a style that would clip numbers up to ``largest`` at the cell edge (``140`` drawn as ``.40``): the
+    widest number of as many digits, in the style's font, must fit in the cell. A style alone checks only that its
+    font is not taller than its cell; how wide a number is depends on how many digits it has."""
+    font = load_font(style.font, style.font_size)
+    widest = max((digit * len(str(largest)) for digit in "0123456789"), key=font.getlength)
+    if font.getlength(widest) > style.cell_size:
+        raise StyleError(f"style {style.name!r}: a {len(widest)}-digit number at font_size {style.font_size} is "
+                         f"{font.getlength(widest):.1f} px wide, wider than its {style.cell_size} px cell, so numbers "
+                         "would be clipped; use a smaller font_size or a larger cell_size")
+
+
 def _prepared(puzzle: Puzzle, style: str | Style, scale: int) -> Style:
-    """The style to draw with, once the image it makes is known to be within :data:`MAX_PIXELS`."""
+    """The style to draw with, once the image it makes is known to be within :data:`MAX_PIXELS` and its numbers
+    to fit their cells."""
     style = scaled(resolve_style(style), scale)
+    check_numbers_fit(style, max((v for v in puzzle.values.values() if v is not None), default=0))
     width, height = _canvas_size(puzzle, style)
     if width * height > MAX_PIXELS or (style.cell_size + 1) ** 2 > MAX_PIXELS:
         raise RenderError(f"a {width}x{height} image is beyond the limit of {MAX_PIXELS:,} pixels; use a smaller "
@@ -268,17 +282,35 @@ def save(puzzle: Puzzle, path: str | Path, style: str | Style = "original", *, s
     return write_image(render(puzzle, style, solved=solved, scale=scale, highlight=highlight), path)
 
 
-def contact_sheet(puzzle: Puzzle, styles: list[str | Style] | None = None, *, solved: bool = False,
+def contact_sheet(puzzle: Puzzle, styles: list[str | Style] | None = None, *, solved: bool = False, scale: int = 1,
                   gap: int = 20) -> Image.Image:
     """One image showing the puzzle in every style side by side, for a quick look."""
-    return side_by_side([render(puzzle, style, solved=solved) for style in (styles or list(STYLES))], gap=gap)
+    prepared = check_sheet(puzzle, styles or list(STYLES), scale=scale, gap=gap)
+    return side_by_side([render(puzzle, style, solved=solved) for style in prepared], gap=gap)
+
+
+def check_sheet(puzzle: Puzzle, styles: Sequence[str | Style], *, scale: int = 1,
+                gap: int = 20) -> list[Style]:
+    """The styles of a sheet of the puzzle in each (scaled), once the sheet is known to be within
+    :data:`MAX_PIXELS`: checked before anything is drawn, since drawing hundreds of images first takes gigabytes."""
+    prepared = [_prepared(puzzle, style, scale) for style in styles]
+    _check_sheet([_canvas_size(puzzle, style) for style in prepared], gap)
+    return prepared
+
+
+def _check_sheet(sizes: list[tuple[int, int]], gap: int) -> tuple[int, int]:
+    """The size of a sheet of images of these sizes ``gap`` apart, refused beyond :data:`MAX_PIXELS`."""
+    width = sum(w for w, _ in sizes) + gap * (len(sizes) + 1)
+    height = max(h for _, h in sizes) + 2 * gap
+    if width * height > MAX_PIXELS:
+        raise RenderError(f"a sheet of {len(sizes)} images would be {width}x{height} pixels, beyond the limit of "
+                          f"{MAX_PIXELS:,} pixels; show fewer styles or levels, or use a smaller scale")
+    return width, height
 
 
 def side_by_side(images: list[Image.Image], *, gap: int = 20) -> Image.Image:
     """Images in a row on a grey sheet, top-aligned, ``gap`` pixels apart."""
-    width = sum(im.width for im in images) + gap * (len(images) + 1)
-    height = max(im.height for im in images) + 2 * gap
-    sheet = Image.new("RGB", (width, height), "#808080")
+    sheet = Image.new("RGB", _check_sheet([im.size for im in images], gap), "#808080")
     x = gap
     for im in images:
         sheet.paste(im, (x, gap))
