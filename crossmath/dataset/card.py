@@ -7,11 +7,11 @@ from typing import Any
 
 import yaml
 
+from crossmath.dataset.conflict import changes_line
 from crossmath.dataset.experiment import experiment_section
 from crossmath.dataset.factors import pairing
 from crossmath.dataset.items import puzzle_at
 from crossmath.dataset.parquet import SplitFiles
-from crossmath.dataset.conflict import changes_line
 from crossmath.dataset.rows import column_doc, features
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 from crossmath.puzzles import profile

@@ -68,7 +68,9 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
         redrawn += redraws > 0
     ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
     texts: dict[int, tuple[dict, dict]] = {}  # by id(puzzle): configs holding the same puzzle share its text
-    digests, rows_of, changes = {}, {}, Counter[int]()
+    digests: dict[str, str] = {}
+    rows_of: dict[str, list[dict]] = {}
+    changes = Counter[int]()
     for config in settings.configs:
         if chunk.split not in settings.splits_of(config):
             continue

@@ -94,10 +94,12 @@ def prompt_text(template: str, modality: str, text_format: str, puzzle_text: str
 
 
 def build_prompt(item: EvalItem, modality: str, text_format: str, template: str) -> Prompt:
-    """The chat messages (and image) for one item in one modality."""
-    if modality != "image" and text_format not in item.texts:
+    """The chat messages (and image) for one item in one modality; a hybrid prompt on a conflict config shows the
+    image of the puzzle with its twin's text."""
+    texts = item.conflict_texts if modality == "hybrid" and item.conflict_texts else item.texts
+    if modality != "image" and text_format not in texts:
         raise PromptError(f"the dataset has no {text_format} text for item {item.id}")
-    text = prompt_text(template, modality, text_format, item.texts.get(text_format, ""))
+    text = prompt_text(template, modality, text_format, texts.get(text_format, ""))
     content: list[dict[str, Any]] = [{"type": "image"}] if modality != "text" else []
     content.append({"type": "text", "text": text})
     return Prompt([{"role": "user", "content": content}], item.load_file() if modality != "text" else None)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crossmath.report.outcomes import ReportError, load_runs
+from crossmath.report.reliance import reliance_rows, reliance_table
 from crossmath.report.summary import summarize_runs, to_json
 from crossmath.report.tables import all_tables
 
@@ -31,7 +32,8 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     if gallery < 0:
         raise ReportError("the gallery size must be 0 or more")
     summary = summarize_runs(runs, metric, by)
-    tables = all_tables(summary)
+    reliance = reliance_rows(runs)
+    tables = all_tables(summary) + [t for t in (reliance_table(reliance),) if t is not None]
     markdown = "\n\n".join(table.markdown() for table in tables) + "\n"
     if out is None and html is None:
         return markdown
@@ -40,8 +42,8 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     folder = Path(out) if out is not None else Path(html).with_suffix("")  # type: ignore[arg-type]
     folder.mkdir(parents=True, exist_ok=True)
     figures = write_figures(summary, folder)
-    (folder / SUMMARY).write_text(json.dumps(to_json(summary), indent=2, ensure_ascii=False) + "\n",
-                                  encoding="utf-8")
+    data = to_json(summary) | ({"reliance": to_json(reliance)} if reliance else {})
+    (folder / SUMMARY).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shown = "".join(f"\n![{f.name}]({f.name}.png)\n\n*{f.caption}*\n" for f in figures)
     (folder / "report.md").write_text(f"# crossmath modality-gap report\n\n{markdown}\n## Figures\n{shown}",
                                       encoding="utf-8")

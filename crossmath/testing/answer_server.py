@@ -7,6 +7,11 @@ takes ``n`` (or refuses it, as some servers do). Faults are injected per puzzle:
 ``Retry-After``), ``500``, ``slow`` (a reply after ``slow_seconds``, unless the client gives up first),
 ``malformed`` (a 200 with broken JSON) or ``drop`` (the connection closed without a reply), used up one per
 request, or ``always`` (a 500 on every request while it stays in the plan).
+
+On a conflict config (:mod:`crossmath.dataset.conflict`), a hybrid request shows the image of puzzle A with the
+text of its twin B. With ``q`` set, the server plants a reliance: at each blank where A and B differ it follows the
+image (A's value) with probability ``q``, else the text (B's value), drawn from a hash of the puzzle, the request and
+the blank, and records each choice in ``stats.planted``.
 """
 
 from __future__ import annotations
@@ -49,6 +54,16 @@ class ServerStats:
     image_urls: set[str] = field(default_factory=set)
     """How image URLs began (``data:image/png;base64``)."""
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    planted: dict[tuple[str, int, int], tuple[str, ...]] = field(default_factory=dict)
+    """With ``q``: per (puzzle, request number, choice), ``image`` or ``text`` at each blank where A and B differ."""
+
+
+def _shows_twin(messages: list[dict[str, Any]], item: EvalItem) -> bool:
+    """Whether a request is a hybrid prompt on a conflict config: an image, and the text of the puzzle's twin."""
+    parts = [part for message in messages if isinstance(message["content"], list) for part in message["content"]]
+    texts = [part["text"] for part in parts if part["type"] == "text"]
+    return any(part["type"] == "image_url" for part in parts) and any(
+        twin and twin in text for twin in item.conflict_texts.values() for text in texts)
 
 
 class AnswerServer:
@@ -60,15 +75,18 @@ class AnswerServer:
 
     def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
-                 accepts_n: bool = True) -> None:
+                 accepts_n: bool = True, q: float | None = None) -> None:
+        if q is not None and not 0 <= q <= 1:
+            raise ValueError(f"q is a probability in [0, 1], not {q}")
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
+        self.q = q
         self.faults = faults or {}
         self.stats = ServerStats()
         self.lock = threading.Lock()
         self.by_text: dict[str, EvalItem] = {}
         self.by_image: dict[str, EvalItem] = {}
         for item in items:
-            for text in item.texts.values():
+            for text in (*item.texts.values(), *item.conflict_texts.values()):
                 self.by_text[text] = item
             self.by_image[_pixels(item.image())] = item
         self.accepts_n = accepts_n
@@ -120,6 +138,7 @@ class AnswerServer:
             return 400, {}, json.dumps({"error": {"message": "no crossmath puzzle in the request"}}).encode()
         with self.lock:
             self.stats.by_puzzle[item.id] = self.stats.by_puzzle.get(item.id, 0) + 1
+            request_number = self.stats.by_puzzle[item.id]
         fault = self.next_fault(item.id)
         time.sleep(self.delay)
         if fault == "drop":
@@ -135,21 +154,40 @@ class AnswerServer:
         n = int(request.get("n") or 1)
         if n > 1 and not self.accepts_n:
             return 400, {}, b'{"error": {"message": "n > 1 is not supported"}}'
-        answer = " ".join(item.answer)
-        words = f"The missing numbers are found. <answer>{answer}</answer>".split()
-        limit = int(request.get("max_tokens") or len(words))  # a word is a token here
-        text, finish = " ".join(words[:limit]), "stop" if limit >= len(words) else "length"
+        twin = self.q is not None and _shows_twin(request["messages"], item)
+        replies = [self.planted_answer(item, request_number, i) if twin else item.answer for i in range(n)]
+        words = [f"The missing numbers are found. <answer>{' '.join(answer)}</answer>".split() for answer in replies]
+        limit = int(request.get("max_tokens") or len(words[0]))  # a word is a token here
+        texts = [" ".join(reply[:limit]) for reply in words]
+        finish = "stop" if limit >= len(words[0]) else "length"
         prompt_tokens = len(json.dumps(request["messages"])) // 4
-        completion_tokens = n * min(limit, len(words))
+        completion_tokens = n * min(limit, len(words[0]))
         with self.lock:
             self.stats.prompt_tokens += prompt_tokens
             self.stats.completion_tokens += completion_tokens
         body = {"id": "chatcmpl-crossmath", "object": "chat.completion", "created": 0, "model": self.model,
                 "choices": [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
-                            for i in range(n)],
+                            for i, text in enumerate(texts)],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens}}
         return 200, {}, json.dumps(body).encode()
+
+    def planted_answer(self, item: EvalItem, request_number: int, choice: int) -> tuple[str, ...]:
+        """The answer to a conflict request: per blank where A and B differ, A's value with probability q, else
+        B's; the choices are recorded in ``stats.planted``."""
+        assert self.q is not None
+        answer, choices = [], []
+        for blank, (image, text) in enumerate(zip(item.answer, item.conflict_answer, strict=True)):
+            if image == text:
+                answer.append(image)
+                continue
+            key = f"{item.id}:{request_number}:{choice}:{blank}".encode()
+            follows_image = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64 < self.q
+            answer.append(image if follows_image else text)
+            choices.append("image" if follows_image else "text")
+        with self.lock:
+            self.stats.planted[(item.id, request_number, choice)] = tuple(choices)
+        return tuple(answer)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -223,8 +261,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--style", default="original")
     parser.add_argument("--split", default="test")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--q", type=float, help="on a conflict config's hybrid prompts, follow the image at each "
+                                                "differing blank with this probability, else the text")
     args = parser.parse_args(argv)
-    with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay) as server:
+    items = load_items(args.dataset, args.style, args.split)
+    with AnswerServer(items, delay=args.delay, q=args.q) as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
