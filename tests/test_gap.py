@@ -100,3 +100,61 @@ def test_two_stage_and_the_decomposition_recover_the_planted_losses(planted, eva
     report = (folder / "report" / "report.md").read_text()
     assert "Why the gap" in report and "decomposition.png" in report
     assert (folder / "report" / "decomposition.svg").is_file()
+
+
+def test_transformers_transcribes_and_solves_its_own_or_another_models_reading(planted, tiny_models, eval_dataset,
+                                                                                 tmp_path):
+    folder, server = planted
+    common = ["run", "--no-progress", "--max-new-tokens", "6", "--model", tiny_models["qwen"], "--dataset",
+              str(eval_dataset), "--output", str(tmp_path)]
+    assert cli.main([*common, "--modality", "two-stage", "--limit", "2"]) == 0  # its own reading first
+    own = tmp_path / "tiny-qwen2-vl"
+    transcribed = {r["id"]: r for r in read_jsonl(own / "original-transcribe" / "predictions.jsonl")}
+    assert len(transcribed) == 2 and all(set(r["read"]) >= {"misread", "shape_ok", "parsed"}
+                                         for r in transcribed.values())
+    metrics = json.loads((own / "original-transcribe" / "metrics.json").read_text())
+    assert metrics["puzzles"] == 2 and set(metrics["read"]) >= {"cells", "numbers", "confusions", "by_size"}
+    for row in read_jsonl(own / "original-two-stage" / "predictions.jsonl"):
+        parsed = transcribed[row["id"]]["read"]["parsed"]
+        assert row["transcript"] == {"sample": 0, "parsed": parsed}
+        if not parsed:  # flagged and scored as a wrong answer, never dropped
+            assert row["answer"] is None and not any(row["correct"]) and row["output"] == ""
+    # a VLM reads, another model solves: the served model's transcriptions, solved by the tiny model
+    assert cli.main([*common, "--modality", "two-stage", "--limit", "3", "--output", str(tmp_path / "paired"),
+                     "--transcripts", str(folder / "original-transcribe")]) == 0
+    paired = tmp_path / "paired" / "tiny-qwen2-vl" / "original-two-stage"
+    config = json.loads((paired / "config.json").read_text())
+    assert config["transcripts"]["model"] == server.model and config["modality"] == "two-stage"
+    rows = read_jsonl(paired / "predictions.jsonl")
+    assert len(rows) == 3 and all(r["transcript"]["parsed"] and r["prompt_tokens"] > 0 for r in rows)
+    assert not (tmp_path / "paired" / "tiny-qwen2-vl" / "original-transcribe").exists()
+
+
+def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    capsys.readouterr()
+    assert cli.main(list(argv)) == 2
+    error = capsys.readouterr().err.strip()
+    assert "Traceback" not in error and error.splitlines()[-1].startswith("crossmath-eval: error: "), error
+    return error.splitlines()[-1]
+
+
+def test_bad_transcripts_and_missing_runs_are_one_line_each(planted, eval_dataset, tmp_path, capsys):
+    folder, _ = planted
+    run = ["run", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--no-progress",
+           "--output", str(tmp_path), "--modality", "two-stage", "--dataset"]
+    transcripts = str(folder / "original-transcribe")
+    assert "is a text run, not a transcribe run" in error_of(capsys, *run, str(eval_dataset), "--transcripts",
+                                                             str(folder / "original-text"))
+    assert "transcribes style 'original', not 'altstyle'" in error_of(
+        capsys, *run, str(eval_dataset), "--style", "altstyle", "--transcripts", transcripts)
+    published = eval_dataset / "published" / "data" / "Original" / "testset_hr.jsonl"
+    assert "transcribes another dataset" in error_of(capsys, *run, str(published), "--transcripts", transcripts)
+    assert "--transcripts is for --modality two-stage" in error_of(
+        capsys, *run[:-3], "--modality", "text", "--dataset", str(eval_dataset), "--transcripts", transcripts)
+    assert not any(tmp_path.iterdir())  # nothing ran
+    report = ["report", "--out", str(tmp_path / "report")]
+    assert "missing: image" in error_of(capsys, *report, str(folder / "original-text"),
+                                        str(folder / "original-two-stage"))
+    assert "missing: text and image" in error_of(capsys, *report, str(folder / "original-two-stage"))
+    assert "transcribe run with no two-stage run" in error_of(capsys, *report, str(folder / "original-text"),
+                                                              str(folder / "original-image"), transcripts)

@@ -121,8 +121,8 @@ def read_report(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"{config['style']}, transcribe",
         "",
         f"Dataset `{config['dataset']}` ({config['split']}), {metrics['puzzles']} puzzles, {metrics['samples']} "
-        f"sample(s) each; transcriptions asked as {config['text_format']}; {metrics['unparsed']} repl(ies) held "
-        "no table (every cell misread).",
+        f"sample(s) each; transcriptions asked as {config['text_format']}; replies holding no table (every "
+        f"cell misread): {metrics['unparsed']}.",
         "",
         "| read (% of puzzles' cells, 95% interval) | figure |",
         "|---|---|",

@@ -78,9 +78,12 @@ def decomposition_figure(rows: Sequence[Decomposition], metric: str) -> Figure |
              for d in rows]
     axis.scatter(range(len(rows)), whole, marker="D", color="black", s=10, zorder=3, label="text - image")
     axis.axhline(0, color="black", linewidth=0.5)
+    reach = [v for d in rows for loss in (d.perception_loss[metric], d.integration_loss[metric]) if loss
+             for v in (loss.low, loss.high)] + [w for w in whole if w == w]
+    axis.set_ylim(min(0.0, *reach) * 1.15 - 1, max(0.0, *reach) * 1.3 + 1)  # room for the legend
     axis.set_xticks(range(len(rows)), [f"{short_model(d.model)}\n{d.style}" for d in rows])
     axis.set_ylabel(f"loss in {metric} accuracy (points)")
-    axis.legend(frameon=False, ncols=3, loc="upper right")
+    axis.legend(frameon=False, ncols=3, loc="upper center")
     axis.set_title("The modality gap split into perception and integration")
     return figure
 
