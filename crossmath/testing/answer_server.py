@@ -8,6 +8,13 @@ takes ``n`` (or refuses it, as some servers do). Faults are injected per puzzle:
 ``malformed`` (a 200 with broken JSON) or ``drop`` (the connection closed without a reply), used up one per
 request, or ``always`` (a 500 on every request while it stays in the plan).
 
+Planted parameters (``misread=p``) make it a model with a known reading: it reads each shown number wrongly with
+probability p (drawn per puzzle and cell from ``seed``, the last digit swapped for a look-alike), transcribes
+(an image prompt that says "transcribe") with those misreads, answers image prompts from its own reading, and
+answers a text prompt from the table it was given: a blank is answered wrongly (its value plus one) exactly when
+an equation through it holds a misread cell of that table, so every loss it shows is planted and explained by
+misreading. :meth:`AnswerServer.misreads` tells a test what was planted.
+
 On a conflict config (:mod:`crossmath.dataset.conflict`), a hybrid request shows the image of puzzle A with the
 text of its twin B. With ``q`` set, the server plants a reliance: at each blank where A and B differ it follows the
 image (A's value) with probability ``q``, else the text (B's value), drawn from a hash of the puzzle, the request and
@@ -21,6 +28,7 @@ import contextlib
 import hashlib
 import io
 import json
+import random
 import select
 import socket
 import threading
@@ -33,6 +41,11 @@ from typing import Any
 from PIL import Image
 
 from crossmath.eval.sources import EvalItem
+from crossmath.eval.transcripts import blank_equation_cells, grid_text, kind_of, true_grid
+from crossmath.puzzles.text import GRID_WRITERS
+
+LOOK_ALIKE = {"0": "8", "1": "7", "2": "7", "3": "8", "4": "9", "5": "6", "6": "5", "7": "1", "8": "3", "9": "4"}
+"""The digit a planted misreading puts in place of a number's last digit."""
 
 
 def _pixels(image: Image.Image) -> str:
@@ -75,19 +88,27 @@ class AnswerServer:
 
     def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
-                 accepts_n: bool = True, q: float | None = None) -> None:
+                 accepts_n: bool = True, misread: float = 0.0, seed: int = 0, q: float | None = None) -> None:
         if q is not None and not 0 <= q <= 1:
             raise ValueError(f"q is a probability in [0, 1], not {q}")
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
         self.q = q
         self.faults = faults or {}
+        self.misread, self.seed = misread, seed
         self.stats = ServerStats()
         self.lock = threading.Lock()
-        self.by_text: dict[str, EvalItem] = {}
+        self.by_text: dict[str, tuple[EvalItem, bool]] = {}
+        """A table's text -> its puzzle, and whether the table is the server's own (mis)reading of it."""
         self.by_image: dict[str, EvalItem] = {}
+        self.readings: dict[str, list[list[str]]] = {}
+        self.items: dict[str, EvalItem] = {}
         for item in items:
+            self.items[item.id] = item
+            self.readings[item.id] = self._reading(item)
+            for writer in GRID_WRITERS.values():
+                self.by_text[writer(self.readings[item.id])] = (item, True)
             for text in (*item.texts.values(), *item.conflict_texts.values()):
-                self.by_text[text] = item
+                self.by_text[text] = (item, False)
             self.by_image[_pixels(item.image())] = item
         self.accepts_n = accepts_n
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -104,23 +125,51 @@ class AnswerServer:
         self.httpd.server_close()
         self.thread.join()
 
-    def puzzle_of(self, messages: list[dict[str, Any]]) -> EvalItem | None:
-        """The puzzle a request asks about: by its text where it has one, else by its image's pixels."""
+    def _reading(self, item: EvalItem) -> list[list[str]]:
+        """The grid as the planted model reads it: each shown number misread with probability ``misread``."""
+        grid = true_grid(item.texts["markdown"])
+        for r, row in enumerate(grid):
+            for c, text in enumerate(row):
+                if text and kind_of(text) == "numbers" \
+                        and random.Random(f"{self.seed}:{item.id}:{r}:{c}").random() < self.misread:
+                    row[c] = text[:-1] + LOOK_ALIKE[text[-1]]
+        return grid
+
+    def misreads(self, item_id: str) -> list[tuple[int, int, str, str]]:
+        """The planted misreadings of a puzzle: (row, column, true content, read content)."""
+        reading = self.readings[item_id]
+        truth = true_grid(self.items[item_id].texts["markdown"])
+        return [(r, c, t, reading[r][c]) for r, row in enumerate(truth) for c, t in enumerate(row)
+                if t != reading[r][c]]
+
+    def answer(self, item: EvalItem, own_reading: bool) -> str:
+        """The answer to a puzzle from the true table, or from the server's own reading: a blank is wrong (plus
+        one) where an equation through it holds a misread cell."""
+        misread = {(r, c) for r, c, _, _ in self.misreads(item.id)} if own_reading else set()
+        through = blank_equation_cells(true_grid(item.texts["markdown"]))
+        return " ".join(str(int(value) + 1) if cells & misread else value
+                        for value, cells in zip(item.answer, through))
+
+    def puzzle_of(self, messages: list[dict[str, Any]]) -> tuple[EvalItem, bool, bool] | None:
+        """The puzzle a request asks about, whether it is asked from the server's own reading (an image prompt,
+        or a text prompt carrying that reading) and whether it asks for a transcription: by its text where it
+        has a table, else by its image's pixels."""
         parts = [part for message in messages for part in (message["content"] if isinstance(message["content"], list)
                                                            else [{"type": "text", "text": message["content"]}])]
+        words = " ".join(part["text"] for part in parts if part["type"] == "text")
         for part in parts:
             if part["type"] == "text":
-                found = next((item for text, item in self.by_text.items() if text and text in part["text"]), None)
+                found = next((entry for text, entry in self.by_text.items() if text and text in part["text"]), None)
                 if found is not None:
-                    return found
+                    return found[0], found[1], False
         for part in parts:
             if part["type"] == "image_url":
                 kind, data = part["image_url"]["url"].split(",", 1)
                 with self.lock:
                     self.stats.image_urls.add(kind)
-                found = self.by_image.get(_pixels(Image.open(io.BytesIO(base64.b64decode(data)))))
-                if found is not None:
-                    return found
+                shown = self.by_image.get(_pixels(Image.open(io.BytesIO(base64.b64decode(data)))))
+                if shown is not None:
+                    return shown, True, "transcribe" in words.lower()
         return None
 
     def next_fault(self, puzzle: str) -> str | None:
@@ -133,9 +182,10 @@ class AnswerServer:
     def reply(self, request: dict[str, Any], client_gone: Callable[[float], bool]) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body for one chat request (status 0: no reply). ``client_gone(s)`` waits up to s
         seconds and says whether the client closed the connection meanwhile (it gave up on a slow reply)."""
-        item = self.puzzle_of(request["messages"])
-        if item is None:
+        asked = self.puzzle_of(request["messages"])
+        if asked is None:
             return 400, {}, json.dumps({"error": {"message": "no crossmath puzzle in the request"}}).encode()
+        item, own_reading, transcribe = asked
         with self.lock:
             self.stats.by_puzzle[item.id] = self.stats.by_puzzle.get(item.id, 0) + 1
             request_number = self.stats.by_puzzle[item.id]
@@ -155,8 +205,12 @@ class AnswerServer:
         if n > 1 and not self.accepts_n:
             return 400, {}, b'{"error": {"message": "n > 1 is not supported"}}'
         twin = self.q is not None and _shows_twin(request["messages"], item)
-        replies = [self.planted_answer(item, request_number, i) if twin else item.answer for i in range(n)]
-        words = [f"The missing numbers are found. <answer>{' '.join(answer)}</answer>".split() for answer in replies]
+        if transcribe:
+            words = [f"<grid>\n{grid_text(self.readings[item.id], 'markdown')}\n</grid>".split(" ")] * n
+        else:
+            words = [f"The missing numbers are found. <answer>{answer}</answer>".split() for answer in
+                     (self.planted_answer(item, request_number, i) if twin else self.answer(item, own_reading)
+                      for i in range(n))]
         limit = int(request.get("max_tokens") or len(words[0]))  # a word is a token here
         texts = [" ".join(reply[:limit]) for reply in words]
         finish = "stop" if limit >= len(words[0]) else "length"
@@ -172,7 +226,7 @@ class AnswerServer:
                           "total_tokens": prompt_tokens + completion_tokens}}
         return 200, {}, json.dumps(body).encode()
 
-    def planted_answer(self, item: EvalItem, request_number: int, choice: int) -> tuple[str, ...]:
+    def planted_answer(self, item: EvalItem, request_number: int, choice: int) -> str:
         """The answer to a conflict request: per blank where A and B differ, A's value with probability q, else
         B's; the choices are recorded in ``stats.planted``."""
         assert self.q is not None
@@ -187,7 +241,7 @@ class AnswerServer:
             choices.append("image" if follows_image else "text")
         with self.lock:
             self.stats.planted[(item.id, request_number, choice)] = tuple(choices)
-        return tuple(answer)
+        return " ".join(answer)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
