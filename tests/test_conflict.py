@@ -15,6 +15,7 @@ from crossmath import generate
 from crossmath.dataset import BuildSettings, build
 from crossmath.dataset.cli import main as build_main
 from crossmath.dataset.files import read_json
+from crossmath.dataset.items import puzzle_at
 from crossmath.eval import cli as eval_cli
 from crossmath.eval.backends import openai_backend
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt
@@ -54,6 +55,17 @@ def test_twins_are_sound_unique_and_differ_in_few_shown_numbers(difficulty):
         assert make_twin(a, seed=5) == twin  # deterministic
 
 
+def test_every_twin_of_the_default_test_split_passes_the_verifier():
+    settings = BuildSettings(train_size=0, test_size=250)
+    changed = []
+    for position in range(settings.test_size):
+        a, _ = puzzle_at(settings, "test", position, frozenset())
+        twin = make_twin(a, seed=settings.seed)
+        assert check_record(to_record(twin.puzzle, img="x.png", img_blank="y.png")) == []
+        changed.append(len(twin.cells))
+    assert min(changed) == 1 and max(changed) <= 4 and changed.count(1) > 0.9 * len(changed)
+
+
 def test_conflict_configs_show_a_in_the_image_and_b_in_the_text(conflict_data):
     card = (conflict_data / "README.md").read_text()
     header = yaml.safe_load(card.split("---\n")[1])
@@ -80,6 +92,7 @@ def test_conflict_configs_show_a_in_the_image_and_b_in_the_text(conflict_data):
             assert [list(cell) for cell, v in a.givens.items() if b.givens[cell] != v] == c["conflict_cells"]
             assert a.blanks == b.blanks and a.equations == b.equations
             assert b.analysis is not None and b.analysis.unique is True
+            assert check_record(to_record(b, img="x.png", img_blank="y.png")) == []
     items = load_items(str(conflict_data), "original-conflict", "test")
     hybrid = build_prompt(items[0], "hybrid", "json", DEFAULT_TEMPLATES["hybrid"])
     text = build_prompt(items[0], "text", "json", DEFAULT_TEMPLATES["text"])
@@ -97,6 +110,14 @@ def test_a_conflict_build_is_reproducible(conflict_data, tmp_path):
     plain = build(tmp_path / "plain", BuildSettings(train_size=3, test_size=24,
                                                     styles=(STYLES["original"], STYLES["beige"])), progress=False)
     assert plain.fingerprint != read_json(again / "crossmath_build.json")["fingerprint"]
+    for k in (1, 2):  # the test chunk and the train chunk built apart, then merged
+        assert _build(tmp_path / f"shard{k}", "--train-size", "3", "--test-size", "24", "--styles", "original,beige",
+                      "--conflict", "--shard", f"{k}/2") == 0
+    assert build_main(["--out", str(tmp_path / "merged"), "--merge", str(tmp_path / "shard1"),
+                       str(tmp_path / "shard2")]) == 0
+    merged = read_json(tmp_path / "merged" / "crossmath_build.json")
+    assert merged["fingerprint"] == read_json(again / "crossmath_build.json")["fingerprint"]
+    assert merged["conflict_changes"] == read_json(again / "crossmath_build.json")["conflict_changes"]
 
 
 @pytest.mark.parametrize("q", [0.0, 0.6, 1.0])

@@ -294,7 +294,8 @@ def _finish(partial: Path, out: Path, settings: BuildSettings, results: list[Chu
         "chunks": [vars(r) for r in results],
     }
     if settings.conflict:
-        summary["conflict_changes"] = dict(sum((Counter(r.conflict_changes) for r in results), Counter()))
+        changes = sum((Counter(r.conflict_changes) for r in results), Counter())
+        summary["conflict_changes"] = {k: changes[k] for k in sorted(changes, key=int)}
     if settings.configs_differ:
         summary["config_profiles"] = {config.name: _profiles((r.split, r.config_profiles[config.name]) for r in results)
                                       for config in settings.configs}
