@@ -26,7 +26,8 @@ CONFUSIONS = 20
 """Misreadings listed, commonest first."""
 
 
-def _shares(reading: Reading) -> dict[str, float | None]:
+def puzzle_shares(reading: Reading) -> dict[str, float | None]:
+    """One reading's figures as fractions (None for a kind of cell its true grid lacks)."""
     right = sum(r for r, _ in reading.counts.values())
     total = sum(t for _, t in reading.counts.values())
     shares: dict[str, float | None] = {kind: (r / t if t else None) for kind, (r, t) in reading.counts.items()}
@@ -50,7 +51,7 @@ def _estimates(per_puzzle: Sequence[dict[str, float | None]]) -> dict[str, dict[
 
 
 def _mean_over_samples(readings: Sequence[Reading]) -> dict[str, float | None]:
-    samples = [_shares(reading) for reading in readings]
+    samples = [puzzle_shares(reading) for reading in readings]
     mean: dict[str, float | None] = {}
     for name in FIGURES:
         values = [v for s in samples if (v := s[name]) is not None]
