@@ -158,3 +158,30 @@ def test_bad_transcripts_and_missing_runs_are_one_line_each(planted, eval_datase
     assert "missing: text and image" in error_of(capsys, *report, str(folder / "original-two-stage"))
     assert "transcribe run with no two-stage run" in error_of(capsys, *report, str(folder / "original-text"),
                                                               str(folder / "original-image"), transcripts)
+
+
+def test_the_gallery_marks_misread_cells_in_their_own_colour(planted, eval_dataset, tmp_path):
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from crossmath.report.html import MISREAD
+
+    folder, server = planted
+    page = tmp_path / "page.html"
+    runs = [str(folder / f"original-{m}") for m in ("text", "image", "two-stage", "transcribe")]
+    assert cli.main(["report", *runs, "--out", str(tmp_path / "report"), "--html", str(page)]) == 0
+    html = page.read_text()
+    assert "misread in its own transcription" in html
+    items = load_items(str(eval_dataset), "original", "test")
+    misread = {item.id: len(server.misreads(item.id)) for item in items if server.misreads(item.id)}
+    shown = re.findall(r'src="data:image/png;base64,([^"]+)" alt="([^"]+) with the cells its transcription misread '
+                       r'marked"><figcaption>as transcribed: (\d+) misread', html)
+    # with this seed, every misread puzzle is answered wrongly from the image, so each has a gallery entry
+    assert {pid: int(count) for _, pid, count in shown} == misread
+    green = tuple(int(MISREAD[i:i + 2], 16) for i in (1, 3, 5))
+    for data, _, _ in shown:
+        image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+        assert green in {colour for _, colour in image.getcolors(1 << 16)}
