@@ -185,3 +185,27 @@ def test_the_gallery_marks_misread_cells_in_their_own_colour(planted, eval_datas
     for data, _, _ in shown:
         image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
         assert green in {colour for _, colour in image.getcolors(1 << 16)}
+
+
+def test_a_planted_slip_on_image_prompts_is_recovered_as_integration_loss(eval_dataset, tmp_path):
+    items = load_items(str(eval_dataset), "original", "test")
+    with AnswerServer(items, misread=P, slip=0.3, seed=SEED) as server:
+        assert cli.main(["run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
+                         "--dataset", str(eval_dataset), "--modality", "text,image,two-stage",
+                         "--output", str(tmp_path), "--no-progress"]) == 0
+    reading, image, wrong, explained = [], [], 0, 0
+    for item in items:
+        misread = {(r, c) for r, c, _, _ in server.misreads(item.id)}
+        touched = [bool(cells & misread) for cells in blank_equation_cells(true_grid(item.texts["markdown"]))]
+        slipped = server.slips(item.id)
+        reading.append(sum(not t for t in touched) / len(touched))
+        image.append(sum(not (t or s) for t, s in zip(touched, slipped)) / len(touched))
+        wrong += any(touched) or any(slipped)
+        explained += any(touched)
+    assert 0 < mean(reading) - mean(image) and explained < wrong, "the seed must plant slips beyond misreadings"
+    summary = json.loads((tmp_path / server.model / "report" / "summary.json").read_text())
+    split = summary["decomposition"][server.model]["original"]
+    assert split["integration_loss"]["micro"]["mean"] == pytest.approx(mean(reading) - mean(image), abs=1e-6)
+    assert split["perception_loss"]["micro"]["mean"] == pytest.approx(100 - mean(reading), abs=1e-6)
+    assert split["explained_by_misreading"] == {"wrong": wrong, "explained": explained,
+                                                "share": pytest.approx(100 * explained / wrong)}

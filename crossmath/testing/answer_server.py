@@ -13,7 +13,9 @@ probability p (drawn per puzzle and cell from ``seed``, the last digit swapped f
 (an image prompt that says "transcribe") with those misreads, answers image prompts from its own reading, and
 answers a text prompt from the table it was given: a blank is answered wrongly (its value plus one) exactly when
 an equation through it holds a misread cell of that table, so every loss it shows is planted and explained by
-misreading. :meth:`AnswerServer.misreads` tells a test what was planted.
+misreading. With ``slip=s`` it also answers each blank of an image prompt wrongly with probability s (drawn per
+puzzle and blank), a loss of reasoning over the image that its reading does not explain.
+:meth:`AnswerServer.misreads` and :meth:`AnswerServer.slips` tell a test what was planted.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
@@ -45,6 +47,16 @@ LOOK_ALIKE = {"0": "8", "1": "7", "2": "7", "3": "8", "4": "9", "5": "6", "6": "
 
 def _pixels(image: Image.Image) -> str:
     return hashlib.sha256(image.convert("RGB").tobytes()).hexdigest()
+
+
+class Asked(NamedTuple):
+    """What a request asks: the puzzle, whether from the server's own reading (an image, or a text prompt
+    carrying that reading), whether from the image, and whether for a transcription."""
+
+    item: EvalItem
+    own_reading: bool
+    image: bool
+    transcribe: bool
 
 
 @dataclass
@@ -73,10 +85,10 @@ class AnswerServer:
 
     def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
-                 accepts_n: bool = True, misread: float = 0.0, seed: int = 0) -> None:
+                 accepts_n: bool = True, misread: float = 0.0, slip: float = 0.0, seed: int = 0) -> None:
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
         self.faults = faults or {}
-        self.misread, self.seed = misread, seed
+        self.misread, self.slip, self.seed = misread, slip, seed
         self.stats = ServerStats()
         self.lock = threading.Lock()
         self.by_text: dict[str, tuple[EvalItem, bool]] = {}
@@ -124,18 +136,23 @@ class AnswerServer:
         return [(r, c, t, reading[r][c]) for r, row in enumerate(truth) for c, t in enumerate(row)
                 if t != reading[r][c]]
 
-    def answer(self, item: EvalItem, own_reading: bool) -> str:
+    def slips(self, item_id: str) -> list[bool]:
+        """Per blank, whether an image prompt's answer slips there (planted with probability ``slip``)."""
+        return [random.Random(f"{self.seed}:{item_id}:slip:{j}").random() < self.slip
+                for j in range(len(self.items[item_id].answer))]
+
+    def answer(self, item: EvalItem, own_reading: bool, image: bool = False) -> str:
         """The answer to a puzzle from the true table, or from the server's own reading: a blank is wrong (plus
-        one) where an equation through it holds a misread cell."""
+        one) where an equation through it holds a misread cell, or, asked from the image, where it slips."""
         misread = {(r, c) for r, c, _, _ in self.misreads(item.id)} if own_reading else set()
         through = blank_equation_cells(true_grid(item.texts["markdown"]))
-        return " ".join(str(int(value) + 1) if cells & misread else value
-                        for value, cells in zip(item.answer, through))
+        slipped = self.slips(item.id) if image else [False] * len(item.answer)
+        return " ".join(str(int(value) + 1) if cells & misread or slip else value
+                        for value, cells, slip in zip(item.answer, through, slipped))
 
-    def puzzle_of(self, messages: list[dict[str, Any]]) -> tuple[EvalItem, bool, bool] | None:
-        """The puzzle a request asks about, whether it is asked from the server's own reading (an image prompt,
-        or a text prompt carrying that reading) and whether it asks for a transcription: by its text where it
-        has a table, else by its image's pixels."""
+    def puzzle_of(self, messages: list[dict[str, Any]]) -> Asked | None:
+        """The puzzle a request asks about and how: by its text where it has a table, else by its image's
+        pixels."""
         parts = [part for message in messages for part in (message["content"] if isinstance(message["content"], list)
                                                            else [{"type": "text", "text": message["content"]}])]
         words = " ".join(part["text"] for part in parts if part["type"] == "text")
@@ -143,7 +160,7 @@ class AnswerServer:
             if part["type"] == "text":
                 found = next((entry for text, entry in self.by_text.items() if text and text in part["text"]), None)
                 if found is not None:
-                    return found[0], found[1], False
+                    return Asked(found[0], own_reading=found[1], image=False, transcribe=False)
         for part in parts:
             if part["type"] == "image_url":
                 kind, data = part["image_url"]["url"].split(",", 1)
@@ -151,7 +168,7 @@ class AnswerServer:
                     self.stats.image_urls.add(kind)
                 shown = self.by_image.get(_pixels(Image.open(io.BytesIO(base64.b64decode(data)))))
                 if shown is not None:
-                    return shown, True, "transcribe" in words.lower()
+                    return Asked(shown, own_reading=True, image=True, transcribe="transcribe" in words.lower())
         return None
 
     def next_fault(self, puzzle: str) -> str | None:
@@ -167,7 +184,7 @@ class AnswerServer:
         asked = self.puzzle_of(request["messages"])
         if asked is None:
             return 400, {}, json.dumps({"error": {"message": "no crossmath puzzle in the request"}}).encode()
-        item, own_reading, transcribe = asked
+        item = asked.item
         with self.lock:
             self.stats.by_puzzle[item.id] = self.stats.by_puzzle.get(item.id, 0) + 1
         fault = self.next_fault(item.id)
@@ -185,10 +202,11 @@ class AnswerServer:
         n = int(request.get("n") or 1)
         if n > 1 and not self.accepts_n:
             return 400, {}, b'{"error": {"message": "n > 1 is not supported"}}'
-        if transcribe:
+        if asked.transcribe:
             words = f"<grid>\n{grid_text(self.readings[item.id], 'markdown')}\n</grid>".split(" ")
         else:
-            words = f"The missing numbers are found. <answer>{self.answer(item, own_reading)}</answer>".split()
+            answer = self.answer(item, asked.own_reading, asked.image)
+            words = f"The missing numbers are found. <answer>{answer}</answer>".split()
         limit = int(request.get("max_tokens") or len(words))  # a word is a token here
         text, finish = " ".join(words[:limit]), "stop" if limit >= len(words) else "length"
         prompt_tokens = len(json.dumps(request["messages"])) // 4
