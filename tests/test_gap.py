@@ -70,6 +70,33 @@ def test_the_planted_reading_is_recovered_exactly(planted, eval_dataset):
     assert listed == dict(digits)
 
 
+def test_score_rescores_a_transcribe_run_as_the_run_did(planted, eval_dataset, capsys):
+    folder, _ = planted
+    capsys.readouterr()
+    assert cli.main(["score", "--dataset", str(eval_dataset), "--json",
+                     str(folder / "original-transcribe" / "predictions.jsonl")]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["read"] == json.loads((folder / "original-transcribe" / "metrics.json").read_text())["read"]
+    assert "not both" in error_of(capsys, "score", "--dataset", str(eval_dataset),
+                                  str(folder / "original-transcribe" / "predictions.jsonl"),
+                                  str(folder / "original-text" / "predictions.jsonl"))
+
+
+def test_two_stage_samples_solve_their_own_transcription_and_resume_asks_for_nothing(eval_dataset, tmp_path):
+    items = load_items(str(eval_dataset), "original", "test")
+    argv = ["run", "--backend", "openai", "--model", AnswerServer.MODEL, "--dataset", str(eval_dataset), "--limit",
+            "2", "--modality", "two-stage", "--num-samples", "2", "--temperature", "0.7", "--output", str(tmp_path),
+            "--no-progress"]
+    with AnswerServer(items, misread=P, seed=SEED) as server:
+        assert cli.main([*argv, "--base-url", server.url]) == 0
+        asked = server.stats.requests
+        assert cli.main([*argv, "--base-url", server.url, "--resume"]) == 0
+        assert server.stats.requests == asked
+    rows = read_jsonl(tmp_path / server.model / "original-two-stage" / "predictions.jsonl")
+    assert sorted((r["id"], r["sample"], r["transcript"]["sample"]) for r in rows) == \
+        [(item.id, s, s) for item in items[:2] for s in (0, 1)]
+
+
 def test_two_stage_and_the_decomposition_recover_the_planted_losses(planted, eval_dataset):
     folder, server = planted
     items = load_items(str(eval_dataset), "original", "test")
@@ -202,7 +229,7 @@ def test_a_planted_slip_on_image_prompts_is_recovered_as_integration_loss(eval_d
         image.append(sum(not (t or s) for t, s in zip(touched, slipped)) / len(touched))
         wrong += any(touched) or any(slipped)
         explained += any(touched)
-    assert 0 < mean(reading) - mean(image) and explained < wrong, "the seed must plant slips beyond misreadings"
+    assert mean(reading) - mean(image) > 0 and explained < wrong, "the seed must plant slips beyond misreadings"
     summary = json.loads((tmp_path / server.model / "report" / "summary.json").read_text())
     split = summary["decomposition"][server.model]["original"]
     assert split["integration_loss"]["micro"]["mean"] == pytest.approx(mean(reading) - mean(image), abs=1e-6)

@@ -139,7 +139,13 @@ def decompose(answer_runs: Sequence[Run], reading_paths: Sequence[str | Path]) -
         if key not in wanted:
             raise ReportError(f"{path} is a transcribe run with no two-stage run of the same model and style "
                               "beside it: the decomposition needs text, image and two-stage runs")
-    by_key = {(_key(run.config), run.modality): run for run in answer_runs}
+    by_key: dict[tuple[tuple[str, str, str, str], str], Run] = {}
+    for run in answer_runs:
+        if (_key(run.config), run.modality) in by_key and _key(run.config) in wanted:
+            other = by_key[(_key(run.config), run.modality)]
+            raise ReportError(f"{other.path} and {run.path} are both {run.modality} runs of {run.config['model']}, "
+                              f"{run.style}: the decomposition needs one; report on one of them")
+        by_key[(_key(run.config), run.modality)] = run
     out, seen = [], set()
     for run in two_stage:
         key = _key(run.config)
