@@ -28,8 +28,9 @@ from crossmath.eval.sources import load_items  # noqa: E402
 from crossmath.eval.transcripts import blank_equation_cells, true_grid  # noqa: E402
 from crossmath.testing.answer_server import AnswerServer  # noqa: E402
 
-MODELS = {"simulated/misreads": {"misread": 0.06, "slip": 0.0},
-          "simulated/reasons-less-on-images": {"misread": 0.01, "slip": 0.12}}
+MODELS = {"simulated/misreads": (0.06, 0.0), "simulated/reasons-less-on-images": (0.01, 0.12)}
+"""Each simulated model's planted chance of misreading a shown number and of slipping on a blank of an image
+prompt."""
 
 
 def planted(server: AnswerServer, items: list) -> tuple[float, float]:
@@ -59,9 +60,9 @@ def main() -> None:
         items = load_items(str(work / "data"), "original", "test")
         print(f"build: {time.perf_counter() - began:.1f} s")
         runs, plants = [], {}
-        for model, plant in MODELS.items():
+        for model, (misread, slip) in MODELS.items():
             began = time.perf_counter()
-            with AnswerServer(items, model=model, seed=1, **plant) as server:
+            with AnswerServer(items, model=model, seed=1, misread=misread, slip=slip) as server:
                 status = cli.main(["run", "--backend", "openai", "--base-url", server.url, "--model", model,
                                    "--dataset", str(work / "data"), "--modality", "text,image,two-stage",
                                    "--concurrency", "16", "--output", str(work / "runs"), "--no-progress"])

@@ -211,7 +211,8 @@ def test_the_gallery_marks_misread_cells_in_their_own_colour(planted, eval_datas
     green = tuple(int(MISREAD[i:i + 2], 16) for i in (1, 3, 5))
     for data, _, _ in shown:
         image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
-        assert green in {colour for _, colour in image.getcolors(1 << 16)}
+        colours = image.getcolors(1 << 16)
+        assert colours is not None and green in {colour for _, colour in colours}
 
 
 def test_a_planted_slip_on_image_prompts_is_recovered_as_integration_loss(eval_dataset, tmp_path):

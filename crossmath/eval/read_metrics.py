@@ -17,7 +17,7 @@ import numpy as np
 
 from crossmath.eval.rundir import answered
 from crossmath.eval.sources import EvalItem
-from crossmath.eval.transcripts import KINDS, Reading, score_reading, true_grid
+from crossmath.eval.transcripts import Reading, score_reading, true_grid
 from crossmath.report.stats import accuracies
 
 FIGURES = ("cells", "numbers", "operators", "equals", "blanks", "extra", "grid_exact", "shape")
@@ -65,7 +65,7 @@ def confusions(readings: Sequence[Reading]) -> list[dict[str, Any]]:
     counts: Counter[tuple[str, str]] = Counter()
     for reading in readings:
         for _, _, true, read in reading.misread:
-            if kind_digits(true, read):
+            if _digitwise(true, read):
                 counts.update((a, b) for a, b in zip(true, read) if a != b)
             else:
                 counts[(true, read)] += 1
@@ -73,7 +73,7 @@ def confusions(readings: Sequence[Reading]) -> list[dict[str, Any]]:
     return [{"true": true, "read": read, "count": count} for (true, read), count in ranked]
 
 
-def kind_digits(true: str, read: str) -> bool:
+def _digitwise(true: str, read: str) -> bool:
     """Whether a misread number can be compared digit by digit."""
     return true.isdigit() and read.isdigit() and len(true) == len(read)
 
@@ -105,7 +105,7 @@ def read_metrics(items: Sequence[EvalItem], predictions: Sequence[dict[str, Any]
     return {
         "puzzles": len(complete), "samples": num_samples, "failed_puzzles": failed, "complete": failed == 0,
         "unparsed": sum(not reading.parsed for reading in everything),
-        "read": {**_estimates(list(per_puzzle.values())), "kinds": list(KINDS),
+        "read": {**_estimates(list(per_puzzle.values())),
                  "by_difficulty": grouped(lambda item: item.difficulty or "unknown"),
                  "by_size": grouped(lambda item: sizes[item.id]), "confusions": confusions(everything)},
         "prompt_tokens": sum(int((p.get("usage") or {}).get("prompt_tokens") or 0) for p in counted),

@@ -18,7 +18,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -165,12 +165,10 @@ class Reading:
     """(row, column, true content, read content) of every non-empty true cell read wrongly."""
     extra: tuple[tuple[int, int, str], ...]
     """(row, column, read content) of every empty true cell the reply filled."""
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    counts: dict[str, tuple[int, int]]
     """Per kind of cell (:data:`KINDS`), cells right and cells in all."""
-    empty: int = 0
+    empty: int
     """Empty cells in the true grid."""
-    grid: Grid | None = field(default=None, repr=False)
-    """The rows read (normalised), for a two-stage prompt."""
 
     @property
     def exact(self) -> bool:
@@ -209,7 +207,7 @@ def score_reading(truth: Grid, reply: str, text_format: str = "markdown") -> Rea
                 misread.append((r, c, text, seen))
     shape = (len(read), len(read[0])) if read is not None else None
     return Reading(read is not None, shape, shape == (len(truth), len(truth[0])), offset, tuple(misread),
-                   tuple(extra), {k: (right[k], total[k]) for k in KINDS}, empty, read)
+                   tuple(extra), {k: (right[k], total[k]) for k in KINDS}, empty)
 
 
 def true_grid(markdown: str) -> Grid:
