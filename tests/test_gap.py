@@ -70,6 +70,33 @@ def test_the_planted_reading_is_recovered_exactly(planted, eval_dataset):
     assert listed == dict(digits)
 
 
+def test_score_rescores_a_transcribe_run_as_the_run_did(planted, eval_dataset, capsys):
+    folder, _ = planted
+    capsys.readouterr()
+    assert cli.main(["score", "--dataset", str(eval_dataset), "--json",
+                     str(folder / "original-transcribe" / "predictions.jsonl")]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["read"] == json.loads((folder / "original-transcribe" / "metrics.json").read_text())["read"]
+    assert "not both" in error_of(capsys, "score", "--dataset", str(eval_dataset),
+                                  str(folder / "original-transcribe" / "predictions.jsonl"),
+                                  str(folder / "original-text" / "predictions.jsonl"))
+
+
+def test_two_stage_samples_solve_their_own_transcription_and_resume_asks_for_nothing(eval_dataset, tmp_path):
+    items = load_items(str(eval_dataset), "original", "test")
+    argv = ["run", "--backend", "openai", "--model", AnswerServer.MODEL, "--dataset", str(eval_dataset), "--limit",
+            "2", "--modality", "two-stage", "--num-samples", "2", "--temperature", "0.7", "--output", str(tmp_path),
+            "--no-progress"]
+    with AnswerServer(items, misread=P, seed=SEED) as server:
+        assert cli.main([*argv, "--base-url", server.url]) == 0
+        asked = server.stats.requests
+        assert cli.main([*argv, "--base-url", server.url, "--resume"]) == 0
+        assert server.stats.requests == asked
+    rows = read_jsonl(tmp_path / server.model / "original-two-stage" / "predictions.jsonl")
+    assert sorted((r["id"], r["sample"], r["transcript"]["sample"]) for r in rows) == \
+        [(item.id, s, s) for item in items[:2] for s in (0, 1)]
+
+
 def test_two_stage_and_the_decomposition_recover_the_planted_losses(planted, eval_dataset):
     folder, server = planted
     items = load_items(str(eval_dataset), "original", "test")
@@ -158,3 +185,55 @@ def test_bad_transcripts_and_missing_runs_are_one_line_each(planted, eval_datase
     assert "missing: text and image" in error_of(capsys, *report, str(folder / "original-two-stage"))
     assert "transcribe run with no two-stage run" in error_of(capsys, *report, str(folder / "original-text"),
                                                               str(folder / "original-image"), transcripts)
+
+
+def test_the_gallery_marks_misread_cells_in_their_own_colour(planted, eval_dataset, tmp_path):
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from crossmath.report.html import MISREAD
+
+    folder, server = planted
+    page = tmp_path / "page.html"
+    runs = [str(folder / f"original-{m}") for m in ("text", "image", "two-stage", "transcribe")]
+    assert cli.main(["report", *runs, "--out", str(tmp_path / "report"), "--html", str(page)]) == 0
+    html = page.read_text()
+    assert "misread in its own transcription" in html
+    items = load_items(str(eval_dataset), "original", "test")
+    misread = {item.id: len(server.misreads(item.id)) for item in items if server.misreads(item.id)}
+    shown = re.findall(r'src="data:image/png;base64,([^"]+)" alt="([^"]+) with the cells its transcription misread '
+                       r'marked"><figcaption>as transcribed: (\d+) misread', html)
+    # with this seed, every misread puzzle is answered wrongly from the image, so each has a gallery entry
+    assert {pid: int(count) for _, pid, count in shown} == misread
+    green = tuple(int(MISREAD[i:i + 2], 16) for i in (1, 3, 5))
+    for data, _, _ in shown:
+        image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+        colours = image.getcolors(1 << 16)
+        assert colours is not None and green in {colour for _, colour in colours}
+
+
+def test_a_planted_slip_on_image_prompts_is_recovered_as_integration_loss(eval_dataset, tmp_path):
+    items = load_items(str(eval_dataset), "original", "test")
+    with AnswerServer(items, misread=P, slip=0.3, seed=SEED) as server:
+        assert cli.main(["run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
+                         "--dataset", str(eval_dataset), "--modality", "text,image,two-stage",
+                         "--output", str(tmp_path), "--no-progress"]) == 0
+    reading, image, wrong, explained = [], [], 0, 0
+    for item in items:
+        misread = {(r, c) for r, c, _, _ in server.misreads(item.id)}
+        touched = [bool(cells & misread) for cells in blank_equation_cells(true_grid(item.texts["markdown"]))]
+        slipped = server.slips(item.id)
+        reading.append(sum(not t for t in touched) / len(touched))
+        image.append(sum(not (t or s) for t, s in zip(touched, slipped)) / len(touched))
+        wrong += any(touched) or any(slipped)
+        explained += any(touched)
+    assert mean(reading) - mean(image) > 0 and explained < wrong, "the seed must plant slips beyond misreadings"
+    summary = json.loads((tmp_path / server.model / "report" / "summary.json").read_text())
+    split = summary["decomposition"][server.model]["original"]
+    assert split["integration_loss"]["micro"]["mean"] == pytest.approx(mean(reading) - mean(image), abs=1e-6)
+    assert split["perception_loss"]["micro"]["mean"] == pytest.approx(100 - mean(reading), abs=1e-6)
+    assert split["explained_by_misreading"] == {"wrong": wrong, "explained": explained,
+                                                "share": pytest.approx(100 * explained / wrong)}

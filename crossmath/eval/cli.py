@@ -287,11 +287,19 @@ def _all_configs(dataset: str) -> list[str]:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from crossmath.eval.read_metrics import FIGURES
     from crossmath.eval.scoring import score_files
 
     metrics = score_files(args.dataset, args.style, args.split, args.predictions)
     if args.json:
-        print(json.dumps(metrics, indent=2))
+        print(json.dumps(metrics, indent=2, ensure_ascii=False))
+    elif "read" in metrics:
+        print(f"puzzles {metrics['puzzles']}, samples {metrics['samples']}, replies without a table "
+              f"{metrics['unparsed']}, puzzles without a prediction {metrics['unpredicted_puzzles']}")
+        for name in FIGURES:
+            value = metrics["read"][name]
+            print(f"read {name}: " + ("n/a" if value is None else
+                                      f"{value['mean']:.4f} [{value['low']:.4f}, {value['high']:.4f}]"))
     else:
         print(f"puzzles {metrics['puzzles']}, samples {metrics['samples']}, "
               f"missing answers {metrics['missing_answers']}, failed puzzles {metrics['failed_puzzles']}, "

@@ -13,10 +13,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from crossmath.eval.rundir import answered
 from crossmath.eval.sources import EvalItem
-from crossmath.eval.transcripts import KINDS, Reading, score_reading, true_grid
-from crossmath.report.stats import accuracy
+from crossmath.eval.transcripts import Reading, score_reading, true_grid
+from crossmath.report.stats import accuracies
 
 FIGURES = ("cells", "numbers", "operators", "equals", "blanks", "extra", "grid_exact", "shape")
 """What ``"read"`` holds, each in percent with its interval (``extra``: share of empty cells filled)."""
@@ -24,7 +26,8 @@ CONFUSIONS = 20
 """Misreadings listed, commonest first."""
 
 
-def _shares(reading: Reading) -> dict[str, float | None]:
+def puzzle_shares(reading: Reading) -> dict[str, float | None]:
+    """One reading's figures as fractions (None for a kind of cell its true grid lacks)."""
     right = sum(r for r, _ in reading.counts.values())
     total = sum(t for _, t in reading.counts.values())
     shares: dict[str, float | None] = {kind: (r / t if t else None) for kind, (r, t) in reading.counts.items()}
@@ -35,16 +38,20 @@ def _shares(reading: Reading) -> dict[str, float | None]:
 
 
 def _estimates(per_puzzle: Sequence[dict[str, float | None]]) -> dict[str, dict[str, float] | None]:
+    """Each figure's mean over the puzzles that have it, with its interval. Puzzles are resampled as a whole
+    (a puzzle without the figure weighs 0), so every figure of a set of puzzles draws the same resamples."""
+    shape = (len(per_puzzle), len(FIGURES))
+    values = np.array([[p[name] or 0.0 for name in FIGURES] for p in per_puzzle], dtype=float).reshape(shape)
+    present = np.array([[p[name] is not None for name in FIGURES] for p in per_puzzle], dtype=float).reshape(shape)
     out: dict[str, dict[str, float] | None] = {}
-    for name in FIGURES:
-        estimate = accuracy([v for p in per_puzzle if (v := p[name]) is not None])
+    for k, (name, estimate) in enumerate(zip(FIGURES, accuracies(values, present))):
         out[name] = None if estimate is None else {"mean": round(estimate.mean, 6), "low": round(estimate.low, 6),
-                                                   "high": round(estimate.high, 6), "n": estimate.n}
+                                                   "high": round(estimate.high, 6), "n": int(present[:, k].sum())}
     return out
 
 
 def _mean_over_samples(readings: Sequence[Reading]) -> dict[str, float | None]:
-    samples = [_shares(reading) for reading in readings]
+    samples = [puzzle_shares(reading) for reading in readings]
     mean: dict[str, float | None] = {}
     for name in FIGURES:
         values = [v for s in samples if (v := s[name]) is not None]
@@ -58,7 +65,7 @@ def confusions(readings: Sequence[Reading]) -> list[dict[str, Any]]:
     counts: Counter[tuple[str, str]] = Counter()
     for reading in readings:
         for _, _, true, read in reading.misread:
-            if kind_digits(true, read):
+            if _digitwise(true, read):
                 counts.update((a, b) for a, b in zip(true, read) if a != b)
             else:
                 counts[(true, read)] += 1
@@ -66,7 +73,7 @@ def confusions(readings: Sequence[Reading]) -> list[dict[str, Any]]:
     return [{"true": true, "read": read, "count": count} for (true, read), count in ranked]
 
 
-def kind_digits(true: str, read: str) -> bool:
+def _digitwise(true: str, read: str) -> bool:
     """Whether a misread number can be compared digit by digit."""
     return true.isdigit() and read.isdigit() and len(true) == len(read)
 
@@ -78,8 +85,10 @@ def read_metrics(items: Sequence[EvalItem], predictions: Sequence[dict[str, Any]
     by_key = {(p["id"], p["sample"]): p for p in answered(predictions)}
     complete = [item for item in items if all((item.id, s) in by_key for s in range(num_samples))]
     readings: dict[str, list[Reading]] = {}
+    sizes: dict[str, str] = {}
     for item in complete:
         truth = true_grid(item.texts["markdown"])
+        sizes[item.id] = f"{len(truth)}x{len(truth[0])}"
         readings[item.id] = [score_reading(truth, str(by_key[(item.id, s)].get("output", "")), text_format)
                              for s in range(num_samples)]
     per_puzzle = {item.id: _mean_over_samples(readings[item.id]) for item in complete}
@@ -90,19 +99,15 @@ def read_metrics(items: Sequence[EvalItem], predictions: Sequence[dict[str, Any]
             groups.setdefault(key(item), []).append(per_puzzle[item.id])
         return {name: {"puzzles": len(rows), **_estimates(rows)} for name, rows in sorted(groups.items())}
 
-    def size(item: EvalItem) -> str:
-        grid = true_grid(item.texts["markdown"])
-        return f"{len(grid)}x{len(grid[0])}"
-
     everything = [reading for rows in readings.values() for reading in rows]
     failed = len(items) - len(complete)
     counted = list(by_key.values())
     return {
         "puzzles": len(complete), "samples": num_samples, "failed_puzzles": failed, "complete": failed == 0,
         "unparsed": sum(not reading.parsed for reading in everything),
-        "read": {**_estimates(list(per_puzzle.values())), "kinds": list(KINDS),
+        "read": {**_estimates(list(per_puzzle.values())),
                  "by_difficulty": grouped(lambda item: item.difficulty or "unknown"),
-                 "by_size": grouped(size), "confusions": confusions(everything)},
+                 "by_size": grouped(lambda item: sizes[item.id]), "confusions": confusions(everything)},
         "prompt_tokens": sum(int((p.get("usage") or {}).get("prompt_tokens") or 0) for p in counted),
         "completion_tokens": sum(int((p.get("usage") or {}).get("completion_tokens") or 0) for p in counted),
         "truncated_share": (sum(bool(p.get("truncated")) for p in counted) / len(counted)) if counted else None,

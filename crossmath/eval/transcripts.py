@@ -18,7 +18,8 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from crossmath.eval.answers import THINKING
@@ -39,6 +40,7 @@ REACH = 2
 """How far beyond the difference in size an alignment looks (rows or columns of shift)."""
 
 
+@lru_cache(maxsize=65536)
 def normalise_cell(text: str) -> str:
     """One cell's text in the grid's own spelling: ``×`` ``÷`` ``-`` for any operator spelling, ASCII digits
     without leading zeros, ``?`` and ``=`` as themselves, emphasis (``**7**``) and padding dropped."""
@@ -136,14 +138,17 @@ def align(truth: Grid, read: Grid) -> tuple[int, int]:
     filled = [(r, c, text) for r, row in enumerate(truth) for c, text in enumerate(row) if text]
     cells = {(r, c): text for r, row in enumerate(read) for c, text in enumerate(row) if text}
     extra_rows, extra_cols = len(read) - len(truth), len(read[0]) - len(truth[0])
-    best = (-1, 0, (0, 0))
-    for dr in range(min(0, extra_rows) - REACH, max(0, extra_rows) + REACH + 1):
-        for dc in range(min(0, extra_cols) - REACH, max(0, extra_cols) + REACH + 1):
-            matched = sum(cells.get((r + dr, c + dc)) == text for r, c, text in filled)
-            candidate = (matched, -abs(dr) - abs(dc), (dr, dc))
-            if candidate[:2] > best[:2]:
-                best = candidate
-    return best[2]
+    offsets = sorted(((dr, dc) for dr in range(min(0, extra_rows) - REACH, max(0, extra_rows) + REACH + 1)
+                      for dc in range(min(0, extra_cols) - REACH, max(0, extra_cols) + REACH + 1)),
+                     key=lambda o: (abs(o[0]) + abs(o[1]), o))
+    best, best_matched = (0, 0), -1
+    for dr, dc in offsets:  # nearest first, so the first of equals wins and a perfect match ends the search
+        matched = sum(cells.get((r + dr, c + dc)) == text for r, c, text in filled)
+        if matched > best_matched:
+            best, best_matched = (dr, dc), matched
+            if matched == len(filled):
+                break
+    return best
 
 
 @dataclass(frozen=True)
@@ -160,12 +165,10 @@ class Reading:
     """(row, column, true content, read content) of every non-empty true cell read wrongly."""
     extra: tuple[tuple[int, int, str], ...]
     """(row, column, read content) of every empty true cell the reply filled."""
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    counts: dict[str, tuple[int, int]]
     """Per kind of cell (:data:`KINDS`), cells right and cells in all."""
-    empty: int = 0
+    empty: int
     """Empty cells in the true grid."""
-    grid: Grid | None = field(default=None, repr=False)
-    """The rows read (normalised), for a two-stage prompt."""
 
     @property
     def exact(self) -> bool:
@@ -204,7 +207,7 @@ def score_reading(truth: Grid, reply: str, text_format: str = "markdown") -> Rea
                 misread.append((r, c, text, seen))
     shape = (len(read), len(read[0])) if read is not None else None
     return Reading(read is not None, shape, shape == (len(truth), len(truth[0])), offset, tuple(misread),
-                   tuple(extra), {k: (right[k], total[k]) for k in KINDS}, empty, read)
+                   tuple(extra), {k: (right[k], total[k]) for k in KINDS}, empty)
 
 
 def true_grid(markdown: str) -> Grid:

@@ -22,6 +22,7 @@ from crossmath.eval.answers import ANSWER_TAG
 from crossmath.eval.prompts import TRANSCRIBE, TWO_STAGE
 from crossmath.eval.rundir import PREDICTIONS, answered, read_config, read_predictions
 from crossmath.eval.transcripts import explained, misread_cells, true_grid
+from crossmath.puzzles.model import Cell
 from crossmath.report.outcomes import ReportError, Run, load_run
 from crossmath.report.stats import Difference, Estimate, accuracy, paired_difference
 from crossmath.report.summary import METRICS
@@ -60,6 +61,8 @@ class Decomposition:
     """Image over text: ``prompt_tokens``, ``generated_tokens``, ``shows_work``."""
     transcripts: str | None
     """The transcribe run the two-stage run read (its ``config.json``'s record)."""
+    transcribe: Path | None
+    """The model's own transcribe run, where given."""
 
     def parts(self) -> dict[str, Any]:
         """The six figures ``summary.json``'s ``"decomposition"`` holds per model and style."""
@@ -136,7 +139,13 @@ def decompose(answer_runs: Sequence[Run], reading_paths: Sequence[str | Path]) -
         if key not in wanted:
             raise ReportError(f"{path} is a transcribe run with no two-stage run of the same model and style "
                               "beside it: the decomposition needs text, image and two-stage runs")
-    by_key = {(_key(run.config), run.modality): run for run in answer_runs}
+    by_key: dict[tuple[tuple[str, str, str, str], str], Run] = {}
+    for run in answer_runs:
+        if (_key(run.config), run.modality) in by_key and _key(run.config) in wanted:
+            other = by_key[(_key(run.config), run.modality)]
+            raise ReportError(f"{other.path} and {run.path} are both {run.modality} runs of {run.config['model']}, "
+                              f"{run.style}: the decomposition needs one; report on one of them")
+        by_key[(_key(run.config), run.modality)] = run
     out, seen = [], set()
     for run in two_stage:
         key = _key(run.config)
@@ -161,7 +170,20 @@ def decompose(answer_runs: Sequence[Run], reading_paths: Sequence[str | Path]) -
             _explained(image, own), effort,
             {name: _ratio(getattr(effort["image"], name), getattr(effort["text"], name))
              for name in ("prompt_tokens", "generated_tokens", "shows_work")},
-            source.get("run")))
+            source.get("run"), own))
+    return out
+
+
+def misread_by_puzzle(rows: Sequence[Decomposition]) -> dict[tuple[str, str, str], set[Cell]]:
+    """(model, style, puzzle id) -> the cells the model's own transcription misread (its first sample), for the
+    error gallery."""
+    out: dict[tuple[str, str, str], set[Cell]] = {}
+    for row in rows:
+        if row.transcribe is None:
+            continue
+        for record in answered(read_predictions(row.transcribe / PREDICTIONS)):
+            if record["sample"] == 0:
+                out[(row.model, row.style, record["id"])] = misread_cells(record.get("read") or {})
     return out
 
 

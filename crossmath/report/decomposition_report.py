@@ -47,7 +47,8 @@ def decomposition_tables(rows: Sequence[Decomposition], metric: str) -> list[Tab
     effort = Table(
         "Token cost and reasoning effort",
         "Per modality, means over replies: prompt tokens (what the image costs against its text), generated "
-        "tokens, and the share of replies that write out an equation before the answer; image/text is the ratio.",
+        "tokens, and the share of replies that write out an equation before the answer; image/text is the ratio. "
+        "Two-stage: its second stage (solving the transcription) only.",
         ("model", "style", "modality", "prompt tokens", "generated tokens", "shows work (%)"),
         tuple((d.model, d.style, part.replace("_", "-"), _number(d.effort[part].prompt_tokens),
                _number(d.effort[part].generated_tokens), _number(d.effort[part].shows_work))

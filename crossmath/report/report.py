@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from crossmath.report.decomposition import decompose, nested, reading_modality
+from crossmath.report.decomposition import decompose, misread_by_puzzle, nested, reading_modality
 from crossmath.report.decomposition_report import decomposition_tables, write_decomposition_figure
 from crossmath.report.outcomes import ReportError, load_runs
 from crossmath.report.reliance import reliance_rows, reliance_table
@@ -65,5 +65,5 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
         from crossmath.report.gallery import select
         from crossmath.report.html import write_html
 
-        write_html(Path(html), tables, figures, folder, select(runs, gallery))
+        write_html(Path(html), tables, figures, folder, select(runs, gallery), misread=misread_by_puzzle(split))
     return markdown

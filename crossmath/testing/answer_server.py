@@ -13,7 +13,9 @@ probability p (drawn per puzzle and cell from ``seed``, the last digit swapped f
 (an image prompt that says "transcribe") with those misreads, answers image prompts from its own reading, and
 answers a text prompt from the table it was given: a blank is answered wrongly (its value plus one) exactly when
 an equation through it holds a misread cell of that table, so every loss it shows is planted and explained by
-misreading. :meth:`AnswerServer.misreads` tells a test what was planted.
+misreading. With ``slip=s`` it also answers each blank of an image prompt wrongly with probability s (drawn per
+puzzle and blank), a loss of reasoning over the image that its reading does not explain.
+:meth:`AnswerServer.misreads` and :meth:`AnswerServer.slips` tell a test what was planted.
 
 On a conflict config (:mod:`crossmath.dataset.conflict`), a hybrid request shows the image of puzzle A with the
 text of its twin B. With ``q`` set, the server plants a reliance: at each blank where A and B differ it follows the
@@ -36,7 +38,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
@@ -50,6 +52,16 @@ LOOK_ALIKE = {"0": "8", "1": "7", "2": "7", "3": "8", "4": "9", "5": "6", "6": "
 
 def _pixels(image: Image.Image) -> str:
     return hashlib.sha256(image.convert("RGB").tobytes()).hexdigest()
+
+
+class Asked(NamedTuple):
+    """What a request asks: the puzzle, whether from the server's own reading (an image, or a text prompt
+    carrying that reading), whether from the image, and whether for a transcription."""
+
+    item: EvalItem
+    own_reading: bool
+    image: bool
+    transcribe: bool
 
 
 @dataclass
@@ -88,13 +100,14 @@ class AnswerServer:
 
     def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
-                 accepts_n: bool = True, misread: float = 0.0, seed: int = 0, q: float | None = None) -> None:
+                 accepts_n: bool = True, misread: float = 0.0, slip: float = 0.0, seed: int = 0,
+                 q: float | None = None) -> None:
         if q is not None and not 0 <= q <= 1:
             raise ValueError(f"q is a probability in [0, 1], not {q}")
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
         self.q = q
         self.faults = faults or {}
-        self.misread, self.seed = misread, seed
+        self.misread, self.slip, self.seed = misread, slip, seed
         self.stats = ServerStats()
         self.lock = threading.Lock()
         self.by_text: dict[str, tuple[EvalItem, bool]] = {}
@@ -142,18 +155,23 @@ class AnswerServer:
         return [(r, c, t, reading[r][c]) for r, row in enumerate(truth) for c, t in enumerate(row)
                 if t != reading[r][c]]
 
-    def answer(self, item: EvalItem, own_reading: bool) -> str:
+    def slips(self, item_id: str) -> list[bool]:
+        """Per blank, whether an image prompt's answer slips there (planted with probability ``slip``)."""
+        return [random.Random(f"{self.seed}:{item_id}:slip:{j}").random() < self.slip
+                for j in range(len(self.items[item_id].answer))]
+
+    def answer(self, item: EvalItem, own_reading: bool, image: bool = False) -> str:
         """The answer to a puzzle from the true table, or from the server's own reading: a blank is wrong (plus
-        one) where an equation through it holds a misread cell."""
+        one) where an equation through it holds a misread cell, or, asked from the image, where it slips."""
         misread = {(r, c) for r, c, _, _ in self.misreads(item.id)} if own_reading else set()
         through = blank_equation_cells(true_grid(item.texts["markdown"]))
-        return " ".join(str(int(value) + 1) if cells & misread else value
-                        for value, cells in zip(item.answer, through))
+        slipped = self.slips(item.id) if image else [False] * len(item.answer)
+        return " ".join(str(int(value) + 1) if cells & misread or slip else value
+                        for value, cells, slip in zip(item.answer, through, slipped))
 
-    def puzzle_of(self, messages: list[dict[str, Any]]) -> tuple[EvalItem, bool, bool] | None:
-        """The puzzle a request asks about, whether it is asked from the server's own reading (an image prompt,
-        or a text prompt carrying that reading) and whether it asks for a transcription: by its text where it
-        has a table, else by its image's pixels."""
+    def puzzle_of(self, messages: list[dict[str, Any]]) -> Asked | None:
+        """The puzzle a request asks about and how: by its text where it has a table, else by its image's
+        pixels."""
         parts = [part for message in messages for part in (message["content"] if isinstance(message["content"], list)
                                                            else [{"type": "text", "text": message["content"]}])]
         words = " ".join(part["text"] for part in parts if part["type"] == "text")
@@ -161,7 +179,7 @@ class AnswerServer:
             if part["type"] == "text":
                 found = next((entry for text, entry in self.by_text.items() if text and text in part["text"]), None)
                 if found is not None:
-                    return found[0], found[1], False
+                    return Asked(found[0], own_reading=found[1], image=False, transcribe=False)
         for part in parts:
             if part["type"] == "image_url":
                 kind, data = part["image_url"]["url"].split(",", 1)
@@ -169,7 +187,7 @@ class AnswerServer:
                     self.stats.image_urls.add(kind)
                 shown = self.by_image.get(_pixels(Image.open(io.BytesIO(base64.b64decode(data)))))
                 if shown is not None:
-                    return shown, True, "transcribe" in words.lower()
+                    return Asked(shown, own_reading=True, image=True, transcribe="transcribe" in words.lower())
         return None
 
     def next_fault(self, puzzle: str) -> str | None:
@@ -185,7 +203,7 @@ class AnswerServer:
         asked = self.puzzle_of(request["messages"])
         if asked is None:
             return 400, {}, json.dumps({"error": {"message": "no crossmath puzzle in the request"}}).encode()
-        item, own_reading, transcribe = asked
+        item = asked.item
         with self.lock:
             self.stats.by_puzzle[item.id] = self.stats.by_puzzle.get(item.id, 0) + 1
             request_number = self.stats.by_puzzle[item.id]
@@ -205,12 +223,12 @@ class AnswerServer:
         if n > 1 and not self.accepts_n:
             return 400, {}, b'{"error": {"message": "n > 1 is not supported"}}'
         twin = self.q is not None and _shows_twin(request["messages"], item)
-        if transcribe:
+        if asked.transcribe:
             words = [f"<grid>\n{grid_text(self.readings[item.id], 'markdown')}\n</grid>".split(" ")] * n
         else:
             words = [f"The missing numbers are found. <answer>{answer}</answer>".split() for answer in
-                     (self.planted_answer(item, request_number, i) if twin else self.answer(item, own_reading)
-                      for i in range(n))]
+                     (self.planted_answer(item, request_number, i) if twin else
+                      self.answer(item, asked.own_reading, asked.image) for i in range(n))]
         limit = int(request.get("max_tokens") or len(words[0]))  # a word is a token here
         texts = [" ".join(reply[:limit]) for reply in words]
         finish = "stop" if limit >= len(words[0]) else "length"
