@@ -13,13 +13,14 @@ proves B unique. The first twin found at the smallest k is kept, so the search d
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import combinations
 
 from crossmath.errors import CrossmathError
-from crossmath.puzzles.arith import DIVIDE, MINUS, PLUS, TIMES, evaluate, solve_unknown
+from crossmath.puzzles.arith import DIVIDE, PLUS, TIMES, evaluate, solve_unknown
 from crossmath.puzzles.model import Cell, Equation, Puzzle
 from crossmath.puzzles.solver import solve
 
@@ -50,7 +51,7 @@ def _key(op: str, values: tuple[int, int, int]) -> tuple:
 
 def _filler(op: str, values: tuple[int, int, int]) -> bool:
     a, b, _ = values
-    return (op == TIMES and 1 in (a, b)) or (op == DIVIDE and (b == 1 or a == b)) or (op == MINUS and a == b)
+    return (op == TIMES and 1 in (a, b)) or (op == DIVIDE and (b == 1 or a == b))
 
 
 class _Search:
@@ -107,7 +108,7 @@ class _Search:
         size = self.hi - self.lo + 1
         start = int(self.random() * size)
         stride = 1 + int(self.random() * (size - 1)) if size > 1 else 1
-        while size > 1 and _gcd(stride, size) != 1:
+        while size > 1 and math.gcd(stride, size) != 1:
             stride += 1
         for i in range(size):
             value = self.lo + (start + i * stride) % size
@@ -157,12 +158,6 @@ class _Search:
         return Twin(twin.with_analysis(analysis), tuple(sorted(chosen)))
 
 
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
-
-
 def make_twin(puzzle: Puzzle, *, seed: int, max_changed: int = MAX_CHANGED) -> Twin:
     """Puzzle B for ``puzzle`` (A): the same layout, operators and blanks, as few shown numbers changed as the
     search finds (at most ``max_changed``), sound, unique, with another answer. Deterministic from A and ``seed``."""
@@ -175,4 +170,5 @@ def make_twin(puzzle: Puzzle, *, seed: int, max_changed: int = MAX_CHANGED) -> T
                 twin = search.twin_of(known, chosen)
                 if twin is not None:
                     return twin
-    raise TwinError(f"no twin of puzzle {puzzle.info.index} changes at most {max_changed} shown numbers")
+    raise TwinError(f"no twin of puzzle {puzzle.info.index} was found that changes at most {max_changed} shown "
+                    "numbers within the search budget")
