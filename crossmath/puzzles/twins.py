@@ -7,7 +7,9 @@ it keeps a second unknown), gives the set's cells new values in a seeded order, 
 rest: every blank (which the rounds reach exactly as in A, since the same cells are shown) and any cell of the set
 that an equation forces. A full assignment is a twin when every number is in A's range, no equation is filler
 (``×1``, ``÷1``, ``x÷x``) or repeated, every changed cell really changed, a blank's value differs, and the solver
-proves B unique. The first twin found at the smallest k is kept, so the search depends only on A and the seed.
+proves B unique. The first twin found at the smallest k is kept, so the search depends only on A and the seed. Sets
+of one cell are searched exhaustively (every shown cell, every value of the range), so a twin changes one number
+whenever one suffices; beyond that the budget may stop short of the smallest k.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from crossmath.puzzles.solver import solve
 MAX_CHANGED = 4
 """The most shown numbers a twin may change."""
 NODES_PER_SET = 300
-"""Values tried per set of changed cells before the search moves on to the next set."""
+"""Values tried per set of changed cells before the search moves on to the next set (never fewer than the range
+holds, so one changed cell is tried with every value: a twin that changes two or more numbers is one for which no
+single change works)."""
 MAX_SETS = 400
 """Sets of changed cells tried per size before the search moves on to the next size."""
 
@@ -119,7 +123,7 @@ class _Search:
         """Full assignments with the chosen cells moved, depth first, at most NODES_PER_SET values tried."""
         fixed = {cell: value for cell, value in self.puzzle.givens.items() if cell not in chosen}
         stack: list[Iterator[dict[Cell, int]]] = [iter([fixed])]
-        budget = NODES_PER_SET
+        budget = max(NODES_PER_SET, self.hi - self.lo + 2)
         while stack and budget > 0:
             known = next(stack[-1], None)
             if known is None:
