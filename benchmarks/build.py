@@ -11,11 +11,18 @@ With ``--sweep`` it times factor sweeps instead: 4 levels x the test puzzles (de
 under 1.5x the plain build.
 
     python benchmarks/build.py --sweep [--test-size 250] [--repeats 3]
+
+With ``--conflict`` it times the test split (default 250, no train split, four styles) built with ``--conflict``
+(four more configs: the same images, each puzzle's twin text) against the plain build, one process, interleaved,
+medians; the bar is under 2x the plain build. It prints how many shown numbers the twins change.
+
+    python benchmarks/build.py --conflict [--test-size 250] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -25,6 +32,7 @@ from pathlib import Path
 from crossmath._version import __version__
 from crossmath.dataset import BuildSettings, build
 from crossmath.render import STYLES
+from crossmath.schema import MANIFEST
 
 SWEEPS = {
     "font_size=12,18,24,32 (image factor)": {"font_size": [12, 18, 24, 32]},
@@ -32,13 +40,42 @@ SWEEPS = {
     "gaussian_noise=0,4,8,16 (perturbation)": {"gaussian_noise": [0, 4, 8, 16]},
 }
 SWEEP_BAR = 1.5
+CONFLICT_BAR = 2.0
 
 
-def _seconds(settings: BuildSettings) -> float:
+def _timed(settings: BuildSettings) -> tuple[float, dict]:
+    """Seconds of a one-process build from scratch, and its manifest."""
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         build(Path(folder) / "ds", settings, num_proc=1, progress=False)
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        return seconds, json.loads((Path(folder) / "ds" / MANIFEST).read_text())
+
+
+def _seconds(settings: BuildSettings) -> float:
+    return _timed(settings)[0]
+
+
+def conflict(test_size: int, repeats: int) -> None:
+    """Median wall time of a --conflict test build against the plain one, and the twins' changed-number counts."""
+    plain = BuildSettings(train_size=0, test_size=test_size, styles=tuple(STYLES.values()), version=__version__)
+    with_twins = BuildSettings(train_size=0, test_size=test_size, styles=tuple(STYLES.values()), conflict=True,
+                               version=__version__)
+    times: dict[str, list[float]] = {"plain (4 configs)": [], "--conflict (8 configs)": []}
+    changes: dict[str, int] = {}
+    for _ in range(repeats):  # interleaved, so a noisy minute hits both alike
+        times["plain (4 configs)"].append(_seconds(plain))
+        seconds, manifest = _timed(with_twins)
+        times["--conflict (8 configs)"].append(seconds)
+        changes = manifest["conflict_changes"]
+    baseline = statistics.median(times["plain (4 configs)"])
+    print(f"{test_size} test puzzles x 4 styles, 1 process, median of {repeats}")
+    print(f"{'build':<26} {'median s':>9} {'ratio':>7}")
+    for name, values in times.items():
+        print(f"{name:<26} {statistics.median(values):9.2f} {statistics.median(values) / baseline:6.2f}x")
+    print(f"bar: a --conflict build under {CONFLICT_BAR}x the plain build")
+    print("shown numbers changed per twin: " + ", ".join(
+        f"{k}: {n} ({100 * n / test_size:.1f}%)" for k, n in sorted(changes.items(), key=lambda kv: int(kv[0]))))
 
 
 def sweep(test_size: int, repeats: int) -> None:
@@ -65,8 +102,13 @@ def main() -> None:
     parser.add_argument("--train-size", type=int, default=5000)
     parser.add_argument("--test-size", type=int, default=250)
     parser.add_argument("--sweep", action="store_true", help="time 4-level factor sweeps against 4 plain styles")
-    parser.add_argument("--repeats", type=int, default=3, help="with --sweep: builds of each kind (median)")
+    parser.add_argument("--conflict", action="store_true", help="time a --conflict test build against the plain one")
+    parser.add_argument("--repeats", type=int, default=3, help="with --sweep or --conflict: builds of each kind "
+                                                               "(median)")
     args = parser.parse_args()
+    if args.conflict:
+        conflict(args.test_size, args.repeats)
+        return
     if args.sweep:
         sweep(args.test_size, args.repeats)
         return

@@ -15,7 +15,7 @@ from crossmath.eval.sources import load_items
 from crossmath.render import STYLES
 from crossmath.tasks import TASKS_DIR
 
-MODALITIES = ("text", "image", "hybrid")
+MODALITIES = ("text", "image", "hybrid", "transcribe")
 EXPECTED = {f"crossmath_{style}_{modality}" for style in STYLES for modality in MODALITIES}
 
 
@@ -85,8 +85,8 @@ def tasks(lmms_tasks, manager, tmp_path_factory):
 
 
 def test_stop_strings_are_explicit_and_never_a_blank_line(tasks):
-    for task in tasks[0].values():
-        assert task.config.generation_kwargs["until"] == ["</answer>"]
+    for modality, task in tasks[0].items():
+        assert task.config.generation_kwargs["until"] == ["</grid>" if modality == "transcribe" else "</answer>"]
 
 
 def test_requests_are_crossmath_evals_prompts(tasks):
@@ -104,6 +104,26 @@ def test_requests_are_crossmath_evals_prompts(tasks):
             if images:
                 assert expected.image is not None
                 assert images[0].mode == "RGB" and images[0].tobytes() == expected.image.tobytes()
+
+
+def test_transcription_tasks_report_the_read_metrics_of_crossmath_eval(tasks):
+    from crossmath.eval.read_metrics import FIGURES, read_metrics
+
+    task = tasks[0]["transcribe"]
+    assert task.config.generation_kwargs["until"] == ["</grid>"]
+    docs = list(task.test_docs())[:3]
+    first, _, third = (doc["markdown_table"] for doc in docs)
+    replies = [f"<grid>\n{first}", "no table", "<grid>" + third.replace("?", "7", 1)]  # stop string dropped
+    results = [task.process_results(doc, [reply]) for doc, reply in zip(docs, replies, strict=True)]
+    aggregate = task.aggregation()
+    figures = {metric: aggregate[metric]([r[metric] for r in results]) for metric in results[0]}
+    assert set(figures) == set(FIGURES)
+    items = load_items(tasks[1], "original", "test")[:3]
+    records = [{"id": item.id, "sample": 0, "answer": None, "output": reply} for item, reply in zip(items, replies)]
+    expected = read_metrics(items, records, 1, "markdown")["read"]
+    for name in FIGURES:
+        assert figures[name] == pytest.approx(expected[name]["mean"], abs=1e-4), name
+    assert figures["grid_exact"] == pytest.approx(100 / 3) and figures["blanks"] < 100
 
 
 def test_scores_are_crossmath_evals_micro_macro_and_per_step(tasks):

@@ -60,6 +60,8 @@ SKIPPED: dict[str, str] = {
     "vllm serve Qwen/Qwen2.5-VL-7B-Instruct --enable-lora": "needs vLLM and a GPU",
     "localhost:8000/v1 --model my-lora": "needs the vLLM server above",
     "python -m sglang.launch_server": "needs SGLang and a GPU",
+    "localhost:8000/v1 --model Qwen/Qwen3-8B": "needs a vLLM server with a text model (tests/test_gap.py pairs "
+        "one model's transcriptions with another model's solving)",
     "crossmath-eval run --backend openai --base-url http://localhost:30000/v1": "needs the SGLang server above",
     'lmms-eval --include_path "$(python -c \'import crossmath.tasks as t; print(t.TASKS_DIR)\')" --tasks list':
         "lmms-eval's start-up alone takes about 30 s (it imports every task it ships); tests/test_lmms_tasks.py "
@@ -68,6 +70,9 @@ SKIPPED: dict[str, str] = {
         "needs a real model for lmms-eval's qwen2_vl wrapper",
     "crossmath-build --out crossmath-data --train-size 0": "the lmms-eval section rebuilds the folder the Quick "
         "start built; here it already exists",
+    "--target self-distill --teacher-run teacher-runs/": "the tiny random model that stands in for Qwen2-VL answers "
+        "every puzzle wrongly, so its teacher run has nothing to distil (refused in one line); "
+        "tests/test_train_causes.py distils from a planted teacher run",
 }
 
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.M | re.S)

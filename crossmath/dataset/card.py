@@ -7,12 +7,13 @@ from typing import Any
 
 import yaml
 
+from crossmath.dataset.conflict import changes_line
 from crossmath.dataset.experiment import experiment_section
 from crossmath.dataset.factors import pairing
 from crossmath.dataset.items import puzzle_at
 from crossmath.dataset.parquet import SplitFiles
 from crossmath.dataset.rows import column_doc, features
-from crossmath.dataset.settings import DIFFICULTIES, SPLITS, BuildSettings
+from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 from crossmath.puzzles import profile
 from crossmath.render.fonts import font_licence
 from crossmath.render.styles import Style
@@ -59,9 +60,7 @@ def _dataset_info(config_name: str, yaml_features: list, files: dict[str, SplitF
 def card_metadata(settings: BuildSettings, files: dict[str, dict[str, SplitFiles]]) -> dict[str, Any]:
     """The YAML header: one config per style (or style and factor level), each with the splits that have puzzles and
     what their files hold."""
-    splits = [split for split in SPLITS if settings.size(split)]
-    yaml_features = features(settings)._to_yaml_list()
-    rows = (settings.train_size + settings.test_size) * len(settings.configs)
+    rows = sum(settings.size(split) for config in settings.configs for split in settings.splits_of(config))
     return {
         "license": LICENSE,
         "annotations_creators": ["machine-generated"],
@@ -75,11 +74,13 @@ def card_metadata(settings: BuildSettings, files: dict[str, dict[str, SplitFiles
         "size_categories": [size_category(rows)],
         "configs": [
             {"config_name": config.name, **({"default": True} if i == 0 else {}),
-             "data_files": [{"split": split, "path": f"data/{config.name}/{split}-*.parquet"} for split in splits]}
+             "data_files": [{"split": split, "path": f"data/{config.name}/{split}-*.parquet"}
+                            for split in settings.splits_of(config)]}
             for i, config in enumerate(settings.configs)
         ],
         "dataset_info": [
-            _dataset_info(config.name, yaml_features, {split: files[config.name][split] for split in splits})
+            _dataset_info(config.name, features(settings, config)._to_yaml_list(),
+                          {split: files[config.name][split] for split in settings.splits_of(config)})
             for config in settings.configs
         ],
     }
@@ -154,7 +155,7 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], files: dict[s
                        allow_unicode=True)
     names = [config.name for config in settings.configs]
     first = names[0]
-    columns = [f"| `{name}` | {column_doc(name)} |" for name in features(settings)]
+    columns = [f"| `{name}` | {column_doc(name)} |" for name in features(settings, settings.configs[-1])]
     easy, medium, hard = settings.counts("test")
     t_easy, t_medium, t_hard = settings.counts("train")
     body = [
@@ -181,6 +182,7 @@ def dataset_card(settings: BuildSettings, summary: dict[str, Any], files: dict[s
         "",
         f"Configs: {', '.join(f'`{n}`' for n in names)}. {pairing(settings.vary)}",
         "",
+        *([changes_line(summary["conflict_changes"]), ""] if settings.conflict else []),
         "## Columns",
         "",
         "| column | meaning |",

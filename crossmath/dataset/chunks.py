@@ -8,9 +8,11 @@ any moment can resume by rebuilding only the chunks without a record.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from crossmath.dataset.conflict import conflict_rows
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import item_puzzles, leak_key
 from crossmath.dataset.parquet import part_path, write_part
@@ -38,6 +40,8 @@ class ChunkResult:
     """Per difficulty: puzzles, equations, blanks, and how many puzzles reach each deepest step (first config)."""
     config_profiles: dict[str, dict[str, dict]] = field(default_factory=dict)
     """The same for every config, when the configs hold different puzzles (a depth, blanks or grid factor)."""
+    conflict_changes: dict[str, int] = field(default_factory=dict)
+    """With conflict configs (test chunks): how many puzzles' twins change each number of shown cells."""
 
     @property
     def name(self) -> str:
@@ -63,20 +67,31 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
         items.append(puzzles)
         redrawn += redraws > 0
     ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
-    columns = features(settings)
     texts: dict[int, tuple[dict, dict]] = {}  # by id(puzzle): configs holding the same puzzle share its text
-    digests = {}
+    digests: dict[str, str] = {}
+    rows_of: dict[str, list[dict]] = {}
+    changes = Counter[int]()
     for config in settings.configs:
+        if chunk.split not in settings.splits_of(config):
+            continue
         shown = [item[config.name] for item in items]
+        if config.conflict_of is not None:  # the plain config's rows (and images), with the twin's text added
+            rows, changes = conflict_rows(rows_of[config.conflict_of], shown, config, settings.text_formats,
+                                          settings.seed)
+            digests[config.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
+            if "hf" in settings.outputs:
+                write_part(part_path(root, config.name, chunk.name), rows, features(settings, config))
+            continue
         for puzzle in shown:
             if id(puzzle) not in texts:
                 record = to_record(puzzle, img="", img_blank="")  # image names differ by config
                 texts[id(puzzle)] = record, text_columns(puzzle, record, settings)
         records = [texts[id(p)][0] for p in shown]
         rows = [config_row(i, p, config, texts[id(p)][1], settings) for i, p in zip(ids, shown, strict=True)]
+        rows_of[config.name] = rows
         digests[config.name] = hashlib.sha256("".join(row_digest(row) for row in rows).encode()).hexdigest()
         if "hf" in settings.outputs:
-            write_part(part_path(root, config.name, chunk.name), rows, columns)
+            write_part(part_path(root, config.name, chunk.name), rows, features(settings, config))
         if "crossmath-jsonl" in settings.outputs:
             _write_published(root, config.name, chunk, rows, records)
     distinct = {id(p): p for item in items for p in item.values()}
@@ -84,7 +99,8 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
     by_config = {config.name: _profile([item[config.name] for item in items]) for config in settings.configs
                  if settings.configs_differ}
     result = ChunkResult(chunk.split, chunk.number, len(items), digests,
-                         sorted({leak_key(p) for p in distinct.values()}), redrawn, _profile(first), by_config)
+                         sorted({leak_key(p) for p in distinct.values()}), redrawn, _profile(first), by_config,
+                         {str(k): n for k, n in sorted(changes.items())})
     write_json(root / CHUNK_RECORDS / f"{chunk.name}.json", asdict(result))
     return result
 

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "max_rows, max_cols (new puzzles per level, not paired)")
     sweep.add_argument("--one-at-a-time", action="store_true",
                        help="vary each factor alone from the base instead of every combination")
+    sweep.add_argument("--conflict", action="store_true",
+                       help="add a test-only config <style>-conflict per style: the image shows the puzzle, the "
+                            "conflict_* text columns a twin with a few shown numbers changed and another answer "
+                            "(a hybrid run on it measures which modality the model follows)")
     sweep.add_argument("--check-legibility", action="store_true",
                        help="after building, read a sample of every config's number cells back with Tesseract and "
                             "record the share read correctly")
@@ -117,7 +121,7 @@ def settings_from_args(args: argparse.Namespace) -> BuildSettings:
         vary[name] = levels
     return BuildSettings(
         puzzle=puzzle, puzzle_by_difficulty=by_difficulty, vary=vary, one_at_a_time=args.one_at_a_time,
-        experiment=args.experiment_text,
+        experiment=args.experiment_text, conflict=args.conflict,
         train_size=args.train_size, test_size=args.test_size, train_mix=args.train_mix, test_mix=args.test_mix,
         test_profile=args.profile, train_profile=args.train_profile or args.profile, seed=args.seed,
         styles=tuple(resolve_style(name) for name in args.styles),

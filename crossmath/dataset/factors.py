@@ -127,6 +127,8 @@ class Config:
     """``depth`` and/or ``blanks`` levels the blank set is chosen for; empty keeps the drawn blanks."""
     levels: dict[str, Any]
     """Every varied factor's level in this config (the ``factor_*`` columns)."""
+    conflict_of: str | None = None
+    """For a conflict config (:mod:`crossmath.dataset.conflict`), the plain config whose puzzles its image shows."""
 
     @property
     def grid_key(self) -> str:

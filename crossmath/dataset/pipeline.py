@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,7 +283,8 @@ def _leak_check(results: list[ChunkResult], settings: BuildSettings) -> str:
 
 def fingerprint(results: list[ChunkResult], settings: BuildSettings) -> str:
     """A hash over every row and image of every style, in a fixed order."""
-    lines = [f"{config.name}/{r.name}:{r.digests[config.name]}" for config in settings.configs for r in results]
+    lines = [f"{config.name}/{r.name}:{r.digests[config.name]}" for config in settings.configs for r in results
+             if config.name in r.digests]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -313,10 +315,13 @@ def _write_outputs(partial: Path, settings: BuildSettings, results: list[ChunkRe
     leak = _leak_check(results, settings) if whole else "checked when the shards are merged"
     summary: dict[str, Any] = {
         "version": settings.version, "fingerprint": fingerprint(results, settings), "leak_check": leak,
-        "rows": sum(r.rows for r in results) * len(settings.configs), "shard": list(shard),
+        "rows": sum(r.rows * len(r.digests) for r in results), "shard": list(shard),
         "profiles": _profiles((r.split, r.profile) for r in results), "settings": settings.to_dict(),
         "chunks": [vars(r) for r in results],
     }
+    if settings.conflict:
+        changes = sum((Counter(r.conflict_changes) for r in results), Counter())
+        summary["conflict_changes"] = {k: changes[k] for k in sorted(changes, key=int)}
     if settings.configs_differ:
         summary["config_profiles"] = {config.name: _profiles((r.split, r.config_profiles[config.name]) for r in results)
                                       for config in settings.configs}
@@ -359,14 +364,13 @@ def _join_published(root: Path, settings: BuildSettings, results: list[ChunkResu
 
 def _write_parquet(root: Path, settings: BuildSettings, results: list[ChunkResult]) -> dict[str, dict[str, SplitFiles]]:
     """Join the chunks' Arrow parts into each config's Parquet shards; per config and split, what they hold."""
-    columns = features(settings)
     written: dict[str, dict[str, SplitFiles]] = {}
     for config in settings.configs:
-        for split in ("train", "test"):
+        for split in settings.splits_of(config):
             parts = [part_path(root, config.name, r.name) for r in results if r.split == split]
             if parts:
                 written.setdefault(config.name, {})[split] = write_split(
-                    root / "data" / config.name, split, read_parts(parts), columns)
+                    root / "data" / config.name, split, read_parts(parts), features(settings, config))
     return written
 
 

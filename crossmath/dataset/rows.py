@@ -8,11 +8,12 @@ from typing import Any
 
 import datasets
 
+from crossmath.dataset.conflict import conflict_doc, conflict_features
 from crossmath.dataset.factors import Config, column_type, column_value, png
 from crossmath.dataset.settings import BuildSettings
 from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.text import FORMATS
-from crossmath.schema import FACTOR_PREFIX, GRID_COLUMNS
+from crossmath.schema import CONFLICT_PREFIX, FACTOR_PREFIX, GRID_COLUMNS
 
 COLUMN_DOCS = {
     "id": "stable item id, the same puzzle has the same id in every config (e.g. `test-00042`)",
@@ -45,8 +46,8 @@ FACTOR_COLUMN_DOC = "the level of the varied factor `{}` in this config"
 
 
 
-def features(settings: BuildSettings) -> datasets.Features:
-    """The dataset's features, in column order."""
+def features(settings: BuildSettings, config: Config | None = None) -> datasets.Features:
+    """The features of a config (the plain configs' when none is named), in column order."""
     text = datasets.Value("string")
     small = datasets.Value("int32")
     columns: dict[str, Any] = {"id": text, "image": datasets.Image()}
@@ -68,6 +69,8 @@ def features(settings: BuildSettings) -> datasets.Features:
              "int_list": datasets.List(datasets.Value("int64"))}
     for name, kind in factor_columns(settings).items():
         columns[FACTOR_PREFIX + name] = types[kind]
+    if config is not None and config.conflict_of is not None:
+        columns.update(conflict_features(settings.text_formats))
     return datasets.Features(columns)
 
 
@@ -80,6 +83,8 @@ def column_doc(column: str) -> str:
     """What a column holds, for the dataset card."""
     if column.startswith(FACTOR_PREFIX):
         return FACTOR_COLUMN_DOC.format(column[len(FACTOR_PREFIX):])
+    if column.startswith(CONFLICT_PREFIX):
+        return conflict_doc(column)
     return COLUMN_DOCS[column]
 
 

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from crossmath._version import __version__
+from crossmath.dataset.conflict import check_conflict, conflict_configs
 from crossmath.dataset.factors import Config, check_levels, kind, plan_configs
 from crossmath.errors import CrossmathError, SettingsError
 from crossmath.puzzles.generator import DEFAULT_PROFILE, GENERATOR_VERSION, PROFILES, check_settings
@@ -74,6 +75,9 @@ class BuildSettings:
     """Vary each factor alone from the base instead of every combination."""
     experiment: str = ""
     """The experiment file the settings came from, verbatim (kept in the output and the card)."""
+    conflict: bool = False
+    """Add a test-only ``<style>-conflict`` config per style: image of A, text of its twin B
+    (:mod:`crossmath.dataset.conflict`)."""
 
     def __post_init__(self) -> None:
         if self.train_size < 0 or self.test_size < 0 or self.train_size + self.test_size == 0:
@@ -104,6 +108,8 @@ class BuildSettings:
             raise SettingsError(f"unknown text formats: {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
         if not self.outputs or set(self.outputs) - set(OUTPUTS):
             raise SettingsError(f"outputs are one or both of {', '.join(OUTPUTS)}")
+        if self.conflict:
+            check_conflict(self.test_size, self.vary, self.outputs)
 
     def _check_puzzle_settings(self) -> None:
         unknown = sorted(set(self.puzzle_by_difficulty) - set(DIFFICULTIES))
@@ -124,7 +130,12 @@ class BuildSettings:
     @cached_property
     def configs(self) -> list[Config]:
         """The dataset's configs: one per style, or per style and level (or combination) of the varied factors."""
-        return plan_configs(self.styles, self.vary, self.one_at_a_time)
+        plain = plan_configs(self.styles, self.vary, self.one_at_a_time)
+        return plain + conflict_configs(plain) if self.conflict else plain
+
+    def splits_of(self, config: Config) -> list[str]:
+        """The splits a config holds: every split with puzzles, only test for a conflict config."""
+        return [split for split in SPLITS if self.size(split) and (split == "test" or config.conflict_of is None)]
 
     @property
     def configs_differ(self) -> bool:

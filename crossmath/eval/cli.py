@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
-from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
+from crossmath.eval.prompts import (
+    DEFAULT_TEMPLATES,
+    FORMAT_NAMES,
+    MODALITIES,
+    RUN_MODALITIES,
+    TRANSCRIBE,
+    TWO_STAGE,
+    check_template,
+    load_template,
+)
 
 if TYPE_CHECKING:
     from crossmath.eval.backends.base import Backend
@@ -21,9 +30,9 @@ if TYPE_CHECKING:
 
 def _modalities(text: str) -> list[str]:
     names = comma_list(text)
-    unknown = [name for name in names if name not in MODALITIES]
+    unknown = [name for name in names if name not in RUN_MODALITIES]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"modalities are {', '.join(MODALITIES)}; got {text!r}")
+        raise argparse.ArgumentTypeError(f"modalities are {', '.join(RUN_MODALITIES)}; got {text!r}")
     return names
 
 
@@ -47,7 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="config(s) to evaluate (default original), or all; for a JSONL file it only names the run")
     run.add_argument("--split", default="test", help="split (default test)")
     run.add_argument("--modality", type=_modalities, default=list(MODALITIES), metavar="M1,M2",
-                     help="text, image, hybrid, or a comma list (default all three)")
+                     help="text, image, hybrid, transcribe (the image alone, the grid transcribed: the "
+                          "perception probe), two-stage (solve the text of a transcription), or a comma list "
+                          "(default text,image,hybrid)")
+    run.add_argument("--transcripts", metavar="RUN_DIR", help="with --modality two-stage: solve from the replies "
+                     "of this transcribe run (any model's) instead of transcribing first")
     run.add_argument("--text-format", choices=sorted(FORMAT_NAMES), default="markdown",
                      help="serialization in text and hybrid prompts (default markdown)")
     run.add_argument("--prompt-file", help="your own prompt template ({rules} {puzzle} {format} {answer_format})")
@@ -130,6 +143,14 @@ def _check_run_options(args: argparse.Namespace) -> None:
     broken = next(((name, bound) for name, ok, bound in rules if not ok), None)
     if broken:
         raise CrossmathError(f"{broken[0]} must be {broken[1]}")
+    if args.transcripts and TWO_STAGE not in args.modality:
+        raise CrossmathError("--transcripts is for --modality two-stage")
+    if TWO_STAGE in args.modality and not args.transcripts and TRANSCRIBE not in args.modality:
+        # its own reading first: the transcribe run, then two-stage solving from it
+        args.modality.insert(args.modality.index(TWO_STAGE), TRANSCRIBE)
+    if TRANSCRIBE in args.modality and TWO_STAGE in args.modality:
+        args.modality.remove(TRANSCRIBE)
+        args.modality.insert(args.modality.index(TWO_STAGE), TRANSCRIBE)
     args.extra_body = parse_extra_body(args.extra_body)
     if args.backend == "openai":
         if args.adapter:
@@ -169,6 +190,7 @@ def _run(args: argparse.Namespace) -> int:
     from crossmath.eval.rundir import RunFolder
     from crossmath.eval.runner import predict
     from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint, source_revision
+    from crossmath.eval.two_stage import load_transcripts, predict_two_stage
     from crossmath.report.report import gap_report
 
     template_text = load_template(args.prompt_file) if args.prompt_file else None
@@ -179,9 +201,13 @@ def _run(args: argparse.Namespace) -> int:
     for style, items in items_by_style.items():
         if not items:
             raise CrossmathError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
-        if args.modality != ["image"] and args.text_format not in items[0].texts:
+        if {"text", "hybrid"} & set(args.modality) and args.text_format not in items[0].texts:
             raise CrossmathError(f"{args.dataset} carries no {args.text_format} text (it has "
                                  f"{', '.join(items[0].texts)}); choose another --text-format")
+    transcripts = {style: load_transcripts(args.transcripts, fingerprint=source_fingerprint(args.dataset, style,
+                                                                                          args.split),
+                                           style=style, split=args.split, items=items)
+                   for style, items in items_by_style.items()} if args.transcripts else {}
     backend = _backend(args)
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
     model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
@@ -190,7 +216,8 @@ def _run(args: argparse.Namespace) -> int:
               "crossmath": __version__, "engine": args.backend, "backend": described,
               "model_revision": described.get("model_revision") or described.get("server_model")}
     fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
-    run_paths, incomplete = [], 0
+    run_paths: list[tuple[Path, str]] = []
+    incomplete = 0
     for style, items in items_by_style.items():
         for modality in args.modality:
             template = template_text or DEFAULT_TEMPLATES[modality]
@@ -205,19 +232,32 @@ def _run(args: argparse.Namespace) -> int:
                 "dtype": args.dtype, "limit": args.limit, "batch_size": args.batch_size,
                 "device_map": args.device_map, "attn_implementation": args.attn_implementation,
                 "engine": shared["engine"], "extra_body": args.extra_body or None,
-                "model_revision": shared["model_revision"],
+                "model_revision": shared["model_revision"], "transcripts": None,
                 "crossmath": shared["crossmath"], "backend": shared["backend"],
             }
             path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
-            run = RunFolder(path, config, resume=args.resume)
-            predict(backend, items, run, modality=modality, text_format=args.text_format, template=template,
-                    sampling=sampling, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
+            if modality == TWO_STAGE:
+                reading = transcripts.get(style) or load_transcripts(
+                    Path(args.output) / model_folder / f"{slug(style)}-{TRANSCRIBE}",
+                    fingerprint=fingerprints[style], style=style, split=args.split, items=items)
+                config["transcripts"] = reading.source()
+                run = RunFolder(path, config, resume=args.resume)
+                predict_two_stage(backend, items, run, reading, text_format=args.text_format, template=template,
+                                  sampling=sampling, batch_size=args.batch_size, seed=args.seed,
+                                  progress=not args.no_progress)
+            else:
+                run = RunFolder(path, config, resume=args.resume)
+                predict(backend, items, run, modality=modality, text_format=args.text_format, template=template,
+                        sampling=sampling, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
             metrics = write_results(run, items, args.num_samples)
             print(f"{path}: {_summary(metrics)}")
             incomplete += not metrics["complete"]
-            run_paths.append(path)
-    if len(run_paths) > 1:
-        print(gap_report(run_paths, out=Path(args.output) / model_folder / "report"))
+            run_paths.append((path, modality))
+    # the gap report over the answering runs; with text, image and two-stage runs, the decomposition too
+    whole = TWO_STAGE in args.modality and {"text", "image"} <= set(args.modality)
+    reported = [path for path, modality in run_paths if modality in MODALITIES or whole]
+    if sum(modality in MODALITIES for _, modality in run_paths) > 1:
+        print(gap_report(reported, out=Path(args.output) / model_folder / "report"))
     if incomplete:
         print(f"crossmath-eval: {incomplete} run(s) incomplete: some requests failed after their retries; "
               "rerun the same command with --resume to send only those", file=sys.stderr)
@@ -226,6 +266,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _summary(metrics: dict) -> str:
+    if "read" in metrics:
+        figures = ", ".join(f"read {name} " + ("n/a" if metrics["read"][name] is None else
+                                               f"{metrics['read'][name]['mean']:.2f}%")
+                            for name in ("cells", "numbers", "grid_exact"))
+        return f"{figures} ({metrics['puzzles']} puzzles x {metrics['samples']} samples)"
     figures = ", ".join(f"{name} " + ("n/a" if metrics[name]["mean"] is None else f"{metrics[name]['mean']:.2f}%")
                         for name in ("micro", "macro"))
     failed = f", INCOMPLETE: {metrics['failed_puzzles']} failed" if not metrics["complete"] else ""
@@ -242,11 +287,19 @@ def _all_configs(dataset: str) -> list[str]:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from crossmath.eval.read_metrics import FIGURES
     from crossmath.eval.scoring import score_files
 
     metrics = score_files(args.dataset, args.style, args.split, args.predictions)
     if args.json:
-        print(json.dumps(metrics, indent=2))
+        print(json.dumps(metrics, indent=2, ensure_ascii=False))
+    elif "read" in metrics:
+        print(f"puzzles {metrics['puzzles']}, samples {metrics['samples']}, replies without a table "
+              f"{metrics['unparsed']}, puzzles without a prediction {metrics['unpredicted_puzzles']}")
+        for name in FIGURES:
+            value = metrics["read"][name]
+            print(f"read {name}: " + ("n/a" if value is None else
+                                      f"{value['mean']:.4f} [{value['low']:.4f}, {value['high']:.4f}]"))
     else:
         print(f"puzzles {metrics['puzzles']}, samples {metrics['samples']}, "
               f"missing answers {metrics['missing_answers']}, failed puzzles {metrics['failed_puzzles']}, "

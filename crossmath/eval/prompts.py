@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from crossmath.eval.sources import EvalItem
 
 MODALITIES = ("text", "image", "hybrid")
+"""The modalities that answer a puzzle from what they are shown (the modality-gap table's columns)."""
+TRANSCRIBE, TWO_STAGE = "transcribe", "two-stage"
+RUN_MODALITIES = (*MODALITIES, TRANSCRIBE, TWO_STAGE)
+"""What ``crossmath-eval run --modality`` takes: the three above, the perception probe (the image alone, the grid
+transcribed) and two-stage solving (the text prompt built from the model's own transcription)."""
+IMAGE_MODALITIES = ("image", "hybrid", TRANSCRIBE)
+"""The modalities whose prompts carry the image."""
 
 RULES = (
     "This is a cross-math puzzle: a grid of equations of the form A op B = C that read left to right (across) or "
@@ -31,6 +38,12 @@ ANSWER_FORMAT = (
     "separated by single spaces, inside <answer></answer> at the end of your reply, for example "
     "<answer>78 33 128 90</answer>."
 )
+TRANSCRIBE_FORMAT = (
+    "Transcribe the grid exactly as shown, as a {format}: one row per grid row and one cell per grid column, "
+    "'?' for a missing number, every empty square left empty. Do not solve the puzzle. Put the transcription "
+    "inside <grid></grid> at the end of your reply."
+)
+"""The reply contract of a transcription (``{format}`` names the text form asked for)."""
 FORMAT_NAMES = {
     "markdown": "markdown table, one line per grid row, '?' for a missing number and blank cells for empty "
                 "squares",
@@ -45,7 +58,11 @@ DEFAULT_TEMPLATES = {
              "is a missing number.\n\n{answer_format}",
     "hybrid": "{rules}\n\nThe puzzle is shown in the image and, with the same content, below as a {format}:\n\n"
               "{puzzle}\n\n{answer_format}",
+    TRANSCRIBE: "The image shows a cross-math puzzle: a grid of squares holding numbers, the operators +, -, × and "
+                "÷, and equals signs, in equations that read across or down; an empty square inside an equation is "
+                "a missing number.\n\n{answer_format}",
 }
+DEFAULT_TEMPLATES[TWO_STAGE] = DEFAULT_TEMPLATES["text"]  # its second stage: the text prompt of its own reading
 PLACEHOLDERS = {"rules", "puzzle", "format", "answer_format"}
 
 
@@ -77,7 +94,7 @@ def check_template(template: str, modality: str) -> None:
     if unknown:
         raise PromptError(f"unknown placeholders {sorted(unknown)} in the prompt template "
                           f"(use {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))})")
-    if modality in ("text", "hybrid") and "puzzle" not in names:
+    if modality not in IMAGE_MODALITIES and "puzzle" not in names:
         raise PromptError(f"a {modality} prompt template must contain {{puzzle}}")
 
 
@@ -89,15 +106,21 @@ def load_template(path: str | Path) -> str:
 
 
 def prompt_text(template: str, modality: str, text_format: str, puzzle_text: str) -> str:
-    return template.format(rules=RULES, answer_format=ANSWER_FORMAT, format=FORMAT_NAMES[text_format],
-                           puzzle=puzzle_text if modality != "image" else "")
+    """A template filled in: a transcription's answer format is the grid contract, every other the answer's."""
+    answer_format = TRANSCRIBE_FORMAT.format(format=FORMAT_NAMES[text_format]) if modality == TRANSCRIBE \
+        else ANSWER_FORMAT
+    return template.format(rules=RULES, answer_format=answer_format, format=FORMAT_NAMES[text_format],
+                           puzzle=puzzle_text if modality in ("text", "hybrid") else "")
 
 
 def build_prompt(item: EvalItem, modality: str, text_format: str, template: str) -> Prompt:
-    """The chat messages (and image) for one item in one modality."""
-    if modality != "image" and text_format not in item.texts:
+    """The chat messages (and image) for one item in one modality; a hybrid prompt on a conflict config shows the
+    image of the puzzle with its twin's text."""
+    texts = item.conflict_texts if modality == "hybrid" and item.conflict_texts else item.texts
+    if modality in ("text", "hybrid") and text_format not in texts:
         raise PromptError(f"the dataset has no {text_format} text for item {item.id}")
-    text = prompt_text(template, modality, text_format, item.texts.get(text_format, ""))
-    content: list[dict[str, Any]] = [{"type": "image"}] if modality != "text" else []
+    text = prompt_text(template, modality, text_format, texts.get(text_format, ""))
+    shown = modality in IMAGE_MODALITIES
+    content: list[dict[str, Any]] = [{"type": "image"}] if shown else []
     content.append({"type": "text", "text": text})
-    return Prompt([{"role": "user", "content": content}], item.load_file() if modality != "text" else None)
+    return Prompt([{"role": "user", "content": content}], item.load_file() if shown else None)

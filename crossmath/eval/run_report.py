@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from crossmath.eval.prompts import TRANSCRIBE
+from crossmath.eval.read_metrics import read_metrics, read_report
 from crossmath.eval.rundir import METRICS, REPORT, RunFolder
 from crossmath.eval.scoring import score_run
 from crossmath.eval.sources import EvalItem
@@ -50,8 +52,14 @@ def run_report(config: dict[str, Any], metrics: dict) -> str:
 
 
 def write_results(run: RunFolder, items: Sequence[EvalItem], num_samples: int) -> dict:
-    """Score a run's predictions and write its ``metrics.json`` and ``report.md``; returns the metrics."""
-    metrics = score_run(items, run.predictions(), num_samples)
-    run.write(METRICS, json.dumps(metrics, indent=2) + "\n")
-    run.write(REPORT, run_report(run.config, metrics))
+    """Score a run's predictions and write its ``metrics.json`` and ``report.md``; returns the metrics (a
+    transcription run's are its read metrics)."""
+    if run.config["modality"] == TRANSCRIBE:
+        metrics = read_metrics(items, run.predictions(), num_samples, run.config["text_format"])
+        report = read_report(run.config, metrics)
+    else:
+        metrics = score_run(items, run.predictions(), num_samples)
+        report = run_report(run.config, metrics)
+    run.write(METRICS, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    run.write(REPORT, report)
     return metrics

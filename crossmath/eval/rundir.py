@@ -21,7 +21,7 @@ RESULT_SETTINGS = (
     "model", "adapter", "merge_adapter", "dataset", "dataset_fingerprint", "style", "split", "modality", "text_format",
     "prompt_template",
     "num_samples", "temperature", "top_p", "max_new_tokens", "seed", "thinking", "dtype", "limit", "engine",
-    "extra_body",
+    "extra_body", "transcripts",
 )
 """Settings that change what a run produces; resuming with any of them changed is refused."""
 

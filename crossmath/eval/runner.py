@@ -13,10 +13,11 @@ from tqdm import tqdm
 from crossmath.eval.answers import answer_tokens, extract_answer
 from crossmath.eval.backends.base import Backend, Generation, Sampling
 from crossmath.eval.metrics import blank_correctness
-from crossmath.eval.prompts import build_prompt
+from crossmath.eval.prompts import TRANSCRIBE, build_prompt
 from crossmath.eval.rundir import RunFolder
 from crossmath.eval.scoring import truth_of
 from crossmath.eval.sources import EvalItem
+from crossmath.eval.transcripts import score_reading, true_grid
 
 
 def batch_seed(seed: int, first_id: str) -> int:
@@ -26,13 +27,19 @@ def batch_seed(seed: int, first_id: str) -> int:
 
 
 def prediction(item: EvalItem, sample: int, prompt_tokens: int | None, generation: Generation,
-               seconds: float) -> dict[str, Any]:
-    """One line of ``predictions.jsonl``: a scored reply, or a failed request with its error."""
+               seconds: float, transcribed: str | None = None) -> dict[str, Any]:
+    """One line of ``predictions.jsonl``: a scored reply, or a failed request with its error. A transcription
+    (``transcribed`` names the text form it was asked in) has no answer but its reading of the grid."""
     if generation.error is not None:
         return {"id": item.id, "sample": sample, "failed": True, "error": generation.error, "answer": None}
-    answer = extract_answer(generation.text)
-    record = {"id": item.id, "sample": sample, "prompt_tokens": prompt_tokens, "output": generation.text,
-              "answer": answer, "correct": blank_correctness(truth_of(item), answer_tokens(answer or "")),
+    scored: dict[str, Any]
+    if transcribed is None:
+        answer = extract_answer(generation.text)
+        scored = {"answer": answer, "correct": blank_correctness(truth_of(item), answer_tokens(answer or ""))}
+    else:
+        reading = score_reading(true_grid(item.texts["markdown"]), generation.text, transcribed)
+        scored = {"answer": None, "read": reading.record()}
+    record = {"id": item.id, "sample": sample, "prompt_tokens": prompt_tokens, "output": generation.text, **scored,
               "generated_tokens": generation.tokens, "truncated": generation.truncated, "seconds": round(seconds, 4)}
     if generation.finish_reason is not None:
         record["finish_reason"] = generation.finish_reason
@@ -62,7 +69,8 @@ def predict(backend: Backend, items: Sequence[EvalItem], run: RunFolder, *, moda
                 began = time.perf_counter()
                 results = backend.generate(prompts, wanted, batch_seed(seed, batch[0].id))
                 seconds = (time.perf_counter() - began) / len(batch)
-                run.append(prediction(item, sample, prompt_tokens, generation, seconds)
+                run.append(prediction(item, sample, prompt_tokens, generation, seconds,
+                                      text_format if modality == TRANSCRIBE else None)
                            for item, (prompt_tokens, generations) in zip(batch, results)
                            for sample, generation in zip(missing[item.id], generations))
                 bar.update(len(batch))

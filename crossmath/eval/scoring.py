@@ -15,6 +15,8 @@ from typing import Any
 from crossmath.errors import CrossmathError
 from crossmath.eval.answers import answer_tokens
 from crossmath.eval.metrics import Truth, score_sample, summarize
+from crossmath.eval.prompts import TRANSCRIBE
+from crossmath.eval.read_metrics import read_metrics
 from crossmath.eval.rundir import CONFIG, answered, read_config, read_predictions
 from crossmath.eval.sources import EvalItem, load_items, source_fingerprint
 
@@ -80,6 +82,16 @@ def _check_fingerprint(path: Path, dataset: str, style: str, split: str) -> None
         raise ScoringError(f"{path} answers another dataset (fingerprint {recorded}, {dataset} has {actual})")
 
 
+def _transcription_format(paths: Sequence[Path]) -> str | None:
+    """The text form transcriptions were asked in, when the files are transcribe runs (by the ``config.json``
+    beside them), None when they are answers; both at once is refused."""
+    configs = [read_config(path.parent) if (path.parent / CONFIG).is_file() else {} for path in paths]
+    kinds = {config.get("modality") == TRANSCRIBE for config in configs}
+    if len(kinds) > 1:
+        raise ScoringError("give either transcribe runs or runs that answer, not both")
+    return str(configs[0].get("text_format") or "markdown") if kinds == {True} else None
+
+
 def score_files(dataset: str, style: str, split: str, files: Sequence[str]) -> dict:
     """Metrics of prediction files against a dataset. A published-format log is one sample: line i answers
     puzzle i, and as in the published scorer, only as many puzzles as the log has lines are scored."""
@@ -99,8 +111,11 @@ def score_files(dataset: str, style: str, split: str, files: Sequence[str]) -> d
             raise ScoringError(f"{len(unknown)} predicted puzzle(s) are not in {dataset} ({style}, {split}), "
                                f"e.g. {unknown[0]!r}: the predictions answer another dataset")
         wanted = {p["id"] for p in predictions}
-        metrics = score_run([item for item in items if item.id in wanted], predictions,
-                            max(p["sample"] for p in predictions) + 1)
+        scored = [item for item in items if item.id in wanted]
+        samples = max(p["sample"] for p in predictions) + 1
+        transcriptions = _transcription_format(paths)
+        metrics = score_run(scored, predictions, samples) if transcriptions is None else \
+            read_metrics(scored, predictions, samples, transcriptions)
         metrics["unpredicted_puzzles"] = len(known - wanted)
         return metrics
     if kinds == {False}:

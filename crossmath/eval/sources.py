@@ -22,7 +22,7 @@ from crossmath.errors import CrossmathError
 from crossmath.puzzles.published_names import puzzle_name
 from crossmath.puzzles.records import json_kind
 from crossmath.puzzles.text import layer_cells
-from crossmath.schema import FACTOR_PREFIX, MANIFEST, TEXT_COLUMNS
+from crossmath.schema import CONFLICT_PREFIX, FACTOR_PREFIX, MANIFEST, TEXT_COLUMNS
 
 """Text formats a prompt can carry, and the dataset column that holds each."""
 
@@ -49,6 +49,11 @@ class EvalItem:
     """For each step k, the equations solved in round k, written solved (the record's ``solving_steps``)."""
     factors: dict[str, Any] = field(default_factory=dict)
     """The levels of the factors varied in its config (the row's ``factor_*`` columns; empty when none)."""
+    conflict_texts: dict[str, str] = field(default_factory=dict)
+    """In a conflict config, twin B in each text format (the ``conflict_*`` columns): a hybrid prompt shows it
+    beside the image of this puzzle (A). Empty elsewhere."""
+    conflict_answer: tuple[str, ...] = ()
+    """In a conflict config, B's answer (the blanks' values in reading order); empty elsewhere."""
 
     def image(self) -> Image.Image:
         return Image.open(io.BytesIO(self.load_file())).convert("RGB")
@@ -129,6 +134,8 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
     if missing:
         raise SourceError(f"{source} lacks the columns {', '.join(sorted(missing))}; is it a crossmath build?")
     texts_of = {name: column for name, column in TEXT_COLUMNS.items() if column in data.column_names}
+    twins_of = {name: CONFLICT_PREFIX + column for name, column in TEXT_COLUMNS.items()
+                if CONFLICT_PREFIX + column in data.column_names}
     factor_columns = [name for name in data.column_names if name.startswith(FACTOR_PREFIX)]
     plain = data.remove_columns(["image"] + [c for c in ("solved_image",) if c in data.column_names])
     files = data.select_columns(["image"]).cast_column("image", datasets.Image(decode=False))
@@ -138,7 +145,9 @@ def _dataset_items(source: str, style: str, split: str) -> list[EvalItem]:
             row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
             row.get("difficulty"), {name: row[column] for name, column in texts_of.items()},
             partial(_file_at, files, position), tuple(map(tuple, row.get("solving_steps") or ())),
-            {name.removeprefix(FACTOR_PREFIX): row[name] for name in factor_columns}))
+            {name.removeprefix(FACTOR_PREFIX): row[name] for name in factor_columns},
+            {name: row[column] for name, column in twins_of.items()},
+            tuple((row.get("conflict_answer") or "").split())))
     return items
 
 

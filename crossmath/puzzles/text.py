@@ -39,21 +39,43 @@ _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)")
 
 # -- writing ------------------------------------------------------------------------------------------------------
 
-def _markdown_rows(grid: list[list[str]]) -> str:
+def markdown_rows(grid: list[list[str]]) -> str:
+    """Rows of cell texts as markdown table lines."""
     # An empty cell is one space between the separators, so three spaces stand between its pipes.
     return "\n".join("| " + " | ".join(text or " " for text in row) + " |" for row in grid)
 
 
+def json_rows(grid: list[list[str]]) -> str:
+    return json.dumps(grid, ensure_ascii=False)
+
+
+def csv_rows(grid: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(grid)
+    return out.getvalue()
+
+
+def cell_rows(grid: list[list[str]]) -> str:
+    lines = [f"{len(grid)} {max(map(len, grid), default=0)}"]
+    lines += [f"{r} {c} {text}" for r, row in enumerate(grid) for c, text in enumerate(row) if text]
+    return "\n".join(lines)
+
+
+GRID_WRITERS: dict[str, Callable[[list[list[str]]], str]] = {
+    "markdown": markdown_rows, "json": json_rows, "csv": csv_rows, "cells": cell_rows}
+"""Each text form written from rows of cell texts (any grid, a model's transcription too, not only a puzzle)."""
+
+
 def to_markdown(puzzle: Puzzle) -> str:
     """The published ``markdown_table``: one line per row, ``?`` for a blank, no header line."""
-    return _markdown_rows(puzzle.grid())
+    return markdown_rows(puzzle.grid())
 
 
 def _blank_layer(puzzle: Puzzle, label: Callable[[Cell], str]) -> str:
     grid = [[""] * puzzle.cols for _ in range(puzzle.rows)]
     for r, c in puzzle.blanks:
         grid[r][c] = label((r, c))
-    return _markdown_rows(grid)
+    return markdown_rows(grid)
 
 
 def _solved_values(puzzle: Puzzle) -> dict[Cell, int | None]:
@@ -91,21 +113,17 @@ def solving_steps(puzzle: Puzzle) -> dict[str, list[str]]:
 
 def to_json_grid(puzzle: Puzzle) -> str:
     """The grid as a JSON list of rows of cell texts, ``""`` for an empty cell, ``"?"`` for a blank."""
-    return json.dumps(puzzle.grid(), ensure_ascii=False)
+    return json_rows(puzzle.grid())
 
 
 def to_csv_grid(puzzle: Puzzle) -> str:
     """The grid as CSV: one line per row, empty fields for empty cells."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(puzzle.grid())
-    return out.getvalue()
+    return csv_rows(puzzle.grid())
 
 
 def to_cell_list(puzzle: Puzzle) -> str:
     """A ``rows cols`` header, then one ``row col text`` line per filled cell in reading order."""
-    lines = [f"{puzzle.rows} {puzzle.cols}"]
-    lines += [f"{r} {c} {text}" for (r, c), text in puzzle.iter_cells()]
-    return "\n".join(lines)
+    return cell_rows(puzzle.grid())
 
 
 # -- reading ------------------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def short_model(model: str) -> str:
     return " + ".join(part.strip().rstrip("/").rsplit("/", 1)[-1] for part in model.split(" + "))
 
 
-def _save(figure: Figure, folder: Path, name: str) -> None:
+def save(figure: Figure, folder: Path, name: str) -> None:
     figure.savefig(folder / f"{name}.png", dpi=DPI, metadata={"Software": None})
     figure.savefig(folder / f"{name}.svg", metadata={"Date": None, "Creator": None})
 
@@ -210,7 +210,7 @@ def write_figures(summary: Summary, folder: Path) -> list[FigureFile]:
                 continue
             if name == "factor":
                 name = "factor-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(summary.factor))
-            _save(figure, folder, name)
+            save(figure, folder, name)
             interval = "" if name == "consistency" else " " + INTERVAL
             written.append(FigureFile(name, caption + interval))
     return written

@@ -1,7 +1,8 @@
 """The report as one self-contained HTML page: figures, tables, and the error gallery, with every image embedded
 (nothing is fetched when the page is viewed). Each gallery entry shows the puzzle as the model saw it, each
 modality's answer with the wrong blanks marked, the solved grid drawn by the renderer with the wrong cells
-highlighted, and links to its lines in the runs' ``predictions.jsonl``.
+highlighted, where the model's own transcription is given the grid with its misread cells marked in a colour of
+their own, and links to its lines in the runs' ``predictions.jsonl``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from crossmath.errors import CrossmathError
 from crossmath.eval.answers import answer_tokens
 from crossmath.eval.metrics import step_category
 from crossmath.eval.rundir import PREDICTIONS
+from crossmath.puzzles.model import Cell
 from crossmath.puzzles.text import from_markdown
 from crossmath.render.draw import encode_png, render
 from crossmath.render.styles import STYLES, Style, resolve_style
@@ -29,6 +31,8 @@ MIXED = "#CC79A7"
 ONLY_WRONG_IN = {"text": "#56B4E9", "image": "#E69F00", "hybrid": "#F0E442"}
 """Highlight colours of a wrong cell (Okabe-Ito): by the one modality that got it wrong, in every modality that
 answered, or in some other set of modalities."""
+MISREAD = "#009E73"
+"""Highlight of a cell the model's own transcription misread (Okabe-Ito bluish green, no wrong answer's colour)."""
 
 REPLY_CHARS = 1500
 """Characters of each model reply kept in the page."""
@@ -142,7 +146,24 @@ def _solved_grid(entry: Entry) -> str:
             '<figcaption>solution, wrong cells highlighted</figcaption></figure>')
 
 
-def _entry_html(entry: Entry, page_dir: Path) -> str:
+def _read_grid(entry: Entry, misread: set[tuple[int, int]]) -> str:
+    """The puzzle drawn with the cells the model's transcription misread marked."""
+    item = entry.item
+    if item is None or "markdown" not in item.texts:
+        return ""
+    try:
+        puzzle = from_markdown(item.texts["markdown"], solve=False)
+        image = render(puzzle, _style(entry.style), highlight=dict.fromkeys(misread, MISREAD))
+    except CrossmathError:
+        return ""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=GALLERY_PNG_LEVEL)
+    return (f'<figure><img class="solved" src="{data_uri(buffer.getvalue())}" alt="{escape(entry.id)} with the '
+            f'cells its transcription misread marked"><figcaption>as transcribed: {len(misread)} misread cell(s) '
+            "marked</figcaption></figure>")
+
+
+def _entry_html(entry: Entry, page_dir: Path, misread: set[tuple[int, int]] | None = None) -> str:
     item = entry.item
     expected = list(item.answer) if item is not None else []
     steps = sorted({step_category(item.steps[j]) for j, wrong in enumerate(entry.wrong_in())
@@ -151,7 +172,7 @@ def _entry_html(entry: Entry, page_dir: Path) -> str:
     if item is not None:
         images = (f'<figure><img class="puzzle" src="{data_uri(encode_png(item.image()))}" alt="puzzle '
                   f'{escape(entry.id)} as the model saw it"><figcaption>puzzle as shown</figcaption></figure>')
-    images += _solved_grid(entry)
+    images += _solved_grid(entry) + (_read_grid(entry, misread) if misread is not None else "")
     rows = [f"<tr><th>expected</th><td>{escape(' '.join(expected))}</td><td></td></tr>"] if expected else []
     replies = []
     for modality, run in entry.runs.items():
@@ -176,12 +197,15 @@ def _select(name: str, label: str, values: Sequence[str]) -> str:
     return f'<label>{label} <select data-filter="{name}"><option value="">all</option>{options}</select></label> '
 
 
-def _gallery_html(entries: Sequence[Entry], page_dir: Path) -> str:
+def _gallery_html(entries: Sequence[Entry], page_dir: Path, misread: Mapping[tuple[str, str, str], set[Cell]]) -> str:
     difficulties = sorted({(e.item.difficulty if e.item else None) or "unknown" for e in entries})
     legend = " ".join(f'<span class="key" style="background:{c}"></span> wrong only in {m}'
                       for m, c in ONLY_WRONG_IN.items())
     legend += (f' <span class="key" style="background:{ALL_WRONG}"></span> wrong in every modality'
                f' <span class="key" style="background:{MIXED}"></span> wrong in some')
+    if misread:
+        legend += f' <span class="key" style="background:{MISREAD}"></span> misread in its own transcription'
+
     parts = ['<div class="filters">', _select("difficulty", "difficulty", difficulties),
              _select("step", "wrong blank at step level", ["step1", "step2", "step3", "step4+"]),
              _select("style", "style", sorted({e.style for e in entries})),
@@ -190,19 +214,22 @@ def _gallery_html(entries: Sequence[Entry], page_dir: Path) -> str:
         members = [e for e in entries if e.rank == rank]
         if members:
             parts.append(f'<section class="group"><h3>{escape(title)} ({len(members)})</h3>'
-                         + "".join(_entry_html(e, page_dir) for e in members) + "</section>")
+                         + "".join(_entry_html(e, page_dir, misread.get((e.model, e.style, e.id)))
+                                   for e in members) + "</section>")
     return "".join(parts)
 
 
 def write_html(path: Path, tables: Sequence[Table], figures: Sequence[FigureFile], figure_dir: Path,
-               entries: Sequence[Entry], title: str = "crossmath modality-gap report") -> Path:
-    """Write the page to ``path``: figures (PNG, embedded), tables, the consistency note, the gallery."""
+               entries: Sequence[Entry], title: str = "crossmath modality-gap report",
+               misread: Mapping[tuple[str, str, str], set[Cell]] | None = None) -> Path:
+    """Write the page to ``path``: figures (PNG, embedded), tables, the consistency note, the gallery (with the
+    cells each (model, style, puzzle id) of ``misread`` names marked)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     page_dir = path.parent.resolve()
     figure_html = "".join(
         f'<figure><img class="figure" src="{data_uri((figure_dir / f"{f.name}.png").read_bytes())}" '
         f'alt="{escape(f.name)}"><figcaption>{escape(f.caption)}</figcaption></figure>' for f in figures)
-    gallery = (_gallery_html(entries, page_dir) if entries else "<p>No wrongly answered puzzles.</p>")
+    gallery = (_gallery_html(entries, page_dir, misread or {}) if entries else "<p>No wrongly answered puzzles.</p>")
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<style>{CSS}</style></head><body><h1>{escape(title)}</h1><h2>Figures</h2>{figure_html}"

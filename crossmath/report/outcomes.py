@@ -16,7 +16,7 @@ from typing import Any
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.metrics import step_category
-from crossmath.eval.prompts import MODALITIES
+from crossmath.eval.prompts import MODALITIES, TWO_STAGE
 from crossmath.eval.rundir import CONFIG, PREDICTIONS, answered, read_config, read_predictions
 from crossmath.eval.sources import EvalItem, load_items
 from crossmath.report.grouping import row_labels
@@ -124,8 +124,9 @@ def load_run(path: str | Path, *, with_dataset: bool = True) -> Run:
         records = read_predictions(path / PREDICTIONS)
     except OSError as exc:
         raise ReportError(f"{path} is not a readable crossmath-eval run folder: {exc}") from None
-    if not isinstance(config.get("style"), str) or config.get("modality") not in MODALITIES:
-        raise ReportError(f"{path / CONFIG}: needs a style (text) and a modality ({', '.join(MODALITIES)})")
+    if not isinstance(config.get("style"), str) or config.get("modality") not in (*MODALITIES, TWO_STAGE):
+        raise ReportError(f"{path / CONFIG}: needs a style (text) and a modality ({', '.join(MODALITIES)}, "
+                          f"{TWO_STAGE})")
     missing = [key for key in ("model", "style", "modality") if key not in config]
     if missing:
         raise ReportError(f"{path / CONFIG} lacks {', '.join(missing)}")

@@ -12,7 +12,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from crossmath.report.decomposition import decompose, misread_by_puzzle, nested, reading_modality
+from crossmath.report.decomposition_report import decomposition_tables, write_decomposition_figure
 from crossmath.report.outcomes import ReportError, load_runs
+from crossmath.report.reliance import reliance_rows, reliance_table
 from crossmath.report.summary import summarize_runs, to_json
 from crossmath.report.tables import all_tables
 
@@ -27,11 +30,18 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     with ``html``, the self-contained page (its figures go to ``out``, or beside the page)."""
     if html is not None and Path(html).is_dir():
         raise ReportError(f"--html {html} is a folder; give the page's file name, e.g. {Path(html) / 'report.html'}")
-    runs = load_runs(run_dirs)
+    reading = [path for path in run_dirs if reading_modality(path)]
+    answering = [path for path in run_dirs if path not in reading]
+    if reading and not answering:
+        decompose([], reading)  # says in one line which runs the decomposition lacks
+    runs = load_runs(answering)
     if gallery < 0:
         raise ReportError("the gallery size must be 0 or more")
     summary = summarize_runs(runs, metric, by)
-    tables = all_tables(summary)
+    split = decompose(runs, reading)
+    reliance = reliance_rows(runs)
+    tables = all_tables(summary) + decomposition_tables(split, metric) + [
+        t for t in (reliance_table(reliance),) if t is not None]
     markdown = "\n\n".join(table.markdown() for table in tables) + "\n"
     if out is None and html is None:
         return markdown
@@ -39,9 +49,15 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
 
     folder = Path(out) if out is not None else Path(html).with_suffix("")  # type: ignore[arg-type]
     folder.mkdir(parents=True, exist_ok=True)
-    figures = write_figures(summary, folder)
-    (folder / SUMMARY).write_text(json.dumps(to_json(summary), indent=2, ensure_ascii=False) + "\n",
-                                  encoding="utf-8")
+    figures = write_figures(summary, folder) + write_decomposition_figure(split, metric, folder)
+    data = to_json(summary)
+    if split:
+        data["decomposition"] = nested(split, lambda d: to_json(d.parts()))
+        data["effort"] = nested(split, lambda d: to_json({"modalities": d.effort, "image_over_text": d.ratio,
+                                                          "transcripts": d.transcripts}))
+    if reliance:
+        data["reliance"] = to_json(reliance)
+    (folder / SUMMARY).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shown = "".join(f"\n![{f.name}]({f.name}.png)\n\n*{f.caption}*\n" for f in figures)
     (folder / "report.md").write_text(f"# crossmath modality-gap report\n\n{markdown}\n## Figures\n{shown}",
                                       encoding="utf-8")
@@ -49,5 +65,5 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
         from crossmath.report.gallery import select
         from crossmath.report.html import write_html
 
-        write_html(Path(html), tables, figures, folder, select(runs, gallery))
+        write_html(Path(html), tables, figures, folder, select(runs, gallery), misread=misread_by_puzzle(split))
     return markdown

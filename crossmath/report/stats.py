@@ -84,13 +84,25 @@ def accuracy(right: Sequence[float], total: Sequence[float] | None = None) -> Es
     """``sum(right) / sum(total)`` in percent (the plain mean when ``total`` is None), with a 95% interval from
     resampling puzzles: pooled ratios such as accuracy by step level keep each puzzle's blanks together."""
     num = np.asarray(right, dtype=float)
-    den = np.ones_like(num) if total is None else np.asarray(total, dtype=float)
-    if not len(num) or den.sum() == 0:
-        return None
-    sums = _resampled_sums(den)
-    boot = 100 * np.divide(_resampled_sums(num), sums, out=np.full(len(sums), np.nan), where=sums > 0)
-    return Estimate(float(100 * num.sum() / den.sum()), float(np.nanpercentile(boot, 2.5)),
-                    float(np.nanpercentile(boot, 97.5)), len(num))
+    return accuracies(num[:, None], None if total is None else np.asarray(total, dtype=float)[:, None])[0]
+
+
+def accuracies(right: np.ndarray, total: np.ndarray | None = None) -> list[Estimate | None]:
+    """:func:`accuracy` of each column of a puzzles x figures array, all from the same resamples of the puzzles
+    (one matrix product for every figure of a set of puzzles)."""
+    den = np.ones_like(right) if total is None else total
+    if not len(right):
+        return [None] * right.shape[1]
+    sums, boot = _resampled_sums(den), _resampled_sums(right)
+    out: list[Estimate | None] = []
+    for k in range(right.shape[1]):
+        if den[:, k].sum() == 0:
+            out.append(None)
+            continue
+        ratio = 100 * np.divide(boot[:, k], sums[:, k], out=np.full(len(sums), np.nan), where=sums[:, k] > 0)
+        out.append(Estimate(float(100 * right[:, k].sum() / den[:, k].sum()), float(np.nanpercentile(ratio, 2.5)),
+                            float(np.nanpercentile(ratio, 97.5)), len(right)))
+    return out
 
 
 def paired_difference(base: dict[str, float], other: dict[str, float]) -> Difference | None:

@@ -3,7 +3,9 @@
 lmms-eval makes a request from a dataset row with ``doc_to_visual`` and ``doc_to_text``, passes each reply to
 ``process_results``, and hands the collected results to the aggregations. The prompt is crossmath-eval's default
 for the modality; the answer is read as ``crossmath-eval`` reads it; the figures (micro and macro accuracy, accuracy
-by step level pooled over blanks, in percent) are those of :func:`crossmath.eval.metrics.score_sample`.
+by step level pooled over blanks, in percent) are those of :func:`crossmath.eval.metrics.score_sample`. The
+transcription tasks score the reading as ``crossmath-eval run --modality transcribe`` does (the read figures of
+:mod:`crossmath.eval.read_metrics`, means over puzzles in percent, without intervals).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from PIL import Image
 from crossmath.eval.answers import answer_tokens, extract_answer
 from crossmath.eval.metrics import Truth, score_sample
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, prompt_text
+from crossmath.eval.read_metrics import FIGURES, puzzle_shares
+from crossmath.eval.transcripts import score_reading, true_grid
 from crossmath.schema import TEXT_COLUMNS
 
 METRICS = ("micro", "macro", "step1", "step2", "step3", "step4plus")
@@ -37,7 +41,7 @@ def doc_to_text(doc: dict[str, Any], lmms_eval_specific_kwargs: dict[str, Any] |
     """crossmath-eval's prompt for the task's modality (``image``, ``text`` or ``hybrid``) and text format."""
     options = lmms_eval_specific_kwargs or {}
     modality, text_format = options.get("modality", "image"), options.get("text_format", "markdown")
-    puzzle = doc[TEXT_COLUMNS[text_format]] if modality != "image" else ""
+    puzzle = doc[TEXT_COLUMNS[text_format]] if modality in ("text", "hybrid") else ""
     return prompt_text(DEFAULT_TEMPLATES[modality], modality, text_format, puzzle)
 
 
@@ -90,3 +94,49 @@ def step3(results: list[dict[str, Any]]) -> float:
 def step4plus(results: list[dict[str, Any]]) -> float:
     """Accuracy on blanks of step 4 or deeper."""
     return _percent(_score(results)["steps"]["step4+"])
+
+
+def process_transcription(doc: dict[str, Any], results: list[str]) -> dict[str, dict[str, Any]]:
+    """A transcription's figures against the true grid (fractions; None where the grid lacks that kind of cell),
+    under every read metric."""
+    reading = score_reading(true_grid(doc["markdown_table"]), results[0])
+    return dict.fromkeys(FIGURES, puzzle_shares(reading))
+
+
+def _read_mean(results: list[dict[str, float | None]], name: str) -> float:
+    values = [value for r in results if (value := r[name]) is not None]
+    return 100 * sum(values) / len(values) if values else math.nan
+
+
+def read_cells(results: list[dict[str, float | None]]) -> float:
+    """Share of the non-empty cells of each true grid read exactly, averaged over puzzles, in percent."""
+    return _read_mean(results, "cells")
+
+
+def read_numbers(results: list[dict[str, float | None]]) -> float:
+    return _read_mean(results, "numbers")
+
+
+def read_operators(results: list[dict[str, float | None]]) -> float:
+    return _read_mean(results, "operators")
+
+
+def read_equals(results: list[dict[str, float | None]]) -> float:
+    return _read_mean(results, "equals")
+
+
+def read_blanks(results: list[dict[str, float | None]]) -> float:
+    return _read_mean(results, "blanks")
+
+
+def read_extra(results: list[dict[str, float | None]]) -> float:
+    """Share of each true grid's empty cells the reply filled, averaged over puzzles (lower is better)."""
+    return _read_mean(results, "extra")
+
+
+def read_grid_exact(results: list[dict[str, float | None]]) -> float:
+    return _read_mean(results, "grid_exact")
+
+
+def read_shape(results: list[dict[str, float | None]]) -> float:
+    return _read_mean(results, "shape")

@@ -7,6 +7,20 @@ takes ``n`` (or refuses it, as some servers do). Faults are injected per puzzle:
 ``Retry-After``), ``500``, ``slow`` (a reply after ``slow_seconds``, unless the client gives up first),
 ``malformed`` (a 200 with broken JSON) or ``drop`` (the connection closed without a reply), used up one per
 request, or ``always`` (a 500 on every request while it stays in the plan).
+
+Planted parameters (``misread=p``) make it a model with a known reading: it reads each shown number wrongly with
+probability p (drawn per puzzle and cell from ``seed``, the last digit swapped for a look-alike), transcribes
+(an image prompt that says "transcribe") with those misreads, answers image prompts from its own reading, and
+answers a text prompt from the table it was given: a blank is answered wrongly (its value plus one) exactly when
+an equation through it holds a misread cell of that table, so every loss it shows is planted and explained by
+misreading. With ``slip=s`` it also answers each blank of an image prompt wrongly with probability s (drawn per
+puzzle and blank), a loss of reasoning over the image that its reading does not explain.
+:meth:`AnswerServer.misreads` and :meth:`AnswerServer.slips` tell a test what was planted.
+
+On a conflict config (:mod:`crossmath.dataset.conflict`), a hybrid request shows the image of puzzle A with the
+text of its twin B. With ``q`` set, the server plants a reliance: at each blank where A and B differ it follows the
+image (A's value) with probability ``q``, else the text (B's value), drawn from a hash of the puzzle, the request and
+the blank, and records each choice in ``stats.planted``.
 """
 
 from __future__ import annotations
@@ -16,6 +30,7 @@ import contextlib
 import hashlib
 import io
 import json
+import random
 import select
 import socket
 import threading
@@ -23,15 +38,30 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
 from crossmath.eval.sources import EvalItem
+from crossmath.eval.transcripts import blank_equation_cells, grid_text, kind_of, true_grid
+from crossmath.puzzles.text import GRID_WRITERS
+
+LOOK_ALIKE = {"0": "8", "1": "7", "2": "7", "3": "8", "4": "9", "5": "6", "6": "5", "7": "1", "8": "3", "9": "4"}
+"""The digit a planted misreading puts in place of a number's last digit."""
 
 
 def _pixels(image: Image.Image) -> str:
     return hashlib.sha256(image.convert("RGB").tobytes()).hexdigest()
+
+
+class Asked(NamedTuple):
+    """What a request asks: the puzzle, whether from the server's own reading (an image, or a text prompt
+    carrying that reading), whether from the image, and whether for a transcription."""
+
+    item: EvalItem
+    own_reading: bool
+    image: bool
+    transcribe: bool
 
 
 @dataclass
@@ -49,6 +79,16 @@ class ServerStats:
     image_urls: set[str] = field(default_factory=set)
     """How image URLs began (``data:image/png;base64``)."""
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    planted: dict[tuple[str, int, int], tuple[str, ...]] = field(default_factory=dict)
+    """With ``q``: per (puzzle, request number, choice), ``image`` or ``text`` at each blank where A and B differ."""
+
+
+def _shows_twin(messages: list[dict[str, Any]], item: EvalItem) -> bool:
+    """Whether a request is a hybrid prompt on a conflict config: an image, and the text of the puzzle's twin."""
+    parts = [part for message in messages if isinstance(message["content"], list) for part in message["content"]]
+    texts = [part["text"] for part in parts if part["type"] == "text"]
+    return any(part["type"] == "image_url" for part in parts) and any(
+        twin and twin in text for twin in item.conflict_texts.values() for text in texts)
 
 
 class AnswerServer:
@@ -60,16 +100,28 @@ class AnswerServer:
 
     def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
-                 accepts_n: bool = True) -> None:
+                 accepts_n: bool = True, misread: float = 0.0, slip: float = 0.0, seed: int = 0,
+                 q: float | None = None) -> None:
+        if q is not None and not 0 <= q <= 1:
+            raise ValueError(f"q is a probability in [0, 1], not {q}")
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
+        self.q = q
         self.faults = faults or {}
+        self.misread, self.slip, self.seed = misread, slip, seed
         self.stats = ServerStats()
         self.lock = threading.Lock()
-        self.by_text: dict[str, EvalItem] = {}
+        self.by_text: dict[str, tuple[EvalItem, bool]] = {}
+        """A table's text -> its puzzle, and whether the table is the server's own (mis)reading of it."""
         self.by_image: dict[str, EvalItem] = {}
+        self.readings: dict[str, list[list[str]]] = {}
+        self.items: dict[str, EvalItem] = {}
         for item in items:
-            for text in item.texts.values():
-                self.by_text[text] = item
+            self.items[item.id] = item
+            self.readings[item.id] = self._reading(item)
+            for writer in GRID_WRITERS.values():
+                self.by_text[writer(self.readings[item.id])] = (item, True)
+            for text in (*item.texts.values(), *item.conflict_texts.values()):
+                self.by_text[text] = (item, False)
             self.by_image[_pixels(item.image())] = item
         self.accepts_n = accepts_n
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -86,23 +138,56 @@ class AnswerServer:
         self.httpd.server_close()
         self.thread.join()
 
-    def puzzle_of(self, messages: list[dict[str, Any]]) -> EvalItem | None:
-        """The puzzle a request asks about: by its text where it has one, else by its image's pixels."""
+    def _reading(self, item: EvalItem) -> list[list[str]]:
+        """The grid as the planted model reads it: each shown number misread with probability ``misread``."""
+        grid = true_grid(item.texts["markdown"])
+        for r, row in enumerate(grid):
+            for c, text in enumerate(row):
+                if text and kind_of(text) == "numbers" \
+                        and random.Random(f"{self.seed}:{item.id}:{r}:{c}").random() < self.misread:
+                    row[c] = text[:-1] + LOOK_ALIKE[text[-1]]
+        return grid
+
+    def misreads(self, item_id: str) -> list[tuple[int, int, str, str]]:
+        """The planted misreadings of a puzzle: (row, column, true content, read content)."""
+        reading = self.readings[item_id]
+        truth = true_grid(self.items[item_id].texts["markdown"])
+        return [(r, c, t, reading[r][c]) for r, row in enumerate(truth) for c, t in enumerate(row)
+                if t != reading[r][c]]
+
+    def slips(self, item_id: str) -> list[bool]:
+        """Per blank, whether an image prompt's answer slips there (planted with probability ``slip``)."""
+        return [random.Random(f"{self.seed}:{item_id}:slip:{j}").random() < self.slip
+                for j in range(len(self.items[item_id].answer))]
+
+    def answer(self, item: EvalItem, own_reading: bool, image: bool = False) -> str:
+        """The answer to a puzzle from the true table, or from the server's own reading: a blank is wrong (plus
+        one) where an equation through it holds a misread cell, or, asked from the image, where it slips."""
+        misread = {(r, c) for r, c, _, _ in self.misreads(item.id)} if own_reading else set()
+        through = blank_equation_cells(true_grid(item.texts["markdown"]))
+        slipped = self.slips(item.id) if image else [False] * len(item.answer)
+        return " ".join(str(int(value) + 1) if cells & misread or slip else value
+                        for value, cells, slip in zip(item.answer, through, slipped))
+
+    def puzzle_of(self, messages: list[dict[str, Any]]) -> Asked | None:
+        """The puzzle a request asks about and how: by its text where it has a table, else by its image's
+        pixels."""
         parts = [part for message in messages for part in (message["content"] if isinstance(message["content"], list)
                                                            else [{"type": "text", "text": message["content"]}])]
+        words = " ".join(part["text"] for part in parts if part["type"] == "text")
         for part in parts:
             if part["type"] == "text":
-                found = next((item for text, item in self.by_text.items() if text and text in part["text"]), None)
+                found = next((entry for text, entry in self.by_text.items() if text and text in part["text"]), None)
                 if found is not None:
-                    return found
+                    return Asked(found[0], own_reading=found[1], image=False, transcribe=False)
         for part in parts:
             if part["type"] == "image_url":
                 kind, data = part["image_url"]["url"].split(",", 1)
                 with self.lock:
                     self.stats.image_urls.add(kind)
-                found = self.by_image.get(_pixels(Image.open(io.BytesIO(base64.b64decode(data)))))
-                if found is not None:
-                    return found
+                shown = self.by_image.get(_pixels(Image.open(io.BytesIO(base64.b64decode(data)))))
+                if shown is not None:
+                    return Asked(shown, own_reading=True, image=True, transcribe="transcribe" in words.lower())
         return None
 
     def next_fault(self, puzzle: str) -> str | None:
@@ -115,11 +200,13 @@ class AnswerServer:
     def reply(self, request: dict[str, Any], client_gone: Callable[[float], bool]) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body for one chat request (status 0: no reply). ``client_gone(s)`` waits up to s
         seconds and says whether the client closed the connection meanwhile (it gave up on a slow reply)."""
-        item = self.puzzle_of(request["messages"])
-        if item is None:
+        asked = self.puzzle_of(request["messages"])
+        if asked is None:
             return 400, {}, json.dumps({"error": {"message": "no crossmath puzzle in the request"}}).encode()
+        item = asked.item
         with self.lock:
             self.stats.by_puzzle[item.id] = self.stats.by_puzzle.get(item.id, 0) + 1
+            request_number = self.stats.by_puzzle[item.id]
         fault = self.next_fault(item.id)
         time.sleep(self.delay)
         if fault == "drop":
@@ -135,21 +222,44 @@ class AnswerServer:
         n = int(request.get("n") or 1)
         if n > 1 and not self.accepts_n:
             return 400, {}, b'{"error": {"message": "n > 1 is not supported"}}'
-        answer = " ".join(item.answer)
-        words = f"The missing numbers are found. <answer>{answer}</answer>".split()
-        limit = int(request.get("max_tokens") or len(words))  # a word is a token here
-        text, finish = " ".join(words[:limit]), "stop" if limit >= len(words) else "length"
+        twin = self.q is not None and _shows_twin(request["messages"], item)
+        if asked.transcribe:
+            words = [f"<grid>\n{grid_text(self.readings[item.id], 'markdown')}\n</grid>".split(" ")] * n
+        else:
+            words = [f"The missing numbers are found. <answer>{answer}</answer>".split() for answer in
+                     (self.planted_answer(item, request_number, i) if twin else
+                      self.answer(item, asked.own_reading, asked.image) for i in range(n))]
+        limit = int(request.get("max_tokens") or len(words[0]))  # a word is a token here
+        texts = [" ".join(reply[:limit]) for reply in words]
+        finish = "stop" if limit >= len(words[0]) else "length"
         prompt_tokens = len(json.dumps(request["messages"])) // 4
-        completion_tokens = n * min(limit, len(words))
+        completion_tokens = n * min(limit, len(words[0]))
         with self.lock:
             self.stats.prompt_tokens += prompt_tokens
             self.stats.completion_tokens += completion_tokens
         body = {"id": "chatcmpl-crossmath", "object": "chat.completion", "created": 0, "model": self.model,
                 "choices": [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
-                            for i in range(n)],
+                            for i, text in enumerate(texts)],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens}}
         return 200, {}, json.dumps(body).encode()
+
+    def planted_answer(self, item: EvalItem, request_number: int, choice: int) -> str:
+        """The answer to a conflict request: per blank where A and B differ, A's value with probability q, else
+        B's; the choices are recorded in ``stats.planted``."""
+        assert self.q is not None
+        answer, choices = [], []
+        for blank, (image, text) in enumerate(zip(item.answer, item.conflict_answer, strict=True)):
+            if image == text:
+                answer.append(image)
+                continue
+            key = f"{item.id}:{request_number}:{choice}:{blank}".encode()
+            follows_image = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64 < self.q
+            answer.append(image if follows_image else text)
+            choices.append("image" if follows_image else "text")
+        with self.lock:
+            self.stats.planted[(item.id, request_number, choice)] = tuple(choices)
+        return " ".join(answer)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -223,8 +333,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--style", default="original")
     parser.add_argument("--split", default="test")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--q", type=float, help="on a conflict config's hybrid prompts, follow the image at each "
+                                                "differing blank with this probability, else the text")
     args = parser.parse_args(argv)
-    with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay) as server:
+    items = load_items(args.dataset, args.style, args.split)
+    with AnswerServer(items, delay=args.delay, q=args.q) as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()

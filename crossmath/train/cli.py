@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__
-from crossmath.eval.prompts import FORMAT_NAMES, load_template
+from crossmath.eval.prompts import FORMAT_NAMES, TRANSCRIBE, load_template
 from crossmath.train.data import TRAIN_MODALITIES
 from crossmath.train.options import TrainOptions
 from crossmath.train.rewards import REWARDS
@@ -31,8 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--split", default="train", help="split (default train; test is refused without --allow-test)")
     data.add_argument("--allow-test", action="store_true", help="allow training on the test split (a leak)")
     data.add_argument("--limit", type=int, help="use only the first N puzzles of each style")
-    data.add_argument("--modality", choices=TRAIN_MODALITIES, default="text",
-                      help="prompt modality; mixed draws text, image or hybrid per example (seeded); default text")
+    data.add_argument("--modality", choices=TRAIN_MODALITIES,
+                      help="prompt modality; mixed draws text, image or hybrid per example (seeded); transcribe is "
+                           "the transcription prompt (default text; transcribe with --target transcribe)")
     data.add_argument("--text-format", choices=sorted(FORMAT_NAMES), default="markdown",
                       help="serialization in text and hybrid prompts (default markdown)")
     data.add_argument("--prompt-file", help="your own prompt template, as crossmath-eval --prompt-file takes it")
@@ -41,7 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     method = parser.add_argument_group("method")
     method.add_argument("--method", choices=["sft", "grpo"], default="sft", help="default sft")
     method.add_argument("--target", choices=TARGETS, default="answer",
-                        help="SFT reply: the <answer> block only, or the solving steps then it (default answer)")
+                        help="SFT reply: the <answer> block only; the solving steps then it; transcribe: the grid "
+                             "transcribed from the image (trains reading); self-distill: the model's own correct "
+                             "reply from --teacher-run under an image or hybrid prompt (trains reasoning on images)"
+                             " (default answer)")
+    method.add_argument("--teacher-run", metavar="RUN_DIR",
+                        help="with --target self-distill: a crossmath-eval text-mode run of the same dataset and "
+                             "split; its correct, untruncated replies are learnt (the others left out and counted)")
     method.add_argument("--num-generations", type=int, default=4, help="GRPO group size (default 4)")
     method.add_argument("--beta", "--kl-coef", type=float, default=0.04, dest="beta",
                         help="GRPO KL coefficient (default 0.04)")
@@ -90,9 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from(args: argparse.Namespace) -> TrainOptions:
     return TrainOptions(
         model=args.model, dataset=args.dataset, out=args.out, styles=tuple(args.style), split=args.split,
-        allow_test=args.allow_test, limit=args.limit, modality=args.modality, text_format=args.text_format,
+        allow_test=args.allow_test, limit=args.limit, text_format=args.text_format,
+        modality=args.modality or (TRANSCRIBE if args.target == TRANSCRIBE else "text"),
         prompt_template=load_template(args.prompt_file) if args.prompt_file else None, method=args.method,
-        target=args.target, lora_r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
+        target=args.target, teacher_run=args.teacher_run, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
         target_modules=tuple(args.target_modules), train_vision=args.train_vision,
         learning_rate=args.learning_rate, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
         grad_accum=args.grad_accum, gradient_checkpointing=args.gradient_checkpointing, dtype=args.dtype,

@@ -7,19 +7,20 @@ so an adapter is trained on exactly the messages (and template) that ``crossmath
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crossmath.errors import CrossmathError
-from crossmath.eval.prompts import DEFAULT_TEMPLATES, MODALITIES, build_prompt, check_template
+from crossmath.eval.prompts import DEFAULT_TEMPLATES, MODALITIES, TRANSCRIBE, build_prompt, check_template
 from crossmath.eval.sources import EvalItem, load_items
 
 if TYPE_CHECKING:
     import datasets
 from crossmath.train.targets import reply
 
-TRAIN_MODALITIES = (*MODALITIES, "mixed")
-"""``mixed`` draws each example's modality from the three at random (seeded)."""
+TRAIN_MODALITIES = (*MODALITIES, "mixed", TRANSCRIBE)
+"""``mixed`` draws each example's modality from the three at random (seeded); ``transcribe`` is the transcription
+prompt (the image alone), which ``--target transcribe`` trains."""
 
 
 def training_items(source: str, styles: Sequence[str], split: str, limit: int | None = None) -> list[EvalItem]:
@@ -59,10 +60,12 @@ def templates_for(modality: str, template: str | None) -> dict[str, str]:
 
 
 def example_rows(items: Sequence[EvalItem], modalities: Sequence[str], *, templates: dict[str, str],
-                 text_format: str, target: str | None) -> list[dict[str, Any]]:
+                 text_format: str, target: str | None, teacher: Mapping[str, str] | None = None
+                 ) -> list[dict[str, Any]]:
     """One row per item in TRL's conversational form: ``prompt`` (the evaluator's messages), ``images`` (empty
     for a text prompt), and either ``completion`` (the reply to learn, for SFT) or, for GRPO (``target`` None),
-    ``answer`` and ``puzzle`` (the markdown table) for the reward functions."""
+    ``answer`` and ``puzzle`` (the markdown table) for the reward functions. ``teacher`` holds the replies of
+    ``--target self-distill`` by puzzle id."""
     rows = []
     for item, modality in zip(items, modalities):
         prompt = build_prompt(item, modality, text_format, templates[modality])
@@ -70,7 +73,8 @@ def example_rows(items: Sequence[EvalItem], modalities: Sequence[str], *, templa
         if target is None:
             row.update(answer=" ".join(item.answer), puzzle=item.texts.get("markdown", ""))
         else:
-            row["completion"] = [{"role": "assistant", "content": reply(item, target)}]
+            row["completion"] = [{"role": "assistant",
+                                  "content": reply(item, target, text_format=text_format, teacher=teacher)}]
         rows.append(row)
     return rows
 

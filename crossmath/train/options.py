@@ -29,6 +29,8 @@ class TrainOptions:
     prompt_template: str | None = None
     method: str = "sft"
     target: str = "answer"
+    teacher_run: str | None = None
+    """``--target self-distill``: the crossmath-eval text-mode run whose correct replies are learnt."""
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05

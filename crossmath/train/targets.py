@@ -1,11 +1,19 @@
-"""What the assistant is trained to reply: the answer alone, or the solving rounds worked out, then the answer."""
+"""What the assistant is trained to reply: the answer alone; the solving rounds worked out, then the answer; the
+grid transcribed (reading, against the perception loss); or the model's own correct reply from a text-mode run
+(self-distillation, against the reasoning loss under image input; see :mod:`crossmath.train.teacher`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from crossmath.errors import CrossmathError
+from crossmath.eval.prompts import TRANSCRIBE
 from crossmath.eval.sources import EvalItem
 
-TARGETS = ("answer", "steps")
+SELF_DISTILL = "self-distill"
+TARGETS = ("answer", "steps", TRANSCRIBE, SELF_DISTILL)
+SFT_ONLY = (TRANSCRIBE, SELF_DISTILL)
+"""Targets that are replies to imitate, which GRPO (trained on rewards) has no use for."""
 
 
 def answer_reply(item: EvalItem) -> str:
@@ -21,5 +29,38 @@ def steps_reply(item: EvalItem) -> str:
     return "\n".join([*lines, answer_reply(item)])
 
 
-def reply(item: EvalItem, target: str) -> str:
-    return steps_reply(item) if target == "steps" else answer_reply(item)
+def transcribe_reply(item: EvalItem, text_format: str) -> str:
+    """The row's own table in ``text_format`` inside ``<grid></grid>``: the transcription contract, ``?`` at the
+    blanks."""
+    if text_format not in item.texts:
+        raise CrossmathError(f"puzzle {item.id} has no {text_format} text to transcribe; choose another "
+                             "--text-format")
+    return f"<grid>\n{item.texts[text_format]}\n</grid>"
+
+
+def check_target(target: str, modality: str, method: str, teacher_run: str | None) -> None:
+    """Refuse, in one line, a target with a prompt or method it cannot train."""
+    if method != "sft" and target in SFT_ONLY:
+        raise CrossmathError(f"--target {target} is a reply to imitate: use it with --method sft")
+    if (target == TRANSCRIBE) != (modality == TRANSCRIBE):
+        raise CrossmathError("--target transcribe trains the transcription prompt (the image alone): use it with "
+                             "--modality transcribe or without --modality, and --modality transcribe only with it")
+    if target == SELF_DISTILL and modality not in ("image", "hybrid"):
+        raise CrossmathError(f"--target self-distill trains reasoning under image input: use --modality image or "
+                             f"hybrid, not {modality}")
+    if teacher_run is not None and target != SELF_DISTILL:
+        raise CrossmathError("--teacher-run is for --target self-distill")
+
+
+def reply(item: EvalItem, target: str, *, text_format: str = "markdown",
+          teacher: Mapping[str, str] | None = None) -> str:
+    """The reply to learn for ``item``; ``teacher`` holds the self-distillation replies by puzzle id."""
+    if target == "steps":
+        return steps_reply(item)
+    if target == TRANSCRIBE:
+        return transcribe_reply(item, text_format)
+    if target == SELF_DISTILL:
+        if teacher is None or item.id not in teacher:
+            raise CrossmathError(f"puzzle {item.id} has no teacher reply to distil")
+        return teacher[item.id]
+    return answer_reply(item)

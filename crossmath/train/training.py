@@ -19,6 +19,8 @@ from crossmath.train.data import example_rows, hold_out, modalities_for, templat
 from crossmath.train.model import check_fits, load_base, lora_config
 from crossmath.train.options import CONFIG_FILE, LOG_FILE, TrainOptions
 from crossmath.train.rewards import REWARDS
+from crossmath.train.targets import SELF_DISTILL, check_target
+from crossmath.train.teacher import TeacherReplies, check_teacher_run, teacher_replies
 
 if TYPE_CHECKING:
     from transformers import TrainerCallback
@@ -56,6 +58,9 @@ def _check(options: TrainOptions, out: Path) -> str | None:
     unknown = set(options.rewards) - set(REWARDS)
     if unknown or not options.rewards:
         raise CrossmathError(f"rewards are {', '.join(REWARDS)}; got {', '.join(options.rewards) or 'none'}")
+    check_target(options.target, options.modality, options.method, options.teacher_run)
+    if options.target == SELF_DISTILL:
+        check_teacher_run(options.teacher_run, options.dataset, options.split)
     if options.split == "test" and not options.allow_test:
         raise CrossmathError("refusing to train on the test split (it would leak into the evaluation); "
                              "use --split train, or --allow-test if you mean it")
@@ -116,8 +121,19 @@ def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, t
 
 def examples(options: TrainOptions) -> tuple[list[dict], list[dict], dict[str, str]]:
     """Training and held-out rows, and the prompt template of each modality used."""
+    rows, held, templates, _ = examples_taught(options)
+    return rows, held, templates
+
+
+def examples_taught(options: TrainOptions) -> tuple[list[dict], list[dict], dict[str, str], TeacherReplies | None]:
+    """:func:`examples`, and with ``--target self-distill`` the teacher's replies (puzzles without a correct one
+    are left out)."""
     templates = templates_for(options.modality, options.prompt_template)
     items = training_items(options.dataset, options.styles, options.split, options.limit)
+    teacher = None
+    if options.target == SELF_DISTILL and options.teacher_run is not None:
+        teacher = teacher_replies(options.teacher_run, items)
+        items = [item for item in items if item.id in teacher.replies]
     if options.modality != "image" and options.text_format not in items[0].texts:
         raise CrossmathError(f"{options.dataset} carries no {options.text_format} text (it has "
                              f"{', '.join(items[0].texts)}); choose another --text-format")
@@ -127,8 +143,8 @@ def examples(options: TrainOptions) -> tuple[list[dict], list[dict], dict[str, s
     for offset, part in enumerate((train_items, eval_items)):
         modalities = modalities_for(len(part), options.modality, options.seed + offset)
         rows.append(example_rows(part, modalities, templates=templates, text_format=options.text_format,
-                                 target=target))
-    return rows[0], rows[1], templates
+                                 target=target, teacher=teacher.replies if teacher else None))
+    return rows[0], rows[1], templates, teacher
 
 
 def train(options: TrainOptions) -> Path:
@@ -136,7 +152,9 @@ def train(options: TrainOptions) -> Path:
     out = Path(options.out)
     checkpoint = _check(options, out)
     check_fits(options.model, options.modality, options.trust_remote_code)
-    train_rows, eval_rows, templates = examples(options)
+    train_rows, eval_rows, templates, teacher = examples_taught(options)
+    if teacher is not None:
+        print(teacher.summary())
     model, processor = load_base(options.model, dtype=options.dtype, device_map=options.device_map,
                                  attn_implementation=options.attn_implementation,
                                  trust_remote_code=options.trust_remote_code)
@@ -144,7 +162,7 @@ def train(options: TrainOptions) -> Path:
     trainer = make_trainer(options, out, model, processor, train_rows, eval_rows)
     trainer.model.peft_config["default"].base_model_name_or_path = options.model
     trainer.add_callback(_log_callback(out / LOG_FILE))
-    _write_config(options, out, templates, len(train_rows), len(eval_rows))
+    _write_config(options, out, templates, len(train_rows), len(eval_rows), teacher)
     if options.resume:
         _forget_after(out / LOG_FILE, int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0)
         print(f"resuming from {checkpoint}" if checkpoint else "no checkpoint yet: starting again")
@@ -165,7 +183,7 @@ def _forget_after(log: Path, step: int) -> None:
 
 
 def _write_config(options: TrainOptions, out: Path, templates: dict[str, str], train_count: int,
-                  eval_count: int) -> None:
+                  eval_count: int, teacher: TeacherReplies | None = None) -> None:
     import peft
     import torch
     import transformers
@@ -177,6 +195,8 @@ def _write_config(options: TrainOptions, out: Path, templates: dict[str, str], t
         "dataset_fingerprint": {style: source_fingerprint(options.dataset, style, options.split)
                                 for style in options.styles},
         "examples": {"train": train_count, "eval": eval_count},
+        **({"teacher": {"run": str(teacher.run.resolve()), "puzzles": len(teacher.replies),
+                        "left_out": teacher.left_out}} if teacher else {}),
         "versions": {"transformers": transformers.__version__, "trl": trl.__version__, "peft": peft.__version__,
                      "torch": torch.__version__},
     }
