@@ -92,7 +92,9 @@ def test_conflict_configs_show_a_in_the_image_and_b_in_the_text(conflict_data):
             assert [list(cell) for cell, v in a.givens.items() if b.givens[cell] != v] == c["conflict_cells"]
             assert a.blanks == b.blanks and a.equations == b.equations
             assert b.analysis is not None and b.analysis.unique is True
-            assert check_record(to_record(b, img="x.png", img_blank="y.png")) == []
+            # a table carries no difficulty: the row's is B's too
+            record = {**to_record(b, img="x.png", img_blank="y.png"), "difficulty": c["difficulty"]}
+            assert check_record(record) == []
     items = load_items(str(conflict_data), "original-conflict", "test")
     hybrid = build_prompt(items[0], "hybrid", "json", DEFAULT_TEMPLATES["hybrid"])
     text = build_prompt(items[0], "text", "json", DEFAULT_TEMPLATES["text"])
