@@ -213,6 +213,10 @@ def test_the_gallery_marks_misread_cells_in_their_own_colour(planted, eval_datas
         image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
         colours = image.getcolors(1 << 16)
         assert colours is not None and green in {colour for _, colour in colours}
+    assert cli.main(["report", *runs, "--out", str(tmp_path / "again")]) == 0
+    for suffix in ("png", "svg"):  # the decomposition figure is byte-identical on a rerun, as every figure is
+        name = f"decomposition.{suffix}"
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "report" / name).read_bytes()
 
 
 def test_a_planted_slip_on_image_prompts_is_recovered_as_integration_loss(eval_dataset, tmp_path):
