@@ -293,8 +293,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--style", default="original")
     parser.add_argument("--split", default="test")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--misread", type=float, default=0.0, help="chance of misreading each shown number")
+    parser.add_argument("--slip", type=float, default=0.0, help="chance of a wrong blank on an image prompt")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the planted misreadings and slips")
     args = parser.parse_args(argv)
-    with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay) as server:
+    with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay, misread=args.misread,
+                      slip=args.slip, seed=args.seed) as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
