@@ -213,6 +213,10 @@ def test_the_gallery_marks_misread_cells_in_their_own_colour(planted, eval_datas
         image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
         colours = image.getcolors(1 << 16)
         assert colours is not None and green in {colour for _, colour in colours}
+    assert cli.main(["report", *runs, "--out", str(tmp_path / "again")]) == 0
+    for suffix in ("png", "svg"):  # the decomposition figure is byte-identical on a rerun, as every figure is
+        name = f"decomposition.{suffix}"
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "report" / name).read_bytes()
 
 
 def test_a_planted_slip_on_image_prompts_is_recovered_as_integration_loss(eval_dataset, tmp_path):
@@ -237,3 +241,16 @@ def test_a_planted_slip_on_image_prompts_is_recovered_as_integration_loss(eval_d
     assert split["perception_loss"]["micro"]["mean"] == pytest.approx(100 - mean(reading), abs=1e-6)
     assert split["explained_by_misreading"] == {"wrong": wrong, "explained": explained,
                                                 "share": pytest.approx(100 * explained / wrong)}
+
+
+def test_a_prompt_file_serves_transcription_as_it_serves_the_other_modalities(eval_dataset, tmp_path):
+    template = tmp_path / "mine.txt"
+    template.write_text("Please transcribe this puzzle.\n{answer_format}", encoding="utf-8")
+    items = load_items(str(eval_dataset), "original", "test")
+    with AnswerServer(items) as server:
+        assert cli.main(["run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
+                         "--dataset", str(eval_dataset), "--modality", "transcribe", "--limit", "2",
+                         "--prompt-file", str(template), "--output", str(tmp_path / "runs"), "--no-progress"]) == 0
+    folder = tmp_path / "runs" / server.model / "original-transcribe"
+    assert json.loads((folder / "config.json").read_text())["prompt_template"] == template.read_text()
+    assert json.loads((folder / "metrics.json").read_text())["read"]["grid_exact"]["mean"] == 100

@@ -1,3 +1,4 @@
-"""crossmath's reports over run folders: the summary (accuracies, gaps, consistency, robustness, factors), its
-statistics, tables, figures, the HTML page and its error gallery. It reads what ``crossmath-eval run`` wrote and
+"""crossmath's reports over run folders: the summary (accuracies, gaps, consistency, robustness, factors), the
+gap's decomposition into perception and integration, their statistics, tables, figures, the HTML page and its
+error gallery. It reads what ``crossmath-eval run`` wrote and
 never loads a model: a report needs neither torch nor transformers."""

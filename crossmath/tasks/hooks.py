@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import partial
 from typing import Any
 
 from PIL import Image
@@ -104,39 +105,16 @@ def process_transcription(doc: dict[str, Any], results: list[str]) -> dict[str, 
 
 
 def _read_mean(results: list[dict[str, float | None]], name: str) -> float:
+    """A read figure's mean over the puzzles that have it, in percent (``extra``: lower is better)."""
     values = [value for r in results if (value := r[name]) is not None]
     return 100 * sum(values) / len(values) if values else math.nan
 
 
-def read_cells(results: list[dict[str, float | None]]) -> float:
-    """Share of the non-empty cells of each true grid read exactly, averaged over puzzles, in percent."""
-    return _read_mean(results, "cells")
-
-
-def read_numbers(results: list[dict[str, float | None]]) -> float:
-    return _read_mean(results, "numbers")
-
-
-def read_operators(results: list[dict[str, float | None]]) -> float:
-    return _read_mean(results, "operators")
-
-
-def read_equals(results: list[dict[str, float | None]]) -> float:
-    return _read_mean(results, "equals")
-
-
-def read_blanks(results: list[dict[str, float | None]]) -> float:
-    return _read_mean(results, "blanks")
-
-
-def read_extra(results: list[dict[str, float | None]]) -> float:
-    """Share of each true grid's empty cells the reply filled, averaged over puzzles (lower is better)."""
-    return _read_mean(results, "extra")
-
-
-def read_grid_exact(results: list[dict[str, float | None]]) -> float:
-    return _read_mean(results, "grid_exact")
-
-
-def read_shape(results: list[dict[str, float | None]]) -> float:
-    return _read_mean(results, "shape")
+read_cells = partial(_read_mean, name="cells")
+read_numbers = partial(_read_mean, name="numbers")
+read_operators = partial(_read_mean, name="operators")
+read_equals = partial(_read_mean, name="equals")
+read_blanks = partial(_read_mean, name="blanks")
+read_extra = partial(_read_mean, name="extra")
+read_grid_exact = partial(_read_mean, name="grid_exact")
+read_shape = partial(_read_mean, name="shape")

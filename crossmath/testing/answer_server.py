@@ -333,11 +333,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--style", default="original")
     parser.add_argument("--split", default="test")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--misread", type=float, default=0.0, help="chance of misreading each shown number")
+    parser.add_argument("--slip", type=float, default=0.0, help="chance of a wrong blank on an image prompt")
     parser.add_argument("--q", type=float, help="on a conflict config's hybrid prompts, follow the image at each "
                                                 "differing blank with this probability, else the text")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the planted misreadings, slips and choices")
     args = parser.parse_args(argv)
-    items = load_items(args.dataset, args.style, args.split)
-    with AnswerServer(items, delay=args.delay, q=args.q) as server:
+    with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay, misread=args.misread,
+                      slip=args.slip, q=args.q, seed=args.seed) as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
