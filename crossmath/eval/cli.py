@@ -182,15 +182,12 @@ def _run(args: argparse.Namespace) -> int:
         if args.modality != ["image"] and args.text_format not in items[0].texts:
             raise CrossmathError(f"{args.dataset} carries no {args.text_format} text (it has "
                                  f"{', '.join(items[0].texts)}); choose another --text-format")
-    backend = _backend(args)
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
     model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
-    described = backend.describe()
     shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
-              "crossmath": __version__, "engine": args.backend, "backend": described,
-              "model_revision": described.get("model_revision") or described.get("server_model")}
+              "crossmath": __version__, "engine": args.backend}
     fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
-    run_paths, incomplete = [], 0
+    runs = []  # every run folder checked (taken, or resumable with these settings) before the model loads
     for style, items in items_by_style.items():
         for modality in args.modality:
             template = template_text or DEFAULT_TEMPLATES[modality]
@@ -205,17 +202,23 @@ def _run(args: argparse.Namespace) -> int:
                 "dtype": args.dtype, "limit": args.limit, "batch_size": args.batch_size,
                 "device_map": args.device_map, "attn_implementation": args.attn_implementation,
                 "engine": shared["engine"], "extra_body": args.extra_body or None,
-                "model_revision": shared["model_revision"],
-                "crossmath": shared["crossmath"], "backend": shared["backend"],
+                "model_revision": None, "crossmath": shared["crossmath"], "backend": None,
             }
             path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
-            run = RunFolder(path, config, resume=args.resume)
-            predict(backend, items, run, modality=modality, text_format=args.text_format, template=template,
-                    sampling=sampling, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
-            metrics = write_results(run, items, args.num_samples)
-            print(f"{path}: {_summary(metrics)}")
-            incomplete += not metrics["complete"]
-            run_paths.append(path)
+            runs.append((items, RunFolder(path, config, resume=args.resume)))
+    backend = _backend(args)
+    described = backend.describe()
+    run_paths, incomplete = [], 0
+    for items, run in runs:
+        run.config.update(backend=described,
+                          model_revision=described.get("model_revision") or described.get("server_model"))
+        predict(backend, items, run, modality=run.config["modality"], text_format=args.text_format,
+                template=run.config["prompt_template"], sampling=sampling, batch_size=args.batch_size, seed=args.seed,
+                progress=not args.no_progress)
+        metrics = write_results(run, items, args.num_samples)
+        print(f"{run.path}: {_summary(metrics)}")
+        incomplete += not metrics["complete"]
+        run_paths.append(run.path)
     if len(run_paths) > 1:
         print(gap_report(run_paths, out=Path(args.output) / model_folder / "report"))
     if incomplete:

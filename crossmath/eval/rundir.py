@@ -16,6 +16,7 @@ from typing import Any
 from crossmath.errors import CrossmathError
 
 CONFIG, PREDICTIONS, METRICS, REPORT = "config.json", "predictions.jsonl", "metrics.json", "report.md"
+RUN_FILES = (CONFIG, PREDICTIONS, METRICS, REPORT)
 
 RESULT_SETTINGS = (
     "model", "adapter", "merge_adapter", "dataset", "dataset_fingerprint", "style", "split", "modality", "text_format",
@@ -68,6 +69,11 @@ def answered(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [record for record in latest_predictions(records).values() if not record.get("failed")]
 
 
+def is_run_folder(folder: str | Path) -> bool:
+    """Whether a folder holds a run (its ``config.json`` or ``predictions.jsonl``)."""
+    return any((Path(folder) / name).is_file() for name in (CONFIG, PREDICTIONS))
+
+
 def read_config(folder: str | Path) -> dict[str, Any]:
     """A run folder's ``config.json``."""
     path = Path(folder) / CONFIG
@@ -82,6 +88,15 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     return config
 
 
+def _refuse_predictions_without_config(folder: Path) -> None:
+    """Predictions whose ``config.json`` is gone cannot be continued or started over: nothing says which settings
+    made them, and a new config would put another run's settings over them."""
+    predictions = folder / PREDICTIONS
+    if predictions.is_file() and predictions.stat().st_size and not (folder / CONFIG).is_file():
+        raise RunError(f"{folder} holds {PREDICTIONS} but no {CONFIG}, so the settings that made those predictions "
+                       f"are unknown; restore its {CONFIG}, or move the folder away or use another --output")
+
+
 class RunFolder:
     """One model x dataset x style x modality run."""
 
@@ -89,6 +104,7 @@ class RunFolder:
         self.path = Path(path)
         self.config = config
         existing = self.path / CONFIG
+        _refuse_predictions_without_config(self.path)
         if existing.is_file() and (self.path / PREDICTIONS).is_file():  # a config alone holds no results
             if not resume:
                 raise RunError(f"{self.path} already holds a run; use --resume to continue it or another --output")

@@ -180,7 +180,9 @@ def source_revision(source: str) -> str | None:
 
 
 def slug(text: str) -> str:
-    """A folder-safe name for a model or adapter: a local folder's name, or a Hub id with ``/`` as ``__``."""
+    """A folder-safe name for a model or adapter: a local folder's name, or a Hub id with ``/`` as ``__``; never
+    ``.`` or ``..`` (a model given as ``..`` is named by the folder it means), so run folders stay inside
+    ``--output``."""
     path = Path(text)
-    name = path.name if path.exists() else text.strip("/").replace("/", "__")
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-80:] or "model"
+    name = path.resolve().name if path.exists() else text.strip("/").replace("/", "__")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-80:].strip(".") or "model"

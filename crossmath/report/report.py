@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from crossmath.eval.rundir import RUN_FILES, is_run_folder
 from crossmath.report.outcomes import ReportError, load_runs
 from crossmath.report.summary import summarize_runs, to_json
 from crossmath.report.tables import all_tables
@@ -27,17 +28,18 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     with ``html``, the self-contained page (its figures go to ``out``, or beside the page)."""
     if html is not None and Path(html).is_dir():
         raise ReportError(f"--html {html} is a folder; give the page's file name, e.g. {Path(html) / 'report.html'}")
+    folder = Path(out) if out is not None else Path(html).with_suffix("") if html is not None else None
+    _refuse_run_folders(folder, html)
     runs = load_runs(run_dirs)
     if gallery < 0:
         raise ReportError("the gallery size must be 0 or more")
     summary = summarize_runs(runs, metric, by)
     tables = all_tables(summary)
     markdown = "\n\n".join(table.markdown() for table in tables) + "\n"
-    if out is None and html is None:
+    if folder is None:
         return markdown
     from crossmath.report.figures import write_figures
 
-    folder = Path(out) if out is not None else Path(html).with_suffix("")  # type: ignore[arg-type]
     folder.mkdir(parents=True, exist_ok=True)
     figures = write_figures(summary, folder)
     (folder / SUMMARY).write_text(json.dumps(to_json(summary), indent=2, ensure_ascii=False) + "\n",
@@ -51,3 +53,13 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
 
         write_html(Path(html), tables, figures, folder, select(runs, gallery))
     return markdown
+
+
+def _refuse_run_folders(folder: Path | None, html: str | Path | None) -> None:
+    """Refuse to write the report into a run folder, or the page over a run's file: a run's own ``report.md`` and
+    results would be overwritten."""
+    if folder is not None and is_run_folder(folder):
+        raise ReportError(f"--out {folder} is a run folder; its own report.md would be overwritten: give the "
+                          "report a folder of its own")
+    if html is not None and is_run_folder(Path(html).parent) and Path(html).name in RUN_FILES:
+        raise ReportError(f"--html {html} would overwrite a file of the run in {Path(html).parent}")

@@ -1,0 +1,124 @@
+"""Hostile but realistic use of crossmath-eval and crossmath-train (issue 22): bad files, odd settings, runs that
+would write where they must not.
+
+Each test is the regression test of one point of the issue, numbered as there. Runs come from the OpenAI engine
+against a local answer server, so no model (and no torch) is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crossmath.eval import cli
+from crossmath.eval.sources import EvalItem, load_items
+from crossmath.testing.answer_server import AnswerServer
+
+
+@pytest.fixture(scope="module")
+def items(eval_dataset: Path) -> list[EvalItem]:
+    return load_items(str(eval_dataset), "original", "test")
+
+
+@pytest.fixture(scope="module")
+def server(items: list[EvalItem]) -> Iterator[AnswerServer]:
+    with AnswerServer(items) as running:
+        yield running
+
+
+def run_api(server: AnswerServer, dataset: Path, out: Path, *args: str, base_url: str | None = None) -> int:
+    return cli.main(["run", "--backend", "openai", "--base-url", base_url or server.url, "--model", server.model,
+                     "--dataset", str(dataset), "--output", str(out), "--no-progress", "--limit", "2", *args])
+
+
+@pytest.fixture(scope="module")
+def runs(server: AnswerServer, eval_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A text and an image run of the served model over 2 puzzles: ``runs/crossmath-answers/original-*``."""
+    out = tmp_path_factory.mktemp("runs")
+    assert run_api(server, eval_dataset, out, "--modality", "text,image") == 0
+    return out / server.model
+
+
+def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """The one error line of a command that must fail with exit status 2."""
+    capsys.readouterr()
+    assert cli.main(list(argv)) == 2
+    error = capsys.readouterr().err.strip()  # progress bars of datasets may come first
+    assert "Traceback" not in error and error.splitlines()[-1].startswith("crossmath-eval: error: "), error
+    return error.splitlines()[-1]
+
+
+def files_under(folder: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+# -- 6. a report never writes into a run folder ------------------------------------------------------------------------
+
+def test_6_report_refuses_an_out_that_is_a_run_folder(runs, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where the default --out would go
+    text, image = runs / "original-text", runs / "original-image"
+    before = files_under(runs)
+    assert "is a run folder" in error_of(capsys, "report", str(text), "--out", str(image))
+    assert "would overwrite a file of the run" in error_of(capsys, "report", str(text), "--out",
+                                                           str(tmp_path / "r"), "--html", str(image / "report.md"))
+    assert files_under(runs) == before and not any(tmp_path.iterdir())
+
+
+# -- 7. a model named .. keeps its run folders inside --output ---------------------------------------------------------
+
+def test_7_a_model_path_of_dots_stays_inside_the_output_folder(items, eval_dataset, tmp_path, monkeypatch):
+    inner = tmp_path / "work" / "inner"
+    inner.mkdir(parents=True)
+    monkeypatch.chdir(inner)
+    with AnswerServer(items, model="..") as dots:
+        assert run_api(dots, eval_dataset, Path("runs"), "--modality", "text") == 0
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_dir()) == ["inner", "original-text", "runs", "work",
+                                                                          "work"]
+    assert (inner / "runs" / "work" / "original-text" / "predictions.jsonl").is_file()
+
+
+# -- 8. predictions without their config are neither resumed nor started over ------------------------------------------
+
+@pytest.mark.parametrize("resume", [["--resume"], []])
+def test_8_predictions_whose_config_is_gone_are_refused(server, eval_dataset, tmp_path, capsys, resume):
+    assert run_api(server, eval_dataset, tmp_path, "--modality", "text") == 0
+    folder = tmp_path / server.model / "original-text"
+    (folder / "config.json").unlink()
+    before = files_under(folder)
+    error = error_of(capsys, "run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
+                     "--dataset", str(eval_dataset), "--output", str(tmp_path), "--modality", "text", "--limit", "1",
+                     *resume)
+    assert f"{folder} holds predictions.jsonl but no config.json" in error
+    assert files_under(folder) == before
+
+
+# -- 24. credentials in a base URL are never stored or printed ---------------------------------------------------------
+
+def test_24_credentials_in_the_base_url_are_redacted(server, eval_dataset, tmp_path, capsys):
+    url = server.url.replace("http://", "http://user:SECRET@") + "?api_key=SECRET2&api-version=1"
+    assert run_api(server, eval_dataset, tmp_path, "--modality", "text", base_url=url) == 0
+    written = b"".join(files_under(tmp_path).values()).decode() + "".join(capsys.readouterr())
+    assert "SECRET" not in written
+    config = json.loads((tmp_path / server.model / "original-text" / "config.json").read_text())
+    assert config["backend"]["base_url"] == server.url.replace("http://", "http://***@") + "?api_key=***&api-version=1"
+
+
+# -- 25. requests that can never succeed, and a taken run folder, are refused before the model loads -------------------
+
+def test_25_extra_body_with_nan_is_refused(server, eval_dataset, tmp_path, capsys):
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        error = error_of(capsys, "run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
+                         "--dataset", str(eval_dataset), "--output", str(tmp_path), "--extra-body",
+                         f'{{"x": {constant}}}')
+        assert error.endswith(f"--extra-body holds {constant}, which is not valid JSON; give a number")
+    assert not any(tmp_path.iterdir())
+
+
+def test_25_a_taken_run_folder_is_refused_before_the_model_loads(runs, eval_dataset, capsys):
+    nobody = "http://127.0.0.1:1/v1"  # nothing listens: loading the model (reaching the server) would fail
+    error = error_of(capsys, "run", "--backend", "openai", "--base-url", nobody, "--model", runs.name,
+                     "--dataset", str(eval_dataset), "--output", str(runs.parent), "--modality", "text")
+    assert error.endswith("already holds a run; use --resume to continue it or another --output")
