@@ -122,3 +122,23 @@ def test_25_a_taken_run_folder_is_refused_before_the_model_loads(runs, eval_data
     error = error_of(capsys, "run", "--backend", "openai", "--base-url", nobody, "--model", runs.name,
                      "--dataset", str(eval_dataset), "--output", str(runs.parent), "--modality", "text")
     assert error.endswith("already holds a run; use --resume to continue it or another --output")
+
+
+# -- 12. many samples: refused beyond a bound, and asked for a chunk at a time -----------------------------------------
+
+def test_12_samples_are_bounded_and_asked_for_in_chunks(items, eval_dataset, tmp_path, capsys):
+    from crossmath.eval.runner import SAMPLES_PER_CALL
+
+    assert error_of(capsys, "run", "--backend", "openai", "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
+                    "--dataset", str(eval_dataset), "--output", str(tmp_path), "--num-samples", "100000"
+                    ).endswith("--num-samples must be from 1 to 1000")
+    assert not any(tmp_path.iterdir())
+    samples = 2 * SAMPLES_PER_CALL + 3
+    with AnswerServer(items) as server:
+        assert run_api(server, eval_dataset, tmp_path, "--modality", "text", "--num-samples", str(samples),
+                       "--temperature", "1") == 0
+    assert max(body.get("n", 1) for body in server.stats.bodies) == SAMPLES_PER_CALL
+    assert len({body["seed"] for body in server.stats.bodies}) == len(server.stats.bodies)  # chunks differ
+    lines = (tmp_path / server.model / "original-text" / "predictions.jsonl").read_text().splitlines()
+    assert sorted((r["id"], r["sample"]) for r in map(json.loads, lines)) == sorted(
+        (item.id, s) for item in items[:2] for s in range(samples))

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from crossmath.eval.backends.base import Backend
 
 
+MAX_SAMPLES = 1000
+"""The most replies per puzzle: scoring and reports hold every reply of a run in memory."""
+
+
 def _modalities(text: str) -> list[str]:
     names = comma_list(text)
     unknown = [name for name in names if name not in MODALITIES]
@@ -54,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, help="evaluate only the first N puzzles")
     run.add_argument("--batch-size", type=int, help="prompts per batch (default 8; with --backend openai, puzzles "
                      "per written chunk, default 4 x --concurrency)")
-    run.add_argument("--num-samples", type=int, default=1, help="replies per puzzle (default 1)")
+    run.add_argument("--num-samples", type=int, default=1,
+                     help=f"replies per puzzle (default 1, at most {MAX_SAMPLES})")
     run.add_argument("--temperature", type=float, default=0.0, help="0 (default) is greedy decoding")
     run.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0)")
     run.add_argument("--max-new-tokens", type=int, default=1024, help="reply length limit (default 1024)")
@@ -120,7 +125,7 @@ def _check_run_options(args: argparse.Namespace) -> None:
     from crossmath.eval.backends.transformers_backend import check_adapter_path, check_model_path
 
     rules = [("--batch-size", args.batch_size is None or args.batch_size >= 1, "at least 1"),
-             ("--num-samples", args.num_samples >= 1, "at least 1"),
+             ("--num-samples", 1 <= args.num_samples <= MAX_SAMPLES, f"from 1 to {MAX_SAMPLES}"),
              ("--max-new-tokens", args.max_new_tokens >= 1, "at least 1"),
              ("--limit", args.limit is None or args.limit >= 1, "at least 1"),
              ("--concurrency", args.concurrency >= 1, "at least 1"),
