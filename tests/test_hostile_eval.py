@@ -8,6 +8,8 @@ against a local answer server, so no model (and no torch) is needed.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +144,77 @@ def test_12_samples_are_bounded_and_asked_for_in_chunks(items, eval_dataset, tmp
     lines = (tmp_path / server.model / "original-text" / "predictions.jsonl").read_text().splitlines()
     assert sorted((r["id"], r["sample"]) for r in map(json.loads, lines)) == sorted(
         (item.id, s) for item in items[:2] for s in range(samples))
+
+
+# -- 15. numbers of 20,000 digits: read as what they are, or named by file and line ------------------------------------
+
+def published_copy(eval_dataset: Path, folder: Path) -> Path:
+    """A copy of the build's published Original records (and images) in ``folder``."""
+    shutil.copytree(eval_dataset / "published" / "data" / "Original", folder)
+    return folder / "testset_hr.jsonl"
+
+
+def test_15_a_step_label_of_20000_digits_is_a_deep_step(server, eval_dataset, tmp_path, capsys):
+    from crossmath.puzzles.records import read_records, write_records
+
+    path = published_copy(eval_dataset, tmp_path / "data")
+    records = read_records(path)
+    huge = "step" + "9" * 20000
+    records[0]["markdown_answer_step"] = re.sub(r"step\d+", huge, records[0]["markdown_answer_step"])
+    write_records(path, records)
+    assert run_api(server, path, tmp_path / "runs", "--modality", "text") == 0, capsys.readouterr().err
+    metrics = json.loads((tmp_path / "runs" / server.model / "original-text" / "metrics.json").read_text())
+    assert metrics["micro"]["mean"] == 100.0 and metrics["blanks_by_step"]["step4+"] >= 1
+
+
+def test_15_a_prediction_holding_a_number_of_20000_digits_is_named_by_line(runs, eval_dataset, tmp_path, capsys):
+    lines = (runs / "original-text" / "predictions.jsonl").read_text().splitlines()
+    huge = tmp_path / "predictions.jsonl"
+    huge.write_text("\n".join([lines[0], lines[1].replace('"sample": 0', '"sample": ' + "1" * 20000)]) + "\n")
+    assert error_of(capsys, "score", "--dataset", str(eval_dataset), str(huge)).endswith(
+        f"{huge}:2: holds a number of more than 4300 digits")
+    usage = tmp_path / "usage.jsonl"  # whole-number usage counts only; anything else counts 0
+    record = {**json.loads(lines[0]), "usage": {"prompt_tokens": "1" * 20000, "completion_tokens": [1]}}
+    usage.write_text(json.dumps(record) + "\n")
+    capsys.readouterr()
+    assert cli.main(["score", "--dataset", str(eval_dataset), "--json", str(usage)]) == 0
+    assert json.loads(capsys.readouterr().out)["prompt_tokens"] == 0
+
+
+# -- 20. a predictions.jsonl that is really a PNG ----------------------------------------------------------------------
+
+def test_20_a_png_named_predictions_jsonl_is_one_error_line(runs, eval_dataset, tmp_path, capsys):
+    folder = tmp_path / "run"
+    shutil.copytree(runs / "original-text", folder)
+    png = next((eval_dataset / "published" / "data" / "Original").rglob("*.png")).read_bytes()
+    (folder / "predictions.jsonl").write_bytes(png)
+    assert error_of(capsys, "score", "--dataset", str(eval_dataset), str(folder / "predictions.jsonl")).endswith(
+        ":1: not UTF-8 text, so neither prediction records nor a published-format log")
+    assert error_of(capsys, "report", str(folder), "--out", str(tmp_path / "report")).endswith(
+        "predictions.jsonl:1: not UTF-8 text, so not a JSON line")
+    (folder / "config.json").write_bytes(png)
+    assert error_of(capsys, "report", str(folder), "--out", str(tmp_path / "report")).endswith(
+        "config.json: not UTF-8 text, so not valid JSON")
+    assert not (tmp_path / "report").exists()
+
+
+# -- 23. content that is neither prediction records nor a published-format log -----------------------------------------
+
+@pytest.mark.parametrize("content, message", [
+    (bytes(range(255, -1, -1)) * 4, ":1: not UTF-8 text, so neither prediction records nor a published-format log"),
+    (b"[" * 100_000 + b"]" * 100_000 + b"\n", "holds JSON lists, neither prediction records"),
+    (b"[[1, 2], [3]]\n[]\n", "holds JSON lists, neither prediction records"),
+    ("1 2 3\n".encode("utf-16-le"), "holds binary data (NUL bytes)"),
+], ids=["random bytes", "deep lists", "lists", "UTF-16"])
+def test_23_score_refuses_content_of_neither_format(eval_dataset, tmp_path, capsys, content, message):
+    path = tmp_path / "random_bytes.jsonl"
+    path.write_bytes(content)
+    assert message in error_of(capsys, "score", "--dataset", str(eval_dataset), str(path))
+
+
+def test_23_a_published_log_with_odd_lines_is_still_a_log(items, eval_dataset, tmp_path, capsys):
+    log = tmp_path / "run_1.log"
+    log.write_text("\n".join([" ".join(items[0].answer), "[1, 2]", "1" * 20000]) + "\n")
+    capsys.readouterr()
+    assert cli.main(["score", "--dataset", str(eval_dataset), "--json", str(log)]) == 0
+    assert json.loads(capsys.readouterr().out)["puzzles"] == 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,18 +38,30 @@ class RunError(CrossmathError):
     """A run folder, or a predictions file, that cannot be used as asked."""
 
 
+def parse_json(data: bytes, where: str, kind: str) -> Any:
+    """JSON from a run file's bytes; anything Python cannot read as JSON (not UTF-8, invalid, a number beyond
+    Python's digit limit, nesting too deep) is a RunError naming ``where``, never a traceback."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RunError(f"{where}: not UTF-8 text, so not {kind}") from None
+    except json.JSONDecodeError:
+        raise RunError(f"{where}: not {kind}") from None
+    except ValueError:  # an integer of more digits than Python converts from text
+        raise RunError(f"{where}: holds a number of more than {sys.get_int_max_str_digits()} digits") from None
+    except RecursionError:
+        raise RunError(f"{where}: JSON nested too deeply") from None
+
+
 def read_predictions(path: str | Path) -> list[dict[str, Any]]:
     """The prediction records of a ``predictions.jsonl`` file, in file order; a line that is not a prediction
     record is an error naming the file and line."""
     records = []
-    with open(path, encoding="utf-8") as handle:
+    with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise RunError(f"{path}:{number}: not a JSON line") from None
+            record = parse_json(line, f"{path}:{number}", "a JSON line")
             if not isinstance(record, dict) or not all(key in record for key in PREDICTION_KEYS):
                 raise RunError(f"{path}:{number}: not a prediction record (needs {', '.join(PREDICTION_KEYS)})")
             if not isinstance(record["id"], str) or not isinstance(record["sample"], int) or record["sample"] < 0 \
@@ -78,11 +91,9 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     """A run folder's ``config.json``."""
     path = Path(folder) / CONFIG
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = parse_json(path.read_bytes(), str(path), "valid JSON")
     except FileNotFoundError:
         raise RunError(f"{folder} is not a crossmath-eval run folder (no {CONFIG})") from None
-    except json.JSONDecodeError:
-        raise RunError(f"{path}: not valid JSON") from None
     if not isinstance(config, dict):
         raise RunError(f"{path}: not a run config")
     return config
