@@ -218,3 +218,24 @@ def test_23_a_published_log_with_odd_lines_is_still_a_log(items, eval_dataset, t
     capsys.readouterr()
     assert cli.main(["score", "--dataset", str(eval_dataset), "--json", str(log)]) == 0
     assert json.loads(capsys.readouterr().out)["puzzles"] == 3
+
+
+# -- 16. a difficulty that is not text ---------------------------------------------------------------------------------
+
+def test_16_a_difficulty_given_as_a_number_is_reported_as_its_text(server, eval_dataset, tmp_path, capsys):
+    from crossmath.puzzles.records import read_records, write_records
+
+    path = published_copy(eval_dataset, tmp_path / "data")
+    records = read_records(path)
+    wrong = re.sub(r"\d+", "99999", records[0]["markdown_answer"], count=1)  # so the gallery shows puzzle 1
+    write_records(path, [{**records[0], "markdown_answer": wrong, "difficulty": 5}, records[1]])
+    assert run_api(server, path, tmp_path / "runs", "--modality", "text") == 0
+    page = tmp_path / "page.html"
+    capsys.readouterr()
+    assert cli.main(["report", str(tmp_path / "runs" / server.model / "original-text"), "--out",
+                     str(tmp_path / "report"), "--html", str(page)]) == 0
+    assert 'data-difficulty="5"' in page.read_text()
+    write_records(path, [{**records[0], "difficulty": ["hard"]}])
+    assert error_of(capsys, "run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
+                    "--dataset", str(path), "--output", str(tmp_path / "more")
+                    ).endswith(f'{path}:1: difficulty is a list, not text such as "medium"')
