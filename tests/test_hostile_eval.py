@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -239,3 +239,79 @@ def test_16_a_difficulty_given_as_a_number_is_reported_as_its_text(server, eval_
     assert error_of(capsys, "run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
                     "--dataset", str(path), "--output", str(tmp_path / "more")
                     ).endswith(f'{path}:1: difficulty is a list, not text such as "medium"')
+
+
+# -- 19. prompt files that are not templates ---------------------------------------------------------------------------
+
+BAD_PROMPTS = [(b"Solve {puzzle", "not a valid template (expected '}' before end of string)"),
+               (b"Solve } {puzzle}", "not a valid template (Single '}' encountered"),
+               (b"Solve {puzzle:>999999999999}", "take no format spec or conversion"),
+               (b"\x89PNG\r\n\x1a\n\x00\x00", "is not UTF-8 text (byte 0x89 at offset 0)")]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_PROMPTS, ids=["open brace", "close brace", "spec", "binary"])
+def test_19_eval_refuses_a_prompt_file_that_is_not_a_template(eval_dataset, tmp_path, capsys, content, message):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_bytes(content)
+    assert message in error_of(capsys, "run", "--backend", "openai", "--base-url", "http://127.0.0.1:1/v1",
+                               "--model", "m", "--dataset", str(eval_dataset), "--output", str(tmp_path / "runs"),
+                               "--prompt-file", str(prompt))
+    assert not (tmp_path / "runs").exists()
+
+
+# -- 21 and 25. crossmath-train checks every option before it loads anything -------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_qwen(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from crossmath.testing.random_models import tiny_qwen2_vl
+
+    return str(tiny_qwen2_vl(tmp_path_factory.mktemp("models") / "tiny-qwen2-vl"))
+
+
+@pytest.fixture
+def train_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """Run crossmath-train (whose model must never load) on a folder that is no dataset; its one error line, after
+    checking that ``--out`` was not made."""
+    from crossmath.train import training
+    from crossmath.train.cli import main as train_main
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(training, "load_base", never)
+
+    def error(*args: str, model: str = "no-such-model") -> str:
+        capsys.readouterr()
+        assert train_main(["--model", model, "--dataset", str(tmp_path), "--out", str(tmp_path / "out"),
+                           "--no-progress", *args]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("crossmath-train: error: "), lines
+        assert not (tmp_path / "out").exists()
+        return lines[0]
+
+    return error
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--learning-rate", "nan"], "--learning-rate must be a number above 0"),
+    (["--learning-rate", "inf"], "--learning-rate must be a number above 0"),
+    (["--lora-dropout", "2"], "--lora-dropout must be from 0 up to (not including) 1"),
+    (["--report-to", "foo"], "--report-to foo: not available here; choose none, all or one of"),
+    (["--method", "grpo", "--num-generations", "0"], "--num-generations must be at least 2 for GRPO"),
+    (["--epochs", "0"], "--epochs must be a number above 0"),
+    (["--max-steps", "0"], "--max-steps must be at least 1"),
+    (["--save-steps", "0"], "--save-steps must be at least 1"),
+])
+def test_21_25_train_options_out_of_range_are_refused_first(train_error, args, message):
+    assert message in train_error(*args)
+
+
+def test_21_19_train_refuses_unknown_target_modules_and_bad_prompt_files_before_loading(train_error, tiny_qwen,
+                                                                                        tmp_path):
+    error = train_error("--target-modules", "q_proj,nosuch", model=tiny_qwen)
+    assert "--target-modules nosuch: no module of" in error and "q_proj" in error.split("linear layers are")[1]
+    prompt = tmp_path / "prompt.txt"
+    for content, message in BAD_PROMPTS:
+        prompt.write_bytes(content)
+        assert message in train_error("--prompt-file", str(prompt), model=tiny_qwen)

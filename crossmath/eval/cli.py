@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossmath._cli import comma_list, run_cli
+from crossmath._cli import check_ranges, comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
@@ -132,9 +132,7 @@ def _check_run_options(args: argparse.Namespace) -> None:
              ("--max-retries", args.max_retries >= 0, "at least 0"),
              ("--timeout", args.timeout > 0, "above 0"), ("--temperature", args.temperature >= 0, "at least 0"),
              ("--top-p", 0 < args.top_p <= 1, "in (0, 1]")]
-    broken = next(((name, bound) for name, ok, bound in rules if not ok), None)
-    if broken:
-        raise CrossmathError(f"{broken[0]} must be {broken[1]}")
+    check_ranges(rules)
     args.extra_body = parse_extra_body(args.extra_body)
     if args.backend == "openai":
         if args.adapter:
