@@ -40,9 +40,12 @@ def check_target_modules(model: str, targets: Sequence[str], trust_remote_code: 
     import torch
     from transformers import AutoConfig, AutoModelForImageTextToText
 
-    config = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)
-    with torch.device("meta"):
-        skeleton = AutoModelForImageTextToText.from_config(config, trust_remote_code=trust_remote_code)
+    try:
+        config = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)
+        with torch.device("meta"):
+            skeleton = AutoModelForImageTextToText.from_config(config, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, ImportError, RuntimeError):  # loading the model says why, in one line
+        return
     names = [name for name, _ in skeleton.named_modules()]
     unknown = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
     if unknown:
