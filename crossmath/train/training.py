@@ -49,10 +49,10 @@ def last_checkpoint(out: Path) -> str | None:
     return get_last_checkpoint(str(out)) if out.is_dir() else None
 
 
-def _check_ranges(options: TrainOptions) -> None:
+def _check_numbers(options: TrainOptions) -> None:
     """Every number in its range, so that no library fails on it after the model has loaded (or trains nothing:
     ``--epochs 0``, ``--max-steps 0``)."""
-    finite = math.isfinite
+    finite, grpo = math.isfinite, options.method == "grpo"
     at_least_1 = {"--lora-r": options.lora_r, "--lora-alpha": options.lora_alpha, "--batch-size": options.batch_size,
                   "--grad-accum": options.grad_accum, "--save-steps": options.save_steps,
                   "--logging-steps": options.logging_steps, "--max-completion-length": options.max_completion_length}
@@ -64,9 +64,9 @@ def _check_ranges(options: TrainOptions) -> None:
         *((name, value >= 1, "at least 1") for name, value in at_least_1.items()),
         ("--limit", options.limit is None or options.limit >= 1, "at least 1"),
         ("--eval-size", options.eval_size >= 0, "at least 0"),
-        ("--num-generations", options.method != "grpo" or options.num_generations >= 2, "at least 2 for GRPO"),
-        ("--temperature", finite(options.temperature) and options.temperature > 0, "a number above 0"),
-        ("--beta", finite(options.beta) and options.beta >= 0, "a number of 0 or more"),
+        ("--num-generations", not grpo or options.num_generations >= 2, "at least 2 for GRPO"),
+        ("--temperature", not grpo or (finite(options.temperature) and options.temperature > 0), "above 0 for GRPO"),
+        ("--beta", not grpo or (finite(options.beta) and options.beta >= 0), "a number of 0 or more for GRPO"),
     ])
 
 
@@ -86,7 +86,7 @@ def _check_report_to(names: Sequence[str]) -> None:
 
 def _check(options: TrainOptions, out: Path) -> str | None:
     """Refuse bad settings before anything is loaded; the checkpoint to resume from, if any."""
-    _check_ranges(options)
+    _check_numbers(options)
     _check_report_to(options.report_to)
     if options.method == "grpo" and (options.batch_size * options.grad_accum) % options.num_generations:
         raise CrossmathError(f"--batch-size x --grad-accum ({options.batch_size * options.grad_accum}) must be a "
