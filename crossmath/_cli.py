@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from crossmath.errors import CrossmathError
+from crossmath.errors import CrossmathError, SettingsError
 
 
 def comma_list(text: str) -> list[str]:
@@ -49,6 +49,13 @@ def percent(text: str) -> float:
     if not 0 <= value <= 100:
         raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text!r}")
     return value
+
+
+def check_ranges(rules: Sequence[tuple[str, bool, str]]) -> None:
+    """Raise a SettingsError for the first ``(option, in range, range)`` rule broken: ``--limit must be at least 1``."""
+    broken = next(((name, bound) for name, ok, bound in rules if not ok), None)
+    if broken:
+        raise SettingsError(f"{broken[0]} must be {broken[1]}")
 
 
 def option_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:

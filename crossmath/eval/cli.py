@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossmath._cli import comma_list, run_cli
+from crossmath._cli import check_ranges, comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import (
@@ -26,6 +26,10 @@ from crossmath.eval.prompts import (
 
 if TYPE_CHECKING:
     from crossmath.eval.backends.base import Backend
+
+
+MAX_SAMPLES = 1000
+"""The most replies per puzzle: scoring and reports hold every reply of a run in memory."""
 
 
 def _modalities(text: str) -> list[str]:
@@ -67,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, help="evaluate only the first N puzzles")
     run.add_argument("--batch-size", type=int, help="prompts per batch (default 8; with --backend openai, puzzles "
                      "per written chunk, default 4 x --concurrency)")
-    run.add_argument("--num-samples", type=int, default=1, help="replies per puzzle (default 1)")
+    run.add_argument("--num-samples", type=int, default=1,
+                     help=f"replies per puzzle (default 1, at most {MAX_SAMPLES})")
     run.add_argument("--temperature", type=float, default=0.0, help="0 (default) is greedy decoding")
     run.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0)")
     run.add_argument("--max-new-tokens", type=int, default=1024, help="reply length limit (default 1024)")
@@ -133,16 +138,14 @@ def _check_run_options(args: argparse.Namespace) -> None:
     from crossmath.eval.backends.transformers_backend import check_adapter_path, check_model_path
 
     rules = [("--batch-size", args.batch_size is None or args.batch_size >= 1, "at least 1"),
-             ("--num-samples", args.num_samples >= 1, "at least 1"),
+             ("--num-samples", 1 <= args.num_samples <= MAX_SAMPLES, f"from 1 to {MAX_SAMPLES}"),
              ("--max-new-tokens", args.max_new_tokens >= 1, "at least 1"),
              ("--limit", args.limit is None or args.limit >= 1, "at least 1"),
              ("--concurrency", args.concurrency >= 1, "at least 1"),
              ("--max-retries", args.max_retries >= 0, "at least 0"),
              ("--timeout", args.timeout > 0, "above 0"), ("--temperature", args.temperature >= 0, "at least 0"),
              ("--top-p", 0 < args.top_p <= 1, "in (0, 1]")]
-    broken = next(((name, bound) for name, ok, bound in rules if not ok), None)
-    if broken:
-        raise CrossmathError(f"{broken[0]} must be {broken[1]}")
+    check_ranges(rules)
     if args.transcripts and TWO_STAGE not in args.modality:
         raise CrossmathError("--transcripts is for --modality two-stage")
     if TWO_STAGE in args.modality and not args.transcripts and TRANSCRIBE not in args.modality:
@@ -190,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
     from crossmath.eval.rundir import RunFolder
     from crossmath.eval.runner import predict
     from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint, source_revision
-    from crossmath.eval.two_stage import load_transcripts, predict_two_stage
+    from crossmath.eval.two_stage import load_transcripts, predict_two_stage, transcript_source
     from crossmath.report.report import gap_report
 
     template_text = load_template(args.prompt_file) if args.prompt_file else None
@@ -208,16 +211,12 @@ def _run(args: argparse.Namespace) -> int:
                                                                                           args.split),
                                            style=style, split=args.split, items=items)
                    for style, items in items_by_style.items()} if args.transcripts else {}
-    backend = _backend(args)
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
     model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
-    described = backend.describe()
     shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
-              "crossmath": __version__, "engine": args.backend, "backend": described,
-              "model_revision": described.get("model_revision") or described.get("server_model")}
+              "crossmath": __version__, "engine": args.backend}
     fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
-    run_paths: list[tuple[Path, str]] = []
-    incomplete = 0
+    runs: list[tuple[list, RunFolder]] = []  # every run folder checked (taken, or resumable) before the model loads
     for style, items in items_by_style.items():
         for modality in args.modality:
             template = template_text or DEFAULT_TEMPLATES[modality]
@@ -232,27 +231,37 @@ def _run(args: argparse.Namespace) -> int:
                 "dtype": args.dtype, "limit": args.limit, "batch_size": args.batch_size,
                 "device_map": args.device_map, "attn_implementation": args.attn_implementation,
                 "engine": shared["engine"], "extra_body": args.extra_body or None,
-                "model_revision": shared["model_revision"], "transcripts": None,
-                "crossmath": shared["crossmath"], "backend": shared["backend"],
+                "model_revision": None, "transcripts": None, "crossmath": shared["crossmath"], "backend": None,
             }
             path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
-            if modality == TWO_STAGE:
-                reading = transcripts.get(style) or load_transcripts(
-                    Path(args.output) / model_folder / f"{slug(style)}-{TRANSCRIBE}",
-                    fingerprint=fingerprints[style], style=style, split=args.split, items=items)
-                config["transcripts"] = reading.source()
-                run = RunFolder(path, config, resume=args.resume)
-                predict_two_stage(backend, items, run, reading, text_format=args.text_format, template=template,
-                                  sampling=sampling, batch_size=args.batch_size, seed=args.seed,
-                                  progress=not args.no_progress)
-            else:
-                run = RunFolder(path, config, resume=args.resume)
-                predict(backend, items, run, modality=modality, text_format=args.text_format, template=template,
-                        sampling=sampling, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
-            metrics = write_results(run, items, args.num_samples)
-            print(f"{path}: {_summary(metrics)}")
-            incomplete += not metrics["complete"]
-            run_paths.append((path, modality))
+            if modality == TWO_STAGE:  # given transcripts, or this command's own transcribe run, planned just before
+                own = runs[-1][1] if not args.transcripts else None
+                config["transcripts"] = (transcripts[style].source() if own is None
+                                         else transcript_source(own.path, own.config))
+            runs.append((items, RunFolder(path, config, resume=args.resume)))
+    backend = _backend(args)
+    described = backend.describe()
+    run_paths: list[tuple[Path, str]] = []
+    incomplete = 0
+    for items, run in runs:
+        run.config.update(backend=described,
+                          model_revision=described.get("model_revision") or described.get("server_model"))
+        modality = run.config["modality"]
+        if modality == TWO_STAGE:
+            reading = transcripts.get(run.config["style"]) or load_transcripts(
+                run.config["transcripts"]["run"], fingerprint=run.config["dataset_fingerprint"],
+                style=run.config["style"], split=args.split, items=items)
+            predict_two_stage(backend, items, run, reading, text_format=args.text_format,
+                              template=run.config["prompt_template"], sampling=sampling, batch_size=args.batch_size,
+                              seed=args.seed, progress=not args.no_progress)
+        else:
+            predict(backend, items, run, modality=modality, text_format=args.text_format,
+                    template=run.config["prompt_template"], sampling=sampling, batch_size=args.batch_size,
+                    seed=args.seed, progress=not args.no_progress)
+        metrics = write_results(run, items, args.num_samples)
+        print(f"{run.path}: {_summary(metrics)}")
+        incomplete += not metrics["complete"]
+        run_paths.append((run.path, modality))
     # the gap report over the answering runs; with text, image and two-stage runs, the decomposition too
     whole = TWO_STAGE in args.modality and {"text", "image"} <= set(args.modality)
     reported = [path for path, modality in run_paths if modality in MODALITIES or whole]

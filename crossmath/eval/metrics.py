@@ -23,8 +23,9 @@ def step_category(label: str) -> str:
     """``step1``, ``step2``, ``step3`` or ``step4+`` for a step label (``"step 2"``, ``"3"``, ``"third"``, ...)."""
     text = str(label).strip().lower()
     number = re.search(r"\d+", text)
-    if number:
-        return STEP_CATEGORIES[min(int(number.group()), 4) - 1] if int(number.group()) >= 1 else "step4+"
+    if number:  # a level from 10 up (of any length, even past Python's digit limit) is step4+, as is 0
+        digits = number.group().lstrip("0")
+        return STEP_CATEGORIES[min(int(digits), 4) - 1] if len(digits) == 1 else "step4+"
     for word, category in (("first", "step1"), ("second", "step2"), ("third", "step3")):
         if word in text:
             return category

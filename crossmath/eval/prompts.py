@@ -88,8 +88,23 @@ class Prompt:
         return Image.open(io.BytesIO(self.image_file)).convert("RGB")
 
 
+def _fields(template: str) -> list[tuple[str, str | None, str | None]]:
+    """The placeholders of a template with their format spec and conversion; a template ``str.format`` cannot
+    read (a lone brace) is a PromptError."""
+    try:
+        return [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)
+                if name is not None]
+    except ValueError as exc:
+        raise PromptError(f"the prompt template is not a valid template ({exc}); write {{{{ and }}}} for literal "
+                          "braces") from None
+
+
 def check_template(template: str, modality: str) -> None:
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    fields = _fields(template)
+    if any(spec or conversion for _, spec, conversion in fields):
+        raise PromptError("placeholders in the prompt template take no format spec or conversion (write "
+                          "{puzzle}, not {puzzle:...} or {puzzle!r})")
+    names = {name for name, _, _ in fields}
     unknown = names - PLACEHOLDERS
     if unknown:
         raise PromptError(f"unknown placeholders {sorted(unknown)} in the prompt template "
@@ -103,6 +118,9 @@ def load_template(path: str | Path) -> str:
         return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PromptError(f"cannot read prompt file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PromptError(f"prompt file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start})") from None
 
 
 def prompt_text(template: str, modality: str, text_format: str, puzzle_text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from crossmath.errors import CrossmathError
 
 CONFIG, PREDICTIONS, METRICS, REPORT = "config.json", "predictions.jsonl", "metrics.json", "report.md"
+RUN_FILES = (CONFIG, PREDICTIONS, METRICS, REPORT)
 
 RESULT_SETTINGS = (
     "model", "adapter", "merge_adapter", "dataset", "dataset_fingerprint", "style", "split", "modality", "text_format",
@@ -36,18 +38,30 @@ class RunError(CrossmathError):
     """A run folder, or a predictions file, that cannot be used as asked."""
 
 
+def parse_json(data: bytes, where: str, kind: str) -> Any:
+    """JSON from a run file's bytes; anything Python cannot read as JSON (not UTF-8, invalid, a number beyond
+    Python's digit limit, nesting too deep) is a RunError naming ``where``, never a traceback."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RunError(f"{where}: not UTF-8 text, so not {kind}") from None
+    except json.JSONDecodeError:
+        raise RunError(f"{where}: not {kind}") from None
+    except ValueError:  # an integer of more digits than Python converts from text
+        raise RunError(f"{where}: holds a number of more than {sys.get_int_max_str_digits()} digits") from None
+    except RecursionError:
+        raise RunError(f"{where}: JSON nested too deeply") from None
+
+
 def read_predictions(path: str | Path) -> list[dict[str, Any]]:
     """The prediction records of a ``predictions.jsonl`` file, in file order; a line that is not a prediction
     record is an error naming the file and line."""
     records = []
-    with open(path, encoding="utf-8") as handle:
+    with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise RunError(f"{path}:{number}: not a JSON line") from None
+            record = parse_json(line, f"{path}:{number}", "a JSON line")
             if not isinstance(record, dict) or not all(key in record for key in PREDICTION_KEYS):
                 raise RunError(f"{path}:{number}: not a prediction record (needs {', '.join(PREDICTION_KEYS)})")
             if not isinstance(record["id"], str) or not isinstance(record["sample"], int) or record["sample"] < 0 \
@@ -68,18 +82,30 @@ def answered(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [record for record in latest_predictions(records).values() if not record.get("failed")]
 
 
+def is_run_folder(folder: str | Path) -> bool:
+    """Whether a folder holds a run (its ``config.json`` or ``predictions.jsonl``)."""
+    return any((Path(folder) / name).is_file() for name in (CONFIG, PREDICTIONS))
+
+
 def read_config(folder: str | Path) -> dict[str, Any]:
     """A run folder's ``config.json``."""
     path = Path(folder) / CONFIG
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = parse_json(path.read_bytes(), str(path), "valid JSON")
     except FileNotFoundError:
         raise RunError(f"{folder} is not a crossmath-eval run folder (no {CONFIG})") from None
-    except json.JSONDecodeError:
-        raise RunError(f"{path}: not valid JSON") from None
     if not isinstance(config, dict):
         raise RunError(f"{path}: not a run config")
     return config
+
+
+def _refuse_predictions_without_config(folder: Path) -> None:
+    """Predictions whose ``config.json`` is gone cannot be continued or started over: nothing says which settings
+    made them, and a new config would put another run's settings over them."""
+    predictions = folder / PREDICTIONS
+    if predictions.is_file() and predictions.stat().st_size and not (folder / CONFIG).is_file():
+        raise RunError(f"{folder} holds {PREDICTIONS} but no {CONFIG}, so the settings that made those predictions "
+                       f"are unknown; restore its {CONFIG}, or move the folder away or use another --output")
 
 
 class RunFolder:
@@ -89,6 +115,7 @@ class RunFolder:
         self.path = Path(path)
         self.config = config
         existing = self.path / CONFIG
+        _refuse_predictions_without_config(self.path)
         if existing.is_file() and (self.path / PREDICTIONS).is_file():  # a config alone holds no results
             if not resume:
                 raise RunError(f"{self.path} already holds a run; use --resume to continue it or another --output")

@@ -48,29 +48,43 @@ def prediction(item: EvalItem, sample: int, prompt_tokens: int | None, generatio
     return record
 
 
+SAMPLES_PER_CALL = 16
+"""The most replies per puzzle one backend call asks for: a run of many samples holds one chunk at a time."""
+
+
+def _chunks(items: Sequence[EvalItem], missing: dict[str, list[int]]) -> dict[int, list[tuple[EvalItem, list[int]]]]:
+    """Each puzzle's missing samples in chunks of at most :data:`SAMPLES_PER_CALL`, grouped by chunk size."""
+    by_count: dict[int, list[tuple[EvalItem, list[int]]]] = {}
+    for item in items:
+        samples = missing[item.id]
+        for start in range(0, len(samples), SAMPLES_PER_CALL):
+            chunk = samples[start:start + SAMPLES_PER_CALL]
+            by_count.setdefault(len(chunk), []).append((item, chunk))
+    return by_count
+
+
 def predict(backend: Backend, items: Sequence[EvalItem], run: RunFolder, *, modality: str, text_format: str,
             template: str, sampling: Sampling, batch_size: int, seed: int, progress: bool = True) -> None:
     """Predict every item and sample not yet answered in ``run`` (missing, or failed before): puzzles are batched
-    by how many samples they lack, so a puzzle with some samples done asks only for the rest."""
+    by how many samples they lack, so a puzzle with some samples done asks only for the rest, at most
+    :data:`SAMPLES_PER_CALL` of them per call."""
     done = run.done()
     missing = {item.id: [s for s in range(sampling.num_samples) if (item.id, s) not in done] for item in items}
-    by_count: dict[int, list[EvalItem]] = {}
-    for item in items:
-        if missing[item.id]:
-            by_count.setdefault(len(missing[item.id]), []).append(item)
+    by_count = _chunks(items, missing)
     label = f"{run.config['style']}/{modality}"
-    with tqdm(total=len(items), initial=len(items) - sum(map(len, by_count.values())), desc=label, unit="puzzle",
-              disable=not progress or None, dynamic_ncols=True) as bar:
+    with tqdm(total=len(items), initial=sum(not samples for samples in missing.values()), desc=label,
+              unit="puzzle", disable=not progress or None, dynamic_ncols=True) as bar:
         for count, pending in sorted(by_count.items(), reverse=True):
             wanted = replace(sampling, num_samples=count)
             for start in range(0, len(pending), batch_size):
                 batch = pending[start:start + batch_size]
-                prompts = [build_prompt(item, modality, text_format, template) for item in batch]
+                prompts = [build_prompt(item, modality, text_format, template) for item, _ in batch]
                 began = time.perf_counter()
-                results = backend.generate(prompts, wanted, batch_seed(seed, batch[0].id))
+                first_item, first_samples = batch[0]
+                results = backend.generate(prompts, wanted, batch_seed(seed, first_item.id) + first_samples[0])
                 seconds = (time.perf_counter() - began) / len(batch)
                 run.append(prediction(item, sample, prompt_tokens, generation, seconds,
                                       text_format if modality == TRANSCRIBE else None)
-                           for item, (prompt_tokens, generations) in zip(batch, results)
-                           for sample, generation in zip(missing[item.id], generations))
-                bar.update(len(batch))
+                           for (item, samples), (prompt_tokens, generations) in zip(batch, results)
+                           for sample, generation in zip(samples, generations))
+                bar.update(sum(samples[-1] == missing[item.id][-1] for item, samples in batch))

@@ -49,27 +49,51 @@ def score_run(items: Sequence[EvalItem], predictions: Sequence[dict[str, Any]], 
     usage = [p["usage"] for p in counted if isinstance(p.get("usage"), dict)]
     metrics.update({
         "failed_puzzles": failed, "complete": failed == 0,
-        "prompt_tokens": sum(int(u.get("prompt_tokens") or 0) for u in usage),
-        "completion_tokens": sum(int(u.get("completion_tokens") or 0) for u in usage),
+        "prompt_tokens": sum(_count(u.get("prompt_tokens")) for u in usage),
+        "completion_tokens": sum(_count(u.get("completion_tokens")) for u in usage),
         "truncated_share": (sum(bool(p.get("truncated")) for p in counted) / len(counted)) if counted else None,
     })
     return metrics
 
 
+def _count(value: Any) -> int:
+    """A token count of a prediction's usage; anything but a whole number (text, null, a list) counts 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _line_kind(line: str) -> str:
+    """``record`` (a JSON object, or JSON too long or deep to read that starts like one), ``data`` (other JSON
+    lists and objects) or ``reply`` (a line of a published-format log)."""
+    if not line.startswith(("{", "[")):
+        return "reply"
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return "reply"
+    except (ValueError, RecursionError):  # a number beyond Python's digit limit, or nesting too deep
+        return "record" if line.startswith("{") else "data"
+    return "record" if isinstance(value, dict) else "data"
+
+
 def _is_run_file(path: Path) -> bool:
-    """Whether a file holds prediction records (JSON objects), judged by every line, not the first alone."""
-    with open(path, encoding="utf-8") as handle:
-        lines = [line.strip() for line in handle if line.strip()]
-    if not lines:
+    """Whether a file holds prediction records (JSON objects) rather than a published-format log (reply lines),
+    judged by every line, not the first alone; content that is neither (binary data, JSON lists) is refused."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScoringError(f"{path}:{line}: not UTF-8 text, so neither prediction records nor a published-format "
+                           "log") from None
+    if "\0" in text:
+        raise ScoringError(f"{path} holds binary data (NUL bytes), neither prediction records nor a log")
+    kinds = {_line_kind(line.strip()) for line in text.splitlines() if line.strip()}
+    if not kinds:
         raise ScoringError(f"{path} is empty")
-    for line in lines:
-        if line.startswith("{"):
-            try:
-                if isinstance(json.loads(line), dict):
-                    return True
-            except json.JSONDecodeError:
-                continue
-    return False
+    if kinds == {"data"}:
+        raise ScoringError(f"{path} holds JSON lists, neither prediction records (JSON objects) nor the reply "
+                           "lines of a published-format log")
+    return "record" in kinds
 
 
 def _check_fingerprint(path: Path, dataset: str, style: str, split: str) -> None:

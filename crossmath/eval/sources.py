@@ -90,9 +90,20 @@ def _published_items(path: Path) -> list[EvalItem]:
         if not isinstance(rounds, dict) or not all(isinstance(eqs, list) for eqs in rounds.values()):
             raise SourceError(f"{path}:{number}: solving_steps is not an object of step -> list of equations")
         images.append(image)
-        items.append(EvalItem("", tuple(answer), tuple(steps), record.get("difficulty"), texts,
+        items.append(EvalItem("", tuple(answer), tuple(steps), _difficulty(path, number, record), texts,
                               (path.parent / image).read_bytes, tuple(tuple(map(str, eqs)) for eqs in rounds.values())))
     return [replace(item, id=name) for item, name in zip(items, unique_ids(images))]
+
+
+def _difficulty(path: Path, number: int, record: dict[str, Any]) -> str | None:
+    """A record's difficulty as text (reports filter and group by it): a whole number names a level too (``5`` as
+    ``"5"``); a list, an object or a fraction is refused, naming the line."""
+    value = record.get("difficulty")
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise SourceError(f"{path}:{number}: difficulty is {json_kind(value)}, not text such as \"medium\"")
 
 
 def unique_ids(images: list[str]) -> list[str]:
@@ -189,7 +200,9 @@ def source_revision(source: str) -> str | None:
 
 
 def slug(text: str) -> str:
-    """A folder-safe name for a model or adapter: a local folder's name, or a Hub id with ``/`` as ``__``."""
+    """A folder-safe name for a model or adapter: a local folder's name, or a Hub id with ``/`` as ``__``; never
+    ``.`` or ``..`` (a model given as ``..`` is named by the folder it means), so run folders stay inside
+    ``--output``."""
     path = Path(text)
-    name = path.name if path.exists() else text.strip("/").replace("/", "__")
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-80:] or "model"
+    name = path.resolve().name if path.exists() else text.strip("/").replace("/", "__")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-80:].strip(".") or "model"

@@ -39,14 +39,19 @@ class Transcripts:
 
     def source(self) -> dict[str, Any]:
         """What a two-stage run's ``config.json`` records of them."""
-        return {"run": str(self.path.resolve()), "model": self.config.get("model"),
-                "adapter": self.config.get("adapter"), "text_format": self.config.get("text_format"),
-                "num_samples": self.config.get("num_samples")}
+        return transcript_source(self.path, self.config)
 
     def reply(self, item_id: str, sample: int) -> tuple[int, str]:
         """The transcription that sample ``sample`` solves from, and its sample (cycling when it has fewer)."""
         replies = self.replies[item_id]
         return sample % len(replies), replies[sample % len(replies)]
+
+
+def transcript_source(path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """What a two-stage run records of the transcription run in ``path`` with ``config``: known before that run
+    is made, so a command that makes both checks both run folders before the model loads."""
+    return {"run": str(path.resolve()), "model": config.get("model"), "adapter": config.get("adapter"),
+            "text_format": config.get("text_format"), "num_samples": config.get("num_samples")}
 
 
 def load_transcripts(path: str | Path, *, fingerprint: str | None, style: str, split: str,

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from crossmath.eval.rundir import RUN_FILES, is_run_folder
 from crossmath.report.decomposition import decompose, misread_by_puzzle, nested, reading_modality
 from crossmath.report.decomposition_report import decomposition_tables, write_decomposition_figure
 from crossmath.report.outcomes import ReportError, load_runs
@@ -30,6 +31,8 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     with ``html``, the self-contained page (its figures go to ``out``, or beside the page)."""
     if html is not None and Path(html).is_dir():
         raise ReportError(f"--html {html} is a folder; give the page's file name, e.g. {Path(html) / 'report.html'}")
+    folder = Path(out) if out is not None else Path(html).with_suffix("") if html is not None else None
+    _refuse_run_folders(folder, html)
     reading = [path for path in run_dirs if reading_modality(path)]
     answering = [path for path in run_dirs if path not in reading]
     if reading and not answering:
@@ -43,11 +46,10 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     tables = all_tables(summary) + decomposition_tables(split, metric) + [
         t for t in (reliance_table(reliance),) if t is not None]
     markdown = "\n\n".join(table.markdown() for table in tables) + "\n"
-    if out is None and html is None:
+    if folder is None:
         return markdown
     from crossmath.report.figures import write_figures
 
-    folder = Path(out) if out is not None else Path(html).with_suffix("")  # type: ignore[arg-type]
     folder.mkdir(parents=True, exist_ok=True)
     figures = write_figures(summary, folder) + write_decomposition_figure(split, metric, folder)
     data = to_json(summary)
@@ -67,3 +69,13 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
 
         write_html(Path(html), tables, figures, folder, select(runs, gallery), misread=misread_by_puzzle(split))
     return markdown
+
+
+def _refuse_run_folders(folder: Path | None, html: str | Path | None) -> None:
+    """Refuse to write the report into a run folder, or the page over a run's file: a run's own ``report.md`` and
+    results would be overwritten."""
+    if folder is not None and is_run_folder(folder):
+        raise ReportError(f"--out {folder} is a run folder; its own report.md would be overwritten: give the "
+                          "report a folder of its own")
+    if html is not None and is_run_folder(Path(html).parent) and Path(html).name in RUN_FILES:
+        raise ReportError(f"--html {html} would overwrite a file of the run in {Path(html).parent}")

@@ -32,6 +32,27 @@ def check_fits(model: str, modality: str, trust_remote_code: bool = False) -> No
                          f"{modality} needs; use a vision-language model")
 
 
+def check_target_modules(model: str, targets: Sequence[str], trust_remote_code: bool = False) -> None:
+    """Refuse ``--target-modules`` names that match no module of the model, as peft matches them (a module's name,
+    or the end of its dotted path), from the model's skeleton on the meta device: no weights are loaded."""
+    if not targets or list(targets) == ["all-linear"]:
+        return
+    import torch
+    from transformers import AutoConfig, AutoModelForImageTextToText
+
+    try:
+        config = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)
+        with torch.device("meta"):
+            skeleton = AutoModelForImageTextToText.from_config(config, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, ImportError, RuntimeError):  # loading the model says why, in one line
+        return
+    names = [name for name, _ in skeleton.named_modules()]
+    unknown = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
+    if unknown:
+        raise CrossmathError(f"--target-modules {', '.join(unknown)}: no module of {model} has that name; its "
+                             f"linear layers are {', '.join(sorted(_linear_names(skeleton)))}")
+
+
 def load_base(model: str, *, dtype: str, device_map: str | None, attn_implementation: str | None,
               trust_remote_code: bool) -> tuple[Any, Any]:
     """Model and processor, loaded the way ``crossmath-eval run`` loads them (left padding, which GRPO's

@@ -9,14 +9,17 @@ processor files, ``crossmath_train.json`` (options, dataset fingerprint, version
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crossmath._cli import check_ranges
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.eval.sources import describe_source, source_fingerprint
 from crossmath.train.data import example_rows, hold_out, modalities_for, templates_for, to_dataset, training_items
-from crossmath.train.model import check_fits, load_base, lora_config
+from crossmath.train.model import check_fits, check_target_modules, load_base, lora_config
 from crossmath.train.options import CONFIG_FILE, LOG_FILE, TrainOptions
 from crossmath.train.rewards import REWARDS
 from crossmath.train.targets import SELF_DISTILL, check_target
@@ -48,10 +51,45 @@ def last_checkpoint(out: Path) -> str | None:
     return get_last_checkpoint(str(out)) if out.is_dir() else None
 
 
+def _check_numbers(options: TrainOptions) -> None:
+    """Every number in its range, so that no library fails on it after the model has loaded (or trains nothing:
+    ``--epochs 0``, ``--max-steps 0``)."""
+    finite, grpo = math.isfinite, options.method == "grpo"
+    at_least_1 = {"--lora-r": options.lora_r, "--lora-alpha": options.lora_alpha, "--batch-size": options.batch_size,
+                  "--grad-accum": options.grad_accum, "--save-steps": options.save_steps,
+                  "--logging-steps": options.logging_steps, "--max-completion-length": options.max_completion_length}
+    check_ranges([
+        ("--learning-rate", finite(options.learning_rate) and options.learning_rate > 0, "a number above 0"),
+        ("--epochs", finite(options.epochs) and options.epochs > 0, "a number above 0"),
+        ("--max-steps", options.max_steps == -1 or options.max_steps >= 1, "at least 1"),
+        ("--lora-dropout", 0 <= options.lora_dropout < 1, "from 0 up to (not including) 1"),
+        *((name, value >= 1, "at least 1") for name, value in at_least_1.items()),
+        ("--limit", options.limit is None or options.limit >= 1, "at least 1"),
+        ("--eval-size", options.eval_size >= 0, "at least 0"),
+        ("--num-generations", not grpo or options.num_generations >= 2, "at least 2 for GRPO"),
+        ("--temperature", not grpo or (finite(options.temperature) and options.temperature > 0), "above 0 for GRPO"),
+        ("--beta", not grpo or (finite(options.beta) and options.beta >= 0), "a number of 0 or more for GRPO"),
+    ])
+
+
+def _check_report_to(names: Sequence[str]) -> None:
+    """``--report-to``: none, all, or integrations installed here (transformers refuses others once the model has
+    loaded)."""
+    if set(names) <= {"none"}:
+        return
+    from transformers.integrations import get_available_reporting_integrations
+
+    available = get_available_reporting_integrations()
+    unknown = [name for name in names if name not in ("none", "all", *available)]
+    if unknown:
+        raise CrossmathError(f"--report-to {', '.join(unknown)}: not available here; choose none, all or one of "
+                             f"{', '.join(available) or '(none installed)'}")
+
+
 def _check(options: TrainOptions, out: Path) -> str | None:
     """Refuse bad settings before anything is loaded; the checkpoint to resume from, if any."""
-    if min(options.batch_size, options.grad_accum, options.lora_r) < 1 or options.learning_rate <= 0:
-        raise CrossmathError("--batch-size, --grad-accum and --lora-r must be at least 1, --learning-rate above 0")
+    _check_numbers(options)
+    _check_report_to(options.report_to)
     if options.method == "grpo" and (options.batch_size * options.grad_accum) % options.num_generations:
         raise CrossmathError(f"--batch-size x --grad-accum ({options.batch_size * options.grad_accum}) must be a "
                              f"multiple of --num-generations ({options.num_generations}) for GRPO")
@@ -152,6 +190,7 @@ def train(options: TrainOptions) -> Path:
     out = Path(options.out)
     checkpoint = _check(options, out)
     check_fits(options.model, options.modality, options.trust_remote_code)
+    check_target_modules(options.model, options.target_modules, options.trust_remote_code)
     train_rows, eval_rows, templates, teacher = examples_taught(options)
     if teacher is not None:
         print(teacher.summary())

@@ -14,10 +14,12 @@ import io
 import json
 import os
 import random
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crossmath.eval.backends.base import BackendError, Generation, Sampling
 from crossmath.eval.prompts import Prompt
@@ -64,12 +66,31 @@ def api_messages(prompt: Prompt) -> list[dict[str, Any]]:
     return messages
 
 
+SECRET_QUERY = re.compile(r"(?i)key|token|secret|password|sig|auth")
+"""Query parameters whose values :func:`redact_url` hides."""
+
+
+def redact_url(url: str) -> str:
+    """A URL as it may be printed or stored in ``config.json``: a user name and password, and the values of query
+    parameters that name a key, token or secret, replaced by ``***`` (the client still uses the URL as given)."""
+    parts = urlsplit(url)
+    netloc = "***@" + parts.netloc.rsplit("@", 1)[1] if "@" in parts.netloc else parts.netloc
+    query = urlencode([(name, "***" if SECRET_QUERY.search(name) else value)
+                       for name, value in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query if parts.query else ""))
+
+
+def _not_json(name: str) -> Any:
+    """Python's JSON reader takes NaN and Infinity; servers refuse them, so every request would fail."""
+    raise BackendError(f"--extra-body holds {name}, which is not valid JSON; give a number")
+
+
 def parse_extra_body(text: str | None) -> dict[str, Any]:
     """``--extra-body``: a JSON object merged into every request's body."""
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise BackendError(f"--extra-body is not valid JSON: {exc.msg} at character {exc.pos}") from None
     if not isinstance(value, dict):
@@ -122,7 +143,7 @@ class OpenAIBackend:
         # local servers (vLLM, SGLang) take any key; the key is never printed or stored
         self.client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env) or "EMPTY",
                                     timeout=timeout, max_retries=0)
-        self.model_name, self.base_url = model, base_url
+        self.model_name, self.base_url = model, redact_url(base_url)
         self.max_retries, self.extra_body = max_retries, extra_body or {}
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="crossmath-api")
         self.accepts_n = True
