@@ -3,13 +3,13 @@
 lmms-eval makes a request from a dataset row with ``doc_to_visual`` and ``doc_to_text``, passes each reply to
 ``process_results``, and hands the collected results to the aggregations. The prompt is crossmath-eval's default
 for the modality; the answer is read as ``crossmath-eval`` reads it; the figures (micro and macro accuracy, accuracy
-by step level pooled over blanks, in percent) are those of :func:`crossmath.eval.metrics.score_sample`.
+by step level pooled over blanks, in percent) are those of :func:`crossmath.eval.metrics.score_sample`. The reply is
+read by :func:`crossmath.eval.answers.extract_answer` and nothing else, so lmms-eval and ``crossmath-eval`` agree.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from PIL import Image
@@ -20,7 +20,6 @@ from crossmath.eval.prompts import DEFAULT_TEMPLATES, prompt_text
 from crossmath.schema import TEXT_COLUMNS
 
 METRICS = ("micro", "macro", "step1", "step2", "step3", "step4plus")
-OPEN_TAG = re.compile(r"<answer>(?!.*</answer>)", re.IGNORECASE | re.DOTALL)
 
 
 def doc_to_visual(doc: dict[str, Any]) -> list[Image.Image]:
@@ -41,16 +40,11 @@ def doc_to_text(doc: dict[str, Any], lmms_eval_specific_kwargs: dict[str, Any] |
     return prompt_text(DEFAULT_TEMPLATES[modality], modality, text_format, puzzle)
 
 
-def closed(reply: str) -> str:
-    """The reply with its answer tag closed, where generation stopped at ``</answer>`` and lmms-eval dropped it."""
-    return reply + "</answer>" if OPEN_TAG.search(reply) else reply
-
-
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, dict[str, Any]]:
     """The puzzle's truth and the reply's answer tokens, under every metric (each aggregation scores them all)."""
     scored = {
         "id": doc["id"], "answer": doc["answer"].split(), "steps": [f"step{k}" for k in doc["blank_steps"]],
-        "difficulty": doc.get("difficulty"), "predicted": answer_tokens(extract_answer(closed(results[0])) or ""),
+        "difficulty": doc.get("difficulty"), "predicted": answer_tokens(extract_answer(results[0]) or ""),
     }
     return dict.fromkeys(METRICS, scored)
 

@@ -6,7 +6,13 @@ prompts), replies ``<answer>...</answer>`` after a fixed delay, reports usage, s
 takes ``n`` (or refuses it, as some servers do). Faults are injected per puzzle: a list of ``429`` (with
 ``Retry-After``), ``500``, ``slow`` (a reply after ``slow_seconds``, unless the client gives up first),
 ``malformed`` (a 200 with broken JSON) or ``drop`` (the connection closed without a reply), used up one per
-request, or ``always`` (a 500 on every request while it stays in the plan).
+request, or ``always`` (a 500 on every request while it stays in the plan). ``replies`` gives a puzzle a fixed
+reply instead of its answer (a wrong one, reasoning, a reply cut off inside its ``<answer>`` tag, which is sent
+with ``finish_reason: length`` as a server's reply cut off by its token limit is). The server never applies a
+``stop`` it is sent (it records it in ``stats.bodies``).
+
+``python -m crossmath.testing.answer_server DATASET`` serves it from the command line with the same faults
+(``--fault``, ``--fail-every``, ``--rate-limit``, ``--delay``, ...; see ``--help``).
 """
 
 from __future__ import annotations
@@ -60,9 +66,10 @@ class AnswerServer:
 
     def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
-                 accepts_n: bool = True) -> None:
+                 accepts_n: bool = True, replies: dict[str, str] | None = None) -> None:
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
         self.faults = faults or {}
+        self.replies = replies or {}
         self.stats = ServerStats()
         self.lock = threading.Lock()
         self.by_text: dict[str, EvalItem] = {}
@@ -135,10 +142,11 @@ class AnswerServer:
         n = int(request.get("n") or 1)
         if n > 1 and not self.accepts_n:
             return 400, {}, b'{"error": {"message": "n > 1 is not supported"}}'
-        answer = " ".join(item.answer)
-        words = f"The missing numbers are found. <answer>{answer}</answer>".split()
+        reply = self.replies.get(item.id, f"The missing numbers are found. <answer>{' '.join(item.answer)}</answer>")
+        words = reply.split(" ")
         limit = int(request.get("max_tokens") or len(words))  # a word is a token here
-        text, finish = " ".join(words[:limit]), "stop" if limit >= len(words) else "length"
+        text = " ".join(words[:limit])
+        finish = "length" if limit < len(words) or text.count("<answer>") > text.count("</answer>") else "stop"
         prompt_tokens = len(json.dumps(request["messages"])) // 4
         completion_tokens = n * min(limit, len(words))
         with self.lock:
@@ -211,20 +219,63 @@ class AnswerServer:
         return Handler
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Serve a dataset's answers until interrupted: ``python -m crossmath.testing.answer_server DATASET``; prints
-    the URL to pass as ``--base-url``."""
+FAULTS = ("429", "500", "slow", "malformed", "drop", "always")
+"""The faults a puzzle's plan may hold."""
+
+
+def _fault_plan(text: str) -> tuple[str, list[str]]:
     import argparse
 
+    puzzle, _, kinds = text.partition("=")
+    plan = [kind.strip() for kind in kinds.split(",") if kind.strip()]
+    unknown = [kind for kind in plan if kind not in FAULTS]
+    if not puzzle or not plan or unknown:
+        raise argparse.ArgumentTypeError(f"expected PUZZLE=FAULT[,FAULT...] with faults among {', '.join(FAULTS)}; "
+                                         f"got {text!r}")
+    return puzzle, plan
+
+
+def fault_plans(ids: list[str], every: dict[str, int], plans: list[tuple[str, list[str]]]) -> dict[str, list[str]]:
+    """The fault plans of the command line: for each fault and N in ``every``, the first request for every Nth
+    puzzle (in dataset order) gets that fault; then each ``(puzzle, plan)`` is appended to its puzzle's plan."""
+    faults: dict[str, list[str]] = {}
+    for kind, n in every.items():
+        for puzzle in ids[n - 1::n]:
+            faults.setdefault(puzzle, []).append(kind)
+    for puzzle, plan in plans:
+        faults.setdefault(puzzle, []).extend(plan)
+    return faults
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve a dataset's answers until interrupted: ``python -m crossmath.testing.answer_server DATASET``; prints
+    the URL to pass as ``--base-url`` once it serves."""
+    import argparse
+
+    from crossmath._cli import positive_int
     from crossmath.eval.sources import load_items
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m crossmath.testing.answer_server", description=main.__doc__)
     parser.add_argument("dataset")
-    parser.add_argument("--style", default="original")
+    parser.add_argument("--style", default="original", help="config to serve (default original)")
     parser.add_argument("--split", default="test")
+    parser.add_argument("--model", default=AnswerServer.MODEL, help=f"model name served (default {AnswerServer.MODEL})")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--fail-every", type=positive_int, metavar="N",
+                        help="a 500 on the first request for every Nth puzzle")
+    parser.add_argument("--rate-limit", type=positive_int, metavar="N",
+                        help="a 429 (with Retry-After) on the first request for every Nth puzzle")
+    parser.add_argument("--fault", type=_fault_plan, action="append", default=[], metavar="PUZZLE=FAULT,...",
+                        help=f"a puzzle's faults, one per request, in order ({', '.join(FAULTS)}); repeatable")
+    parser.add_argument("--retry-after", default="0.2", help="the Retry-After of a 429 (default 0.2 s)")
+    parser.add_argument("--slow-seconds", type=float, default=2.0, help="the wait of a slow reply (default 2 s)")
+    parser.add_argument("--no-n", action="store_true", help="refuse requests for n > 1 replies, as some servers do")
     args = parser.parse_args(argv)
-    with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay) as server:
+    items = load_items(args.dataset, args.style, args.split)
+    every = {kind: n for kind, n in (("500", args.fail_every), ("429", args.rate_limit)) if n}
+    faults = fault_plans([item.id for item in items], every, args.fault)
+    with AnswerServer(items, model=args.model, delay=args.delay, faults=faults, slow_seconds=args.slow_seconds,
+                      retry_after=args.retry_after, accepts_n=not args.no_n) as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
