@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,28 @@ def test_api_option_errors_are_one_line(eval_dataset, tmp_path, capsys):
         assert cli.main([*data, *args]) == 2
         error = capsys.readouterr().err.strip()
         assert "Traceback" not in error and message in error.splitlines()[-1], error
+
+
+def test_a_second_run_into_the_same_folder_is_refused_at_once_naming_the_first(items, eval_dataset, tmp_path):
+    command = [sys.executable, "-m", "crossmath.eval.cli", "run", "--backend", "openai", "--model",
+               AnswerServer.MODEL, "--dataset", str(eval_dataset), "--modality", "text", "--output", str(tmp_path),
+               "--no-progress", "--concurrency", "1"]
+    with AnswerServer(items) as server:
+        server.gate.clear()  # the first run's replies wait until the second run has been tried
+        first = subprocess.Popen([*command, "--base-url", server.url], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            assert server.asked.wait(timeout=120), "the first run never sent a request"
+            second = subprocess.run([*command, "--base-url", server.url], capture_output=True, text=True, timeout=60)
+        finally:
+            server.gate.set()
+            _, errors = first.communicate(timeout=120)
+    assert first.returncode == 0, errors
+    folder = tmp_path / AnswerServer.MODEL / "original-text"
+    assert second.returncode == 2 and second.stdout == ""
+    assert re.fullmatch(rf"crossmath-eval: error: another crossmath-eval run is writing to {re.escape(str(folder))} "
+                        rf"\(pid {first.pid} since [0-9:]{{8}}: run --backend openai .*\); wait for it to finish\n",
+                        second.stderr), second.stderr
+    rows = read_jsonl(folder / "predictions.jsonl")
+    assert sorted(row["id"] for row in rows) == [item.id for item in items]  # one line per puzzle, nothing twice
+    assert not list(folder.parent.glob(".*.lock"))

@@ -136,13 +136,12 @@ def _replies(items: list) -> dict[str, str]:
     first puzzle gets its answer."""
     answers = [" ".join(item.answer) for item in items]
     zeros = [" ".join("0" for _ in item.answer) for item in items]
-    first, *rest = items[4].answer
+    first = items[4].answer[0]
     return {
         items[1].id: f"Working it out. <answer>{answers[1]}",  # cut off (finish_reason length)
         items[2].id: f"draft <answer>{zeros[2]}</answer></think>\n<answer>{answers[2]}</answer>",
         items[3].id: f"<analysis>draft <answer>{answers[3]}</answer></analysis>\nI am not sure.",
-        items[4].id: f"<think>maybe <answer>{answers[4]}</answer></think><answer>{' '.join([first, *('0' for _ in rest)])}"
-                     "</answer>",
+        items[4].id: f"<think>maybe <answer>{answers[4]}</answer></think><answer>{first} {zeros[4][2:]}</answer>",
         items[5].id: "I cannot tell.",
     }
 

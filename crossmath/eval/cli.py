@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, 
 
 if TYPE_CHECKING:
     from crossmath.eval.backends.base import Backend
+    from crossmath.eval.sources import EvalItem
 
 
 def _modalities(text: str) -> list[str]:
@@ -164,12 +166,8 @@ def _backend(args: argparse.Namespace) -> Backend:
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _check_run_options(args)
-    from crossmath.eval.backends.base import Sampling
-    from crossmath.eval.run_report import write_results
-    from crossmath.eval.rundir import RunFolder
-    from crossmath.eval.runner import predict
-    from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint, source_revision
-    from crossmath.report.report import gap_report
+    from crossmath.eval.sources import load_items, slug
+    from crossmath.locking import folder_lock
 
     template_text = load_template(args.prompt_file) if args.prompt_file else None
     for modality in args.modality:
@@ -182,9 +180,31 @@ def _run(args: argparse.Namespace) -> int:
         if args.modality != ["image"] and args.text_format not in items[0].texts:
             raise CrossmathError(f"{args.dataset} carries no {args.text_format} text (it has "
                                  f"{', '.join(items[0].texts)}); choose another --text-format")
+    model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
+    with contextlib.ExitStack() as held:  # before the model loads: a second run into the same folders stops at once
+        for style in items_by_style:
+            for modality in args.modality:
+                held.enter_context(folder_lock(_run_path(args, model_folder, style, modality), "crossmath-eval run"))
+        return _run_locked(args, items_by_style, template_text, model_folder)
+
+
+def _run_path(args: argparse.Namespace, model_folder: str, style: str, modality: str) -> Path:
+    from crossmath.eval.sources import slug
+
+    return Path(args.output) / model_folder / f"{slug(style)}-{modality}"
+
+
+def _run_locked(args: argparse.Namespace, items_by_style: dict[str, list[EvalItem]], template_text: str | None,
+                model_folder: str) -> int:
+    from crossmath.eval.backends.base import Sampling
+    from crossmath.eval.run_report import write_results
+    from crossmath.eval.rundir import RunFolder
+    from crossmath.eval.runner import predict
+    from crossmath.eval.sources import describe_source, source_fingerprint, source_revision
+    from crossmath.report.report import gap_report
+
     backend = _backend(args)
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
-    model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
     described = backend.describe()
     shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
               "crossmath": __version__, "engine": args.backend, "backend": described,
@@ -208,7 +228,7 @@ def _run(args: argparse.Namespace) -> int:
                 "model_revision": shared["model_revision"],
                 "crossmath": shared["crossmath"], "backend": shared["backend"],
             }
-            path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
+            path = _run_path(args, model_folder, style, modality)
             run = RunFolder(path, config, resume=args.resume)
             predict(backend, items, run, modality=modality, text_format=args.text_format, template=template,
                     sampling=sampling, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)

@@ -70,6 +70,11 @@ class AnswerServer:
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
         self.faults = faults or {}
         self.replies = replies or {}
+        self.asked = threading.Event()
+        """Set at the first chat request: a readiness signal for tests that start a second client meanwhile."""
+        self.gate = threading.Event()
+        """Replies wait while this is clear (``server.gate.clear()`` holds them back, at most a minute)."""
+        self.gate.set()
         self.stats = ServerStats()
         self.lock = threading.Lock()
         self.by_text: dict[str, EvalItem] = {}
@@ -122,6 +127,8 @@ class AnswerServer:
     def reply(self, request: dict[str, Any], client_gone: Callable[[float], bool]) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body for one chat request (status 0: no reply). ``client_gone(s)`` waits up to s
         seconds and says whether the client closed the connection meanwhile (it gave up on a slow reply)."""
+        self.asked.set()
+        self.gate.wait(timeout=60)
         item = self.puzzle_of(request["messages"])
         if item is None:
             return 400, {}, json.dumps({"error": {"message": "no crossmath puzzle in the request"}}).encode()
