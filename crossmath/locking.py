@@ -3,11 +3,13 @@
 Two processes writing the same folder would tear each other's files (two builds the chunks of ``OUT.partial``, two
 runs the lines of ``predictions.jsonl``); the second one is refused at once, with the name of the first. The lock
 is an ``flock`` on ``.OUT.lock`` (released by the kernel when the process dies, so a killed writer never leaves a
-stale lock), which holds the writer's process id and command line and is removed when the writer ends.
+stale lock), which holds the writer's process id and command line and is removed when the writer ends, with the
+folders made for it if they are left empty.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shlex
@@ -38,6 +40,7 @@ def folder_lock(out: Path, writer: str) -> Iterator[None]:
     """Hold the lock of ``out`` for the duration of the block, or raise LockedError naming the ``writer`` (``build``,
     ``crossmath-eval run``) that holds it."""
     path = lock_path(out)
+    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]  # deepest first
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -58,3 +61,6 @@ def folder_lock(out: Path, writer: str) -> Iterator[None]:
             path.unlink(missing_ok=True)
     finally:
         os.close(handle)
+        for folder in created:  # the folders made for the lock file, where the writer left them empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()

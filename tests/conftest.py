@@ -19,12 +19,16 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Qwen2-VL-, LLaVA-, Gemma 3- and Idefics3-style models with random weights, saved like Hub checkpoints."""
-    from crossmath.testing.random_models import tiny_gemma3, tiny_idefics3, tiny_llava, tiny_qwen2_vl
+    """Qwen2-VL-, LLaVA-, Gemma 3-, Idefics3-, Qwen3.5- and PaliGemma-style models with random weights, saved like
+    Hub checkpoints."""
+    from crossmath.testing import random_models as build
 
     root = tmp_path_factory.mktemp("models")
-    return {"qwen": str(tiny_qwen2_vl(root / "tiny-qwen2-vl")), "llava": str(tiny_llava(root / "tiny-llava")),
-            "gemma3": str(tiny_gemma3(root / "tiny-gemma3")), "idefics3": str(tiny_idefics3(root / "tiny-idefics3"))}
+    return {"qwen": str(build.tiny_qwen2_vl(root / "tiny-qwen2-vl")),
+            "llava": str(build.tiny_llava(root / "tiny-llava")), "gemma3": str(build.tiny_gemma3(root / "tiny-gemma3")),
+            "idefics3": str(build.tiny_idefics3(root / "tiny-idefics3")),
+            "qwen3_5": str(build.tiny_qwen3_5(root / "tiny-qwen3_5")),
+            "paligemma": str(build.tiny_paligemma(root / "tiny-paligemma"))}
 
 
 @pytest.fixture(scope="session")

@@ -199,11 +199,19 @@ def _run_locked(args: argparse.Namespace, items_by_style: dict[str, list[EvalIte
     from crossmath.eval.backends.base import Sampling
     from crossmath.eval.run_report import write_results
     from crossmath.eval.rundir import RunFolder
-    from crossmath.eval.runner import predict
+    from crossmath.eval.runner import predict, refusals
     from crossmath.eval.sources import describe_source, source_fingerprint, source_revision
     from crossmath.report.report import gap_report
 
     backend = _backend(args)
+    templates = {modality: template_text or DEFAULT_TEMPLATES[modality] for modality in args.modality}
+    refused = refusals(backend, next(iter(items_by_style.values()))[0], args.modality, args.text_format, templates)
+    for modality, reason in refused.items():
+        print(f"crossmath-eval: {args.model} cannot take {modality} prompts, so no {modality} run: {reason}",
+              file=sys.stderr)
+    modalities = [modality for modality in args.modality if modality not in refused]
+    if not modalities:
+        raise CrossmathError(f"{args.model} takes none of the modalities asked ({', '.join(args.modality)})")
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
     described = backend.describe()
     shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
@@ -212,8 +220,8 @@ def _run_locked(args: argparse.Namespace, items_by_style: dict[str, list[EvalIte
     fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
     run_paths, incomplete = [], 0
     for style, items in items_by_style.items():
-        for modality in args.modality:
-            template = template_text or DEFAULT_TEMPLATES[modality]
+        for modality in modalities:
+            template = templates[modality]
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
                 "dataset": shared["dataset"], "dataset_fingerprint": fingerprints[style],
@@ -242,7 +250,7 @@ def _run_locked(args: argparse.Namespace, items_by_style: dict[str, list[EvalIte
         print(f"crossmath-eval: {incomplete} run(s) incomplete: some requests failed after their retries; "
               "rerun the same command with --resume to send only those", file=sys.stderr)
         return 1
-    return 0
+    return 1 if refused else 0
 
 
 def _summary(metrics: dict) -> str:
