@@ -66,7 +66,7 @@ class AnswerServer:
 
     def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
-                 accepts_n: bool = True, replies: dict[str, str] | None = None) -> None:
+                 accepts_n: bool = True, replies: dict[str, str] | None = None, port: int = 0) -> None:
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
         self.faults = faults or {}
         self.replies = replies or {}
@@ -84,7 +84,7 @@ class AnswerServer:
                 self.by_text[text] = item
             self.by_image[_pixels(item.image())] = item
         self.accepts_n = accepts_n
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())  # port 0: any free one
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -277,12 +277,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", default="0.2", help="the Retry-After of a 429 (default 0.2 s)")
     parser.add_argument("--slow-seconds", type=float, default=2.0, help="the wait of a slow reply (default 2 s)")
     parser.add_argument("--no-n", action="store_true", help="refuse requests for n > 1 replies, as some servers do")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     args = parser.parse_args(argv)
     items = load_items(args.dataset, args.style, args.split)
     every = {kind: n for kind, n in (("500", args.fail_every), ("429", args.rate_limit)) if n}
     faults = fault_plans([item.id for item in items], every, args.fault)
     with AnswerServer(items, model=args.model, delay=args.delay, faults=faults, slow_seconds=args.slow_seconds,
-                      retry_after=args.retry_after, accepts_n=not args.no_n) as server:
+                      retry_after=args.retry_after, accepts_n=not args.no_n, port=args.port) as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
