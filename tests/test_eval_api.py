@@ -165,3 +165,42 @@ def test_a_second_run_into_the_same_folder_is_refused_at_once_naming_the_first(i
     rows = read_jsonl(folder / "predictions.jsonl")
     assert sorted(row["id"] for row in rows) == [item.id for item in items]  # one line per puzzle, nothing twice
     assert not list(folder.parent.glob(".*.lock"))
+
+
+def test_the_answer_servers_command_line_injects_faults(items, eval_dataset):
+    import urllib.error
+    import urllib.request
+
+    from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt
+
+    server = subprocess.Popen([sys.executable, "-m", "crossmath.testing.answer_server", str(eval_dataset),
+                               "--fail-every", "2", "--fault", f"{items[0].id}=429,malformed"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()  # printed once it serves
+
+        def status(item) -> int:
+            prompt = build_prompt(item, "text", "markdown", DEFAULT_TEMPLATES["text"])
+            request = urllib.request.Request(f"{url}/chat/completions", data=json.dumps(
+                {"model": AnswerServer.MODEL, "messages": prompt.messages}).encode(),
+                headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    json.loads(reply.read())
+                    return reply.status
+            except urllib.error.HTTPError as error:
+                return error.code
+            except json.JSONDecodeError:
+                return -1  # the malformed reply
+
+        assert [status(items[0]) for _ in range(3)] == [429, -1, 200]
+        assert [status(items[1]) for _ in range(2)] == [500, 200]  # every 2nd puzzle: a 500 first
+        assert [status(items[3]) for _ in range(2)] == [500, 200]
+        assert status(items[2]) == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    bad = subprocess.run([sys.executable, "-m", "crossmath.testing.answer_server", str(eval_dataset), "--fault",
+                          "x=explode"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "expected PUZZLE=FAULT[,FAULT...]" in bad.stderr.splitlines()[-1]
