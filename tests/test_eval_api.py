@@ -12,7 +12,7 @@ import pytest
 
 from crossmath.eval import cli
 from crossmath.eval.backends import openai_backend
-from crossmath.eval.sources import load_items
+from crossmath.eval.sources import EvalItem, load_items
 from crossmath.testing.answer_server import AnswerServer
 
 KEY = "sk-crossmath-test-key-1234567890"
@@ -180,7 +180,7 @@ def test_the_answer_servers_command_line_injects_faults(items, eval_dataset):
         assert server.stdout is not None
         url = server.stdout.readline().strip()  # printed once it serves
 
-        def status(item) -> int:
+        def status(item: EvalItem) -> int:
             prompt = build_prompt(item, "text", "markdown", DEFAULT_TEMPLATES["text"])
             request = urllib.request.Request(f"{url}/chat/completions", data=json.dumps(
                 {"model": AnswerServer.MODEL, "messages": prompt.messages}).encode(),
