@@ -130,6 +130,11 @@ def test_scores_are_crossmath_evals_micro_macro_and_per_step(tasks):
     assert set(figures) == {"micro", "macro", "step1", "step2", "step3", "step4plus"}
 
 
+def test_the_installed_filelock_is_one_lmms_eval_can_evaluate_with(lmms_tasks):
+    # lmms-eval 0.7.3's simple_evaluate imports filelock._api, which filelock 4.3 removed: the lmms extra pins below
+    assert importlib.util.find_spec("filelock._api") is not None, 'reinstall the extra: pip install ".[lmms]"'
+
+
 def _replies(items: list) -> dict[str, str]:
     """Replies that read differently under a careless extraction: cut off inside the answer tag, a draft answer in
     reasoning (closed ``<think>``, ``<analysis>``, a lone ``</think>``), a half-wrong answer and none at all; the
