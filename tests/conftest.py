@@ -19,7 +19,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Qwen2-VL-, LLaVA-, Gemma 3-, Idefics3-, Qwen3.5- and PaliGemma-style models with random weights, saved like
+    """Qwen2-VL-, LLaVA-, Gemma 3-, Idefics3-, Qwen2.5-VL-, Qwen3.5- and PaliGemma-style models with random weights, saved like
     Hub checkpoints."""
     from crossmath.testing import random_models as build
 
@@ -27,6 +27,7 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"qwen": str(build.tiny_qwen2_vl(root / "tiny-qwen2-vl")),
             "llava": str(build.tiny_llava(root / "tiny-llava")), "gemma3": str(build.tiny_gemma3(root / "tiny-gemma3")),
             "idefics3": str(build.tiny_idefics3(root / "tiny-idefics3")),
+            "qwen2_5": str(build.tiny_qwen2_5_vl(root / "tiny-qwen2_5-vl")),
             "qwen3_5": str(build.tiny_qwen3_5(root / "tiny-qwen3_5")),
             "paligemma": str(build.tiny_paligemma(root / "tiny-paligemma"))}
 

@@ -14,7 +14,8 @@ from crossmath.eval.backends.transformers_backend import TransformersBackend
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt
 from crossmath.eval.sources import load_items
 
-MODALITIES = {"qwen": ("text", "image", "hybrid"), "qwen3_5": ("text", "image", "hybrid"),
+MODALITIES = {"qwen": ("text", "image", "hybrid"), "qwen2_5": ("text", "image", "hybrid"),
+              "qwen3_5": ("text", "image", "hybrid"),
               "llava": ("text", "image", "hybrid"), "gemma3": ("text", "image", "hybrid"),
               "idefics3": ("text", "image", "hybrid"), "paligemma": ("image", "hybrid")}
 """The modalities each family takes (the README's table)."""

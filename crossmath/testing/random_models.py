@@ -1,8 +1,8 @@
 """Randomly initialised vision-language models, saved like any Hub checkpoint, for tests and throughput figures.
 
 Weights cannot be downloaded on every machine, yet the evaluator must run the path a real model takes. These
-builders make tiny models of six families (Qwen2-VL, Qwen3.5, LLaVA, Gemma 3, Idefics3/SmolVLM and PaliGemma style)
-with a tokenizer trained on the spot, an image processor for small images and a chat template;
+builders make tiny models of seven families (Qwen2-VL, Qwen2.5-VL, Qwen3.5, LLaVA, Gemma 3, Idefics3/SmolVLM and
+PaliGemma style) with a tokenizer trained on the spot, an image processor for small images and a chat template;
 :func:`random_from_config` makes a full-size model from a real model's ``config.json`` for throughput measurements.
 Their outputs are junk text.
 """
@@ -107,6 +107,40 @@ def tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = Qwen2VLForConditionalGeneration(config)
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    return _save(model, processor, path)
+
+
+def tiny_qwen2_5_vl(path: str | Path, seed: int = 0) -> Path:
+    """A Qwen2.5-VL-style model (windowed vision attention, SwiGLU vision blocks) of a few hundred kB."""
+    import torch
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    tokenizer, ids = _qwen_tokenizer()
+    pixels = dict(min_pixels=16 * 16, max_pixels=64 * 64, patch_size=4, temporal_patch_size=2, merge_size=2)
+    processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels), tokenizer=tokenizer,
+                                    video_processor=Qwen2VLVideoProcessor(**pixels), chat_template=QWEN_TEMPLATE)
+    config = Qwen2_5_VLConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+                         bos_token_id=ids["<|im_start|>"], eos_token_id=ids["<|im_end|>"],
+                         pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=True),
+        vision_config=dict(depth=2, hidden_size=16, intermediate_size=32, num_heads=2, patch_size=4,
+                           spatial_merge_size=2, temporal_patch_size=2, window_size=16, out_hidden_size=32,
+                           fullatt_block_indexes=[1], in_channels=3),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config)
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     return _save(model, processor, path)
