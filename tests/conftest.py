@@ -19,8 +19,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Qwen2-VL-, LLaVA-, Gemma 3-, Idefics3-, Qwen2.5-VL-, Qwen3.5- and PaliGemma-style models with random weights, saved like
-    Hub checkpoints."""
+    """Qwen2-VL-, LLaVA-, Gemma 3-, Idefics3-, Qwen2.5-VL-, Qwen3.5- and PaliGemma-style models with random
+    weights, saved like Hub checkpoints."""
     from crossmath.testing import random_models as build
 
     root = tmp_path_factory.mktemp("models")
