@@ -204,3 +204,7 @@ def test_the_answer_servers_command_line_injects_faults(items, eval_dataset):
     bad = subprocess.run([sys.executable, "-m", "crossmath.testing.answer_server", str(eval_dataset), "--fault",
                           "x=explode"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "expected PUZZLE=FAULT[,FAULT...]" in bad.stderr.splitlines()[-1]
+    missing = subprocess.run([sys.executable, "-m", "crossmath.testing.answer_server", "no-such-dataset"],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and missing.stderr.startswith("python -m crossmath.testing.answer_server: error: ")
+    assert len(missing.stderr.splitlines()) == 1, missing.stderr

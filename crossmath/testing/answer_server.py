@@ -24,6 +24,7 @@ import io
 import json
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -254,13 +255,12 @@ def fault_plans(ids: list[str], every: dict[str, int], plans: list[tuple[str, li
     return faults
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     """Serve a dataset's answers until interrupted: ``python -m crossmath.testing.answer_server DATASET``; prints
     the URL to pass as ``--base-url`` once it serves."""
     import argparse
 
-    from crossmath._cli import positive_int
-    from crossmath.eval.sources import load_items
+    from crossmath._cli import positive_int, run_cli
 
     parser = argparse.ArgumentParser(prog="python -m crossmath.testing.answer_server", description=main.__doc__)
     parser.add_argument("dataset")
@@ -278,7 +278,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slow-seconds", type=float, default=2.0, help="the wait of a slow reply (default 2 s)")
     parser.add_argument("--no-n", action="store_true", help="refuse requests for n > 1 replies, as some servers do")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=_serve)
+    return run_cli(parser, argv)
+
+
+def _serve(args: Any) -> int:
+    from crossmath.eval.sources import load_items
+
     items = load_items(args.dataset, args.style, args.split)
     every = {kind: n for kind, n in (("500", args.fail_every), ("429", args.rate_limit)) if n}
     faults = fault_plans([item.id for item in items], every, args.fault)
@@ -287,7 +293,8 @@ def main(argv: list[str] | None = None) -> None:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
