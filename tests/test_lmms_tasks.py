@@ -182,8 +182,9 @@ def test_lmms_evals_cli_with_its_openai_model_reports_what_crossmath_eval_scores
     expected_micro = 100 * (1 + 0 + 1 + 0 + 1 / blanks + 0) / 6
     for modality, name in zip(MODALITIES, task_names, strict=True):
         run = tmp_path / "runs" / AnswerServer.MODEL / f"original-{modality}"
-        outputs = {r["id"]: r["output"] for r in map(json.loads, (run / "predictions.jsonl").read_text().splitlines())}
-        assert all(outputs[puzzle] == reply for puzzle, reply in replies.items())
+        rows = {r["id"]: r for r in map(json.loads, (run / "predictions.jsonl").read_text().splitlines())}
+        assert all(rows[puzzle]["output"] == reply for puzzle, reply in replies.items())
+        assert rows[items[1].id]["finish_reason"] == "length" and rows[items[1].id]["answer"] is None
         assert cli.main(["score", "--dataset", str(dataset), "--json", str(run / "predictions.jsonl")]) == 0
         scored = json.loads(capsys.readouterr().out)
         ours = {"micro": scored["micro"]["mean"], "macro": scored["macro"]["mean"],
