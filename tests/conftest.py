@@ -40,7 +40,8 @@ def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str, make: Cal
     return folder
 
 
-TINY_MODELS = {"qwen": "qwen2_vl", "llava": "llava", "gemma3": "gemma3", "idefics3": "idefics3"}
+TINY_MODELS = {"qwen": "qwen2_vl", "llava": "llava", "gemma3": "gemma3", "idefics3": "idefics3",
+               "qwen2_5": "qwen2_5_vl", "qwen3_5": "qwen3_5", "paligemma": "paligemma"}
 """Family -> shape: ``crossmath.testing.random_models.tiny_<shape>`` builds it into the folder ``tiny-<shape>``."""
 
 
@@ -57,7 +58,8 @@ def _make_tiny_models(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Qwen2-VL-, LLaVA-, Gemma 3- and Idefics3-style models with random weights, saved like Hub checkpoints."""
+    """Qwen2-VL-, LLaVA-, Gemma 3-, Idefics3-, Qwen2.5-VL-, Qwen3.5- and PaliGemma-style models with random
+    weights, saved like Hub checkpoints."""
     root = shared_folder(tmp_path_factory, "models", _make_tiny_models)
     return {family: str(root / _model_folder(shape)) for family, shape in TINY_MODELS.items()}
 

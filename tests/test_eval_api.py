@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from crossmath.eval import cli
 from crossmath.eval.backends import openai_backend
-from crossmath.eval.sources import load_items
+from crossmath.eval.sources import EvalItem, load_items
 from crossmath.testing.answer_server import AnswerServer
 
 KEY = "sk-crossmath-test-key-1234567890"
@@ -137,3 +140,71 @@ def test_api_option_errors_are_one_line(eval_dataset, tmp_path, capsys):
         assert cli.main([*data, *args]) == 2
         error = capsys.readouterr().err.strip()
         assert "Traceback" not in error and message in error.splitlines()[-1], error
+
+
+def test_a_second_run_into_the_same_folder_is_refused_at_once_naming_the_first(items, eval_dataset, tmp_path):
+    command = [sys.executable, "-m", "crossmath.eval.cli", "run", "--backend", "openai", "--model",
+               AnswerServer.MODEL, "--dataset", str(eval_dataset), "--modality", "text", "--output", str(tmp_path),
+               "--no-progress", "--concurrency", "1"]
+    with AnswerServer(items) as server:
+        server.gate.clear()  # the first run's replies wait until the second run has been tried
+        first = subprocess.Popen([*command, "--base-url", server.url], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            assert server.asked.wait(timeout=120), "the first run never sent a request"
+            second = subprocess.run([*command, "--base-url", server.url], capture_output=True, text=True, timeout=60)
+        finally:
+            server.gate.set()
+            _, errors = first.communicate(timeout=120)
+    assert first.returncode == 0, errors
+    folder = tmp_path / AnswerServer.MODEL / "original-text"
+    assert second.returncode == 2 and second.stdout == ""
+    assert re.fullmatch(rf"crossmath-eval: error: another crossmath-eval run is writing to {re.escape(str(folder))} "
+                        rf"\(pid {first.pid} since [0-9:]{{8}}: run --backend openai .*\); wait for it to finish\n",
+                        second.stderr), second.stderr
+    rows = read_jsonl(folder / "predictions.jsonl")
+    assert sorted(row["id"] for row in rows) == [item.id for item in items]  # one line per puzzle, nothing twice
+    assert not list(folder.parent.glob(".*.lock"))
+
+
+def test_the_answer_servers_command_line_injects_faults(items, eval_dataset):
+    import urllib.error
+    import urllib.request
+
+    from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt
+
+    server = subprocess.Popen([sys.executable, "-m", "crossmath.testing.answer_server", str(eval_dataset),
+                               "--fail-every", "2", "--fault", f"{items[0].id}=429,malformed"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()  # printed once it serves
+
+        def status(item: EvalItem) -> int:
+            prompt = build_prompt(item, "text", "markdown", DEFAULT_TEMPLATES["text"])
+            request = urllib.request.Request(f"{url}/chat/completions", data=json.dumps(
+                {"model": AnswerServer.MODEL, "messages": prompt.messages}).encode(),
+                headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    json.loads(reply.read())
+                    return reply.status
+            except urllib.error.HTTPError as error:
+                return error.code
+            except json.JSONDecodeError:
+                return -1  # the malformed reply
+
+        assert [status(items[0]) for _ in range(3)] == [429, -1, 200]
+        assert [status(items[1]) for _ in range(2)] == [500, 200]  # every 2nd puzzle: a 500 first
+        assert [status(items[3]) for _ in range(2)] == [500, 200]
+        assert status(items[2]) == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    bad = subprocess.run([sys.executable, "-m", "crossmath.testing.answer_server", str(eval_dataset), "--fault",
+                          "x=explode"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "expected PUZZLE=FAULT[,FAULT...]" in bad.stderr.splitlines()[-1]
+    missing = subprocess.run([sys.executable, "-m", "crossmath.testing.answer_server", "no-such-dataset"],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and missing.stderr.startswith("python -m crossmath.testing.answer_server: error: ")
+    assert len(missing.stderr.splitlines()) == 1, missing.stderr

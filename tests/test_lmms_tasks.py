@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import math
 import sys
 from pathlib import Path
 
@@ -84,9 +86,9 @@ def tasks(lmms_tasks, manager, tmp_path_factory):
     return {name.rsplit("_", 1)[1]: task for name, task in loaded.items()}, str(folder / "crossmath-data")
 
 
-def test_stop_strings_are_explicit_and_never_a_blank_line(tasks):
-    for modality, task in tasks[0].items():
-        assert task.config.generation_kwargs["until"] == ["</grid>" if modality == "transcribe" else "</answer>"]
+def test_no_stop_string_cuts_a_reply_neither_a_blank_line_nor_the_answer_tag(tasks):
+    for task in tasks[0].values():
+        assert task.config.generation_kwargs["until"] == []
 
 
 def test_requests_are_crossmath_evals_prompts(tasks):
@@ -132,8 +134,8 @@ def test_scores_are_crossmath_evals_micro_macro_and_per_step(tasks):
     first, _, third = docs[:3]
     wrong = " ".join("0" for _ in third["answer"].split()[1:])
     replies = [
-        f"Across first.\n\nThen down.\n\n<answer>{first['answer']}",  # lmms-eval dropped the stop string
-        "I cannot tell.",  # no answer: every blank wrong
+        f"Across first.\n\nThen down.\n\n<answer>{first['answer']}</answer>",  # blank lines do not cut it
+        f"Cut off by the token limit: <answer>{docs[1]['answer']}",  # an answer tag left open: no answer
         f"<think>try</think><answer>{third['answer'].split()[0]} {wrong}</answer>",  # only the first blank right
     ]
     results = [task.process_results(doc, [reply]) for doc, reply in zip(docs[:3], replies, strict=True)]
@@ -146,3 +148,68 @@ def test_scores_are_crossmath_evals_micro_macro_and_per_step(tasks):
     right = sum(k == 1 for k in first["blank_steps"]) + (third["blank_steps"][0] == 1)
     assert figures["step1"] == pytest.approx(100 * right / len(step1))
     assert set(figures) == {"micro", "macro", "step1", "step2", "step3", "step4plus"}
+
+
+def test_the_installed_filelock_is_one_lmms_eval_can_evaluate_with(lmms_tasks):
+    # lmms-eval 0.7.3's simple_evaluate imports filelock._api, which filelock 4.3 removed: the lmms extra pins below
+    assert importlib.util.find_spec("filelock._api") is not None, 'reinstall the extra: pip install ".[lmms]"'
+
+
+def _replies(items: list) -> dict[str, str]:
+    """Replies that read differently under a careless extraction: cut off inside the answer tag, a draft answer in
+    reasoning (closed ``<think>``, ``<analysis>``, a lone ``</think>``), a half-wrong answer and none at all; the
+    first puzzle gets its answer."""
+    answers = [" ".join(item.answer) for item in items]
+    zeros = [" ".join("0" for _ in item.answer) for item in items]
+    first = items[4].answer[0]
+    return {
+        items[1].id: f"Working it out. <answer>{answers[1]}",  # cut off (finish_reason length)
+        items[2].id: f"draft <answer>{zeros[2]}</answer></think>\n<answer>{answers[2]}</answer>",
+        items[3].id: f"<analysis>draft <answer>{answers[3]}</answer></analysis>\nI am not sure.",
+        items[4].id: f"<think>maybe <answer>{answers[4]}</answer></think><answer>{first} {zeros[4][2:]}</answer>",
+        items[5].id: "I cannot tell.",
+    }
+
+
+def test_lmms_evals_cli_with_its_openai_model_reports_what_crossmath_eval_scores(tasks, tmp_path, monkeypatch,
+                                                                                  capsys):
+    """lmms-eval's own command line, its ``openai`` model and the answer server on 127.0.0.1: the same replies give
+    lmms-eval's figures and ``crossmath-eval score``'s, in every modality."""
+    main = pytest.importorskip("lmms_eval.__main__")
+    from crossmath.eval import cli
+    from crossmath.testing.answer_server import AnswerServer
+
+    dataset = Path(tasks[1])
+    items = load_items(str(dataset), "original", "test")
+    replies = _replies(items)
+    task_names = [f"crossmath_original_{m}" for m in MODALITIES]
+    monkeypatch.chdir(dataset.parent)  # the tasks read crossmath-data in the working folder
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")  # lmms-eval's openai model refuses to start without one
+    with AnswerServer(items, replies=replies) as server:
+        monkeypatch.setattr(sys, "argv", [
+            "lmms-eval", "--include_path", str(TASKS_DIR), "--model", "openai", "--model_args",
+            f"model_version={AnswerServer.MODEL},base_url={server.url}", "--tasks", ",".join(task_names),
+            "--batch_size", "1", "--output_path", str(tmp_path / "lmms"), "--verbosity", "DEBUG"])  # DEBUG: raise
+        main.cli_evaluate()
+        assert all("stop" not in body for body in server.stats.bodies)  # lmms-eval's openai model sends no stop
+        assert cli.main(["run", "--backend", "openai", "--base-url", server.url, "--model", AnswerServer.MODEL,
+                         "--dataset", str(dataset), "--output", str(tmp_path / "runs"), "--no-progress"]) == 0
+    assert set(server.stats.by_puzzle.values()) == {2 * len(MODALITIES)}  # every puzzle once per tool and modality
+    [results_file] = (tmp_path / "lmms").glob("*/*_results.json")
+    lmms = json.loads(results_file.read_text())["results"]
+    capsys.readouterr()
+    blanks = len(items[4].answer)
+    expected_micro = 100 * (1 + 0 + 1 + 0 + 1 / blanks + 0) / 6
+    for modality, name in zip(MODALITIES, task_names, strict=True):
+        run = tmp_path / "runs" / AnswerServer.MODEL / f"original-{modality}"
+        rows = {r["id"]: r for r in map(json.loads, (run / "predictions.jsonl").read_text().splitlines())}
+        assert all(rows[puzzle]["output"] == reply for puzzle, reply in replies.items())
+        assert rows[items[1].id]["finish_reason"] == "length" and rows[items[1].id]["answer"] is None
+        assert cli.main(["score", "--dataset", str(dataset), "--json", str(run / "predictions.jsonl")]) == 0
+        scored = json.loads(capsys.readouterr().out)
+        ours = {"micro": scored["micro"]["mean"], "macro": scored["macro"]["mean"],
+                **{f"step{k}": scored["steps"][f"step{k}"]["mean"] for k in (1, 2, 3)},
+                "step4plus": scored["steps"]["step4+"]["mean"]}
+        theirs = {metric: lmms[name][f"{metric},none"] for metric in ours}
+        assert theirs == pytest.approx({m: math.nan if v is None else v for m, v in ours.items()}, nan_ok=True)
+        assert theirs["macro"] == pytest.approx(100 * 2 / 6) and theirs["micro"] == pytest.approx(expected_micro)

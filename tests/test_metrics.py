@@ -64,6 +64,21 @@ def test_answers_are_read_like_the_published_scorer(output, answer):
     assert extract_answer(output) == answer
 
 
+@pytest.mark.parametrize("output, answer", [
+    ("<analysis>draft <answer>1 2</answer></analysis><answer>3 4</answer>", "3 4"),  # lmms-eval's second pair
+    ("<think>a</think>x<analysis>b <answer>1 2</answer></analysis> <answer>5 6</answer>", "5 6"),
+    ("draft <answer>1 2</answer></think>\n<answer>7 8</answer>", "7 8"),  # the template pre-filled <think>
+    ("draft <answer>1 2</answer></think>\nno answer after thinking", None),
+    ("a</think>b</think> 9 9", "9 9"),  # only what follows the last closing tag
+    ("<think>cut off while thinking <answer>1 2</answer>", None),  # a draft inside unfinished reasoning
+    ("<answer>3 4</answer><think>second thoughts <answer>1 2", "3 4"),
+    ("Worked out: <answer>12 7", None),  # cut off by the token limit inside the tag: maybe half an answer
+    ("<answer>12 7</answer> and <answer>1", "12 7"),
+])
+def test_a_draft_answer_inside_reasoning_never_counts_nor_an_answer_tag_left_open(output, answer):
+    assert extract_answer(output) == answer
+
+
 def test_answer_tokens_match_the_published_line_rule():
     assert answer_tokens("<answer>78,33\t128|90</answer> trailing") == ["78", "33", "128", "90"]
     assert answer_tokens("   ") == []

@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,14 @@ README = ROOT / "README.md"
 
 pytestmark = pytest.mark.torch
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+FREE_PORT = _free_port()
+
 SUBSTITUTIONS: list[tuple[str, str, str]] = [
     # (pattern, replacement, why)
     (r'^pip install [^&]*(&& |$)', "", "the test environment is what the README's test command installed"),
@@ -45,6 +54,7 @@ SUBSTITUTIONS: list[tuple[str, str, str]] = [
      "test-only builds and experiment files (which set their own train size): 3 test puzzles"),
     (r"^(crossmath-eval run .*)$", r"\1 --limit 2 --max-new-tokens 4", "model runs: 2 puzzles, 4 new tokens"),
     (r"^(crossmath-train .*)$", r"\1 --limit 2", "training: 2 puzzles (one step)"),
+    (r"\b8011\b", str(FREE_PORT), "the answer server's example port may be taken here: a free one instead"),
 ]
 
 SKIPPED: dict[str, str] = {
@@ -66,8 +76,10 @@ SKIPPED: dict[str, str] = {
     'lmms-eval --include_path "$(python -c \'import crossmath.tasks as t; print(t.TASKS_DIR)\')" --tasks list':
         "lmms-eval's start-up alone takes about 30 s (it imports every task it ships); tests/test_lmms_tasks.py "
         "loads our tasks with lmms-eval's own TaskManager",
-    'lmms-eval --include_path "$(python -c \'import crossmath.tasks as t; print(t.TASKS_DIR)\')" --model':
+    "--model qwen2_vl --model_args pretrained=Qwen/Qwen2-VL-2B-Instruct":
         "needs a real model for lmms-eval's qwen2_vl wrapper",
+    "--model openai --model_args model_version=crossmath-answers": "lmms-eval's start-up alone takes about 30 s; "
+        "tests/test_lmms_tasks.py runs this command in process against the answer server",
     "crossmath-build --out crossmath-data --train-size 0": "the lmms-eval section rebuilds the folder the Quick "
         "start built; here it already exists",
     "--target self-distill --teacher-run teacher-runs/": "the tiny random model that stands in for Qwen2-VL answers "
@@ -176,6 +188,23 @@ def test_readme_runs(tmp_path, monkeypatch):
            "TRANSFORMERS_OFFLINE": "1", "TQDM_DISABLE": "1"}
     globs: dict = {}
     parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    with contextlib.ExitStack() as background:  # servers started with `&` run until the last block has run
+        _run_blocks(globs, parser, runner, env, background)
+
+
+def _in_background(command: str, env: dict[str, str], stack: contextlib.ExitStack) -> None:
+    """A command ending in ``&`` (a server): started, awaited until it prints its first line (its URL), and stopped
+    when ``stack`` closes."""
+    server = subprocess.Popen(["bash", "-c", f"exec {command}"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    stack.callback(server.wait, timeout=30)
+    stack.callback(server.terminate)
+    assert server.stdout is not None
+    assert server.stdout.readline().startswith("http"), f"{command}: no URL printed"
+
+
+def _run_blocks(globs: dict, parser: doctest.DocTestParser, runner: doctest.DocTestRunner, env: dict[str, str],
+                background: contextlib.ExitStack) -> None:
     for number, (language, text) in enumerate(blocks()):
         if language == "python":
             test = parser.get_doctest(text, globs, f"README.md block {number}", str(README), 0)
@@ -191,6 +220,9 @@ def test_readme_runs(tmp_path, monkeypatch):
                     continue
                 command = substitute(command)
                 if not command:
+                    continue
+                if command.endswith("&"):
+                    _in_background(command[:-1].strip(), env, background)
                     continue
                 began = time.perf_counter()
                 call = in_process(command)

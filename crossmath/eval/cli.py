@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ from crossmath.eval.prompts import (
 
 if TYPE_CHECKING:
     from crossmath.eval.backends.base import Backend
+    from crossmath.eval.sources import EvalItem
 
 
 MAX_SAMPLES = 1000
@@ -188,13 +190,8 @@ def _backend(args: argparse.Namespace) -> Backend:
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _check_run_options(args)
-    from crossmath.eval.backends.base import Sampling
-    from crossmath.eval.run_report import write_results
-    from crossmath.eval.rundir import RunFolder
-    from crossmath.eval.runner import predict
-    from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint, source_revision
-    from crossmath.eval.two_stage import load_transcripts, predict_two_stage, transcript_source
-    from crossmath.report.report import gap_report
+    from crossmath.eval.sources import load_items, slug
+    from crossmath.locking import folder_lock
 
     template_text = load_template(args.prompt_file) if args.prompt_file else None
     for modality in args.modality:
@@ -207,19 +204,55 @@ def _run(args: argparse.Namespace) -> int:
         if {"text", "hybrid"} & set(args.modality) and args.text_format not in items[0].texts:
             raise CrossmathError(f"{args.dataset} carries no {args.text_format} text (it has "
                                  f"{', '.join(items[0].texts)}); choose another --text-format")
+    model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
+    with contextlib.ExitStack() as held:  # before the model loads: a second run into the same folders stops at once
+        for style in items_by_style:
+            for modality in args.modality:
+                held.enter_context(folder_lock(_run_path(args, model_folder, style, modality), "crossmath-eval run"))
+        return _run_locked(args, items_by_style, template_text, model_folder)
+
+
+def _run_path(args: argparse.Namespace, model_folder: str, style: str, modality: str) -> Path:
+    from crossmath.eval.sources import slug
+
+    return Path(args.output) / model_folder / f"{slug(style)}-{modality}"
+
+
+def _refused(backend: Backend, item: EvalItem, args: argparse.Namespace, templates: dict[str, str]) -> dict[str, str]:
+    """The modalities asked for that the model cannot take, each with the reason; two-stage solving asks for text
+    prompts, so it goes where text does."""
+    from crossmath.eval.runner import refusals
+
+    asks = {modality: "text" if modality == TWO_STAGE else modality for modality in args.modality}
+    kinds = sorted(set(asks.values()))
+    refused = refusals(backend, item, kinds, args.text_format,
+                       {kind: templates.get(kind) or DEFAULT_TEMPLATES[kind] for kind in kinds})
+    return {modality: refused[kind] for modality, kind in asks.items() if kind in refused}
+
+
+def _run_locked(args: argparse.Namespace, items_by_style: dict[str, list[EvalItem]], template_text: str | None,
+                model_folder: str) -> int:
+    from crossmath.eval.backends.base import Sampling
+    from crossmath.eval.run_report import write_results
+    from crossmath.eval.rundir import RunFolder
+    from crossmath.eval.runner import predict
+    from crossmath.eval.sources import describe_source, source_fingerprint, source_revision
+    from crossmath.eval.two_stage import load_transcripts, predict_two_stage, transcript_source
+    from crossmath.report.report import gap_report
+
     transcripts = {style: load_transcripts(args.transcripts, fingerprint=source_fingerprint(args.dataset, style,
                                                                                           args.split),
                                            style=style, split=args.split, items=items)
                    for style, items in items_by_style.items()} if args.transcripts else {}
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
-    model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
+    templates = {modality: template_text or DEFAULT_TEMPLATES[modality] for modality in args.modality}
     shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
               "crossmath": __version__, "engine": args.backend}
     fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
     runs: list[tuple[list, RunFolder]] = []  # every run folder checked (taken, or resumable) before the model loads
     for style, items in items_by_style.items():
         for modality in args.modality:
-            template = template_text or DEFAULT_TEMPLATES[modality]
+            template = templates[modality]
             config = {
                 "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
                 "dataset": shared["dataset"], "dataset_fingerprint": fingerprints[style],
@@ -233,20 +266,28 @@ def _run(args: argparse.Namespace) -> int:
                 "engine": shared["engine"], "extra_body": args.extra_body or None,
                 "model_revision": None, "transcripts": None, "crossmath": shared["crossmath"], "backend": None,
             }
-            path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
+            path = _run_path(args, model_folder, style, modality)
             if modality == TWO_STAGE:  # given transcripts, or this command's own transcribe run, planned just before
                 own = runs[-1][1] if not args.transcripts else None
                 config["transcripts"] = (transcripts[style].source() if own is None
                                          else transcript_source(own.path, own.config))
             runs.append((items, RunFolder(path, config, resume=args.resume)))
     backend = _backend(args)
+    refused = _refused(backend, runs[0][0][0], args, templates)
+    for modality, reason in refused.items():
+        print(f"crossmath-eval: {args.model} cannot take {modality} prompts, so no {modality} run: {reason}",
+              file=sys.stderr)
+    if len(refused) == len(args.modality):
+        raise CrossmathError(f"{args.model} takes none of the modalities asked ({', '.join(args.modality)})")
     described = backend.describe()
     run_paths: list[tuple[Path, str]] = []
     incomplete = 0
     for items, run in runs:
+        modality = run.config["modality"]
+        if modality in refused:
+            continue
         run.config.update(backend=described,
                           model_revision=described.get("model_revision") or described.get("server_model"))
-        modality = run.config["modality"]
         if modality == TWO_STAGE:
             reading = transcripts.get(run.config["style"]) or load_transcripts(
                 run.config["transcripts"]["run"], fingerprint=run.config["dataset_fingerprint"],
@@ -271,7 +312,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"crossmath-eval: {incomplete} run(s) incomplete: some requests failed after their retries; "
               "rerun the same command with --resume to send only those", file=sys.stderr)
         return 1
-    return 0
+    return 1 if refused else 0
 
 
 def _summary(metrics: dict) -> str:

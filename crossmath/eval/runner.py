@@ -11,7 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from crossmath.eval.answers import answer_tokens, extract_answer
-from crossmath.eval.backends.base import Backend, Generation, Sampling
+from crossmath.eval.backends.base import Backend, ChecksPrompts, Generation, Sampling
 from crossmath.eval.metrics import blank_correctness
 from crossmath.eval.prompts import TRANSCRIBE, build_prompt
 from crossmath.eval.rundir import RunFolder
@@ -61,6 +61,14 @@ def _chunks(items: Sequence[EvalItem], missing: dict[str, list[int]]) -> dict[in
             chunk = samples[start:start + SAMPLES_PER_CALL]
             by_count.setdefault(len(chunk), []).append((item, chunk))
     return by_count
+def refusals(backend: Backend, item: EvalItem, modalities: Sequence[str], text_format: str,
+             templates: dict[str, str]) -> dict[str, str]:
+    """The modalities the backend's model cannot take, each with the reason, found by preparing ``item``'s prompt
+    in each modality (nothing is generated); engines that cannot tell refuse nothing."""
+    if not isinstance(backend, ChecksPrompts):
+        return {}
+    reasons = {m: backend.refusal(build_prompt(item, m, text_format, templates[m])) for m in modalities}
+    return {m: reason for m, reason in reasons.items() if reason is not None}
 
 
 def predict(backend: Backend, items: Sequence[EvalItem], run: RunFolder, *, modality: str, text_format: str,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from crossmath.eval.answers import THINKING
+from crossmath.eval.answers import without_reasoning
 from crossmath.puzzles.arith import canonical_operator
 from crossmath.puzzles.model import BLANK, EQUALS, MAX_SIDE, Cell, PuzzleError
 from crossmath.puzzles.text import GRID_WRITERS, from_grid, markdown_grid
@@ -64,7 +64,7 @@ def kind_of(text: str) -> str:
 
 
 def _grid_body(reply: str) -> str:
-    visible = THINKING.sub("", reply)
+    visible = without_reasoning(reply)
     tagged = GRID_TAG.search(visible)
     return FENCE.sub("", tagged.group(1) if tagged else visible)
 

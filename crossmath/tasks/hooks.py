@@ -3,15 +3,15 @@
 lmms-eval makes a request from a dataset row with ``doc_to_visual`` and ``doc_to_text``, passes each reply to
 ``process_results``, and hands the collected results to the aggregations. The prompt is crossmath-eval's default
 for the modality; the answer is read as ``crossmath-eval`` reads it; the figures (micro and macro accuracy, accuracy
-by step level pooled over blanks, in percent) are those of :func:`crossmath.eval.metrics.score_sample`. The
-transcription tasks score the reading as ``crossmath-eval run --modality transcribe`` does (the read figures of
+by step level pooled over blanks, in percent) are those of :func:`crossmath.eval.metrics.score_sample`. The reply is
+read by :func:`crossmath.eval.answers.extract_answer` and nothing else, so lmms-eval and ``crossmath-eval`` agree.
+The transcription tasks score the reading as ``crossmath-eval run --modality transcribe`` does (the read figures of
 :mod:`crossmath.eval.read_metrics`, means over puzzles in percent, without intervals).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from functools import partial
 from typing import Any
 
@@ -25,7 +25,6 @@ from crossmath.eval.transcripts import score_reading, true_grid
 from crossmath.schema import TEXT_COLUMNS
 
 METRICS = ("micro", "macro", "step1", "step2", "step3", "step4plus")
-OPEN_TAG = re.compile(r"<answer>(?!.*</answer>)", re.IGNORECASE | re.DOTALL)
 
 
 def doc_to_visual(doc: dict[str, Any]) -> list[Image.Image]:
@@ -46,16 +45,11 @@ def doc_to_text(doc: dict[str, Any], lmms_eval_specific_kwargs: dict[str, Any] |
     return prompt_text(DEFAULT_TEMPLATES[modality], modality, text_format, puzzle)
 
 
-def closed(reply: str) -> str:
-    """The reply with its answer tag closed, where generation stopped at ``</answer>`` and lmms-eval dropped it."""
-    return reply + "</answer>" if OPEN_TAG.search(reply) else reply
-
-
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, dict[str, Any]]:
     """The puzzle's truth and the reply's answer tokens, under every metric (each aggregation scores them all)."""
     scored = {
         "id": doc["id"], "answer": doc["answer"].split(), "steps": [f"step{k}" for k in doc["blank_steps"]],
-        "difficulty": doc.get("difficulty"), "predicted": answer_tokens(extract_answer(closed(results[0])) or ""),
+        "difficulty": doc.get("difficulty"), "predicted": answer_tokens(extract_answer(results[0]) or ""),
     }
     return dict.fromkeys(METRICS, scored)
 

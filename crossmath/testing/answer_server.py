@@ -6,7 +6,10 @@ prompts), replies ``<answer>...</answer>`` after a fixed delay, reports usage, s
 takes ``n`` (or refuses it, as some servers do). Faults are injected per puzzle: a list of ``429`` (with
 ``Retry-After``), ``500``, ``slow`` (a reply after ``slow_seconds``, unless the client gives up first),
 ``malformed`` (a 200 with broken JSON) or ``drop`` (the connection closed without a reply), used up one per
-request, or ``always`` (a 500 on every request while it stays in the plan).
+request, or ``always`` (a 500 on every request while it stays in the plan). ``replies`` gives a puzzle a fixed
+reply instead of its answer (a wrong one, reasoning, a reply cut off inside its ``<answer>`` tag, which is sent
+with ``finish_reason: length`` as a server's reply cut off by its token limit is). The server never applies a
+``stop`` it is sent (it records it in ``stats.bodies``).
 
 Planted parameters (``misread=p``) make it a model with a known reading: it reads each shown number wrongly with
 probability p (drawn per puzzle and cell from ``seed``, the last digit swapped for a look-alike), transcribes
@@ -21,6 +24,10 @@ On a conflict config (:mod:`crossmath.dataset.conflict`), a hybrid request shows
 text of its twin B. With ``q`` set, the server plants a reliance: at each blank where A and B differ it follows the
 image (A's value) with probability ``q``, else the text (B's value), drawn from a hash of the puzzle, the request and
 the blank, and records each choice in ``stats.planted``.
+
+``python -m crossmath.testing.answer_server DATASET`` serves it from the command line with the same faults and
+planted parameters (``--fault``, ``--fail-every``, ``--rate-limit``, ``--delay``, ``--misread``, ``--q``, ...; see
+``--help``).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import json
 import random
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -101,13 +109,19 @@ class AnswerServer:
     def __init__(self, items: Iterable[EvalItem], *, model: str = MODEL, delay: float = 0.0,
                  faults: dict[str, list[str]] | None = None, slow_seconds: float = 2.0, retry_after: str = "0.2",
                  accepts_n: bool = True, misread: float = 0.0, slip: float = 0.0, seed: int = 0,
-                 q: float | None = None) -> None:
+                 q: float | None = None, replies: dict[str, str] | None = None, port: int = 0) -> None:
         if q is not None and not 0 <= q <= 1:
             raise ValueError(f"q is a probability in [0, 1], not {q}")
         self.model, self.delay, self.slow_seconds, self.retry_after = model, delay, slow_seconds, retry_after
         self.q = q
         self.faults = faults or {}
         self.misread, self.slip, self.seed = misread, slip, seed
+        self.replies = replies or {}
+        self.asked = threading.Event()
+        """Set at the first chat request: a readiness signal for tests that start a second client meanwhile."""
+        self.gate = threading.Event()
+        """Replies wait while this is clear (``server.gate.clear()`` holds them back, at most a minute)."""
+        self.gate.set()
         self.stats = ServerStats()
         self.lock = threading.Lock()
         self.by_text: dict[str, tuple[EvalItem, bool]] = {}
@@ -124,7 +138,7 @@ class AnswerServer:
                 self.by_text[text] = (item, False)
             self.by_image[_pixels(item.image())] = item
         self.accepts_n = accepts_n
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())  # port 0: any free one
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -200,6 +214,8 @@ class AnswerServer:
     def reply(self, request: dict[str, Any], client_gone: Callable[[float], bool]) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body for one chat request (status 0: no reply). ``client_gone(s)`` waits up to s
         seconds and says whether the client closed the connection meanwhile (it gave up on a slow reply)."""
+        self.asked.set()
+        self.gate.wait(timeout=60)
         asked = self.puzzle_of(request["messages"])
         if asked is None:
             return 400, {}, json.dumps({"error": {"message": "no crossmath puzzle in the request"}}).encode()
@@ -223,7 +239,9 @@ class AnswerServer:
         if n > 1 and not self.accepts_n:
             return 400, {}, b'{"error": {"message": "n > 1 is not supported"}}'
         twin = self.q is not None and _shows_twin(request["messages"], item)
-        if asked.transcribe:
+        if item.id in self.replies:
+            words = [self.replies[item.id].split(" ")] * n
+        elif asked.transcribe:
             words = [f"<grid>\n{grid_text(self.readings[item.id], 'markdown')}\n</grid>".split(" ")] * n
         else:
             words = [f"The missing numbers are found. <answer>{answer}</answer>".split() for answer in
@@ -231,7 +249,8 @@ class AnswerServer:
                       self.answer(item, asked.own_reading, asked.image) for i in range(n))]
         limit = int(request.get("max_tokens") or len(words[0]))  # a word is a token here
         texts = [" ".join(reply[:limit]) for reply in words]
-        finish = "stop" if limit >= len(words[0]) else "length"
+        cut = limit < len(words[0]) or texts[0].count("<answer>") > texts[0].count("</answer>")
+        finish = "length" if cut else "stop"
         prompt_tokens = len(json.dumps(request["messages"])) // 4
         completion_tokens = n * min(limit, len(words[0]))
         with self.lock:
@@ -321,30 +340,80 @@ class AnswerServer:
         return Handler
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Serve a dataset's answers until interrupted: ``python -m crossmath.testing.answer_server DATASET``; prints
-    the URL to pass as ``--base-url``."""
+FAULTS = ("429", "500", "slow", "malformed", "drop", "always")
+"""The faults a puzzle's plan may hold."""
+
+
+def _fault_plan(text: str) -> tuple[str, list[str]]:
     import argparse
 
-    from crossmath.eval.sources import load_items
+    puzzle, _, kinds = text.partition("=")
+    plan = [kind.strip() for kind in kinds.split(",") if kind.strip()]
+    unknown = [kind for kind in plan if kind not in FAULTS]
+    if not puzzle or not plan or unknown:
+        raise argparse.ArgumentTypeError(f"expected PUZZLE=FAULT[,FAULT...] with faults among {', '.join(FAULTS)}; "
+                                         f"got {text!r}")
+    return puzzle, plan
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
+
+def fault_plans(ids: list[str], every: dict[str, int], plans: list[tuple[str, list[str]]]) -> dict[str, list[str]]:
+    """The fault plans of the command line: for each fault and N in ``every``, the first request for every Nth
+    puzzle (in dataset order) gets that fault; then each ``(puzzle, plan)`` is appended to its puzzle's plan."""
+    faults: dict[str, list[str]] = {}
+    for kind, n in every.items():
+        for puzzle in ids[n - 1::n]:
+            faults.setdefault(puzzle, []).append(kind)
+    for puzzle, plan in plans:
+        faults.setdefault(puzzle, []).extend(plan)
+    return faults
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a dataset's answers until interrupted: ``python -m crossmath.testing.answer_server DATASET``; prints
+    the URL to pass as ``--base-url`` once it serves."""
+    import argparse
+
+    from crossmath._cli import positive_int, run_cli
+
+    parser = argparse.ArgumentParser(prog="python -m crossmath.testing.answer_server", description=main.__doc__)
     parser.add_argument("dataset")
-    parser.add_argument("--style", default="original")
+    parser.add_argument("--style", default="original", help="config to serve (default original)")
     parser.add_argument("--split", default="test")
+    parser.add_argument("--model", default=AnswerServer.MODEL, help=f"model name served (default {AnswerServer.MODEL})")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--fail-every", type=positive_int, metavar="N",
+                        help="a 500 on the first request for every Nth puzzle")
+    parser.add_argument("--rate-limit", type=positive_int, metavar="N",
+                        help="a 429 (with Retry-After) on the first request for every Nth puzzle")
+    parser.add_argument("--fault", type=_fault_plan, action="append", default=[], metavar="PUZZLE=FAULT,...",
+                        help=f"a puzzle's faults, one per request, in order ({', '.join(FAULTS)}); repeatable")
+    parser.add_argument("--retry-after", default="0.2", help="the Retry-After of a 429 (default 0.2 s)")
+    parser.add_argument("--slow-seconds", type=float, default=2.0, help="the wait of a slow reply (default 2 s)")
+    parser.add_argument("--no-n", action="store_true", help="refuse requests for n > 1 replies, as some servers do")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     parser.add_argument("--misread", type=float, default=0.0, help="chance of misreading each shown number")
     parser.add_argument("--slip", type=float, default=0.0, help="chance of a wrong blank on an image prompt")
     parser.add_argument("--q", type=float, help="on a conflict config's hybrid prompts, follow the image at each "
                                                 "differing blank with this probability, else the text")
     parser.add_argument("--seed", type=int, default=0, help="seed of the planted misreadings, slips and choices")
-    args = parser.parse_args(argv)
-    with AnswerServer(load_items(args.dataset, args.style, args.split), delay=args.delay, misread=args.misread,
+    parser.set_defaults(run=_serve)
+    return run_cli(parser, argv)
+
+
+def _serve(args: Any) -> int:
+    from crossmath.eval.sources import load_items
+
+    items = load_items(args.dataset, args.style, args.split)
+    every = {kind: n for kind, n in (("500", args.fail_every), ("429", args.rate_limit)) if n}
+    faults = fault_plans([item.id for item in items], every, args.fault)
+    with AnswerServer(items, model=args.model, delay=args.delay, faults=faults, slow_seconds=args.slow_seconds,
+                      retry_after=args.retry_after, accepts_n=not args.no_n, port=args.port, misread=args.misread,
                       slip=args.slip, q=args.q, seed=args.seed) as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,9 +1,10 @@
 """Randomly initialised vision-language models, saved like any Hub checkpoint, for tests and throughput figures.
 
 Weights cannot be downloaded on every machine, yet the evaluator must run the path a real model takes. These
-builders make tiny models of four families (Qwen2-VL, LLaVA, Gemma 3 and Idefics3/SmolVLM style) with a tokenizer
-trained on the spot, an image processor for small images and a chat template; :func:`random_from_config` makes a
-full-size model from a real model's ``config.json`` for throughput measurements. Their outputs are junk text.
+builders make tiny models of seven families (Qwen2-VL, Qwen2.5-VL, Qwen3.5, LLaVA, Gemma 3, Idefics3/SmolVLM and
+PaliGemma style) with a tokenizer trained on the spot, an image processor for small images and a chat template;
+:func:`random_from_config` makes a full-size model from a real model's ``config.json`` for throughput measurements.
+Their outputs are junk text.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ IDEFICS3_TEMPLATE = (
     "{% if part['type'] == 'image' %}<image>{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
     "{% endfor %}{% endif %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}"
 )
+PALIGEMMA_TEMPLATE = (
+    "{% for message in messages %}{% if message['content'] is not string %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>{% endif %}{% endfor %}{% endif %}{% endfor %}"
+    "{% for message in messages %}{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "{% endif %}{% endfor %}"
+)
 CORPUS = [
     "This is a cross-math puzzle: equations A op B = C read across and down and cross at shared numbers.",
     "Give the missing numbers in reading order, separated by single spaces: <answer>78 33 128 90</answer>",
@@ -59,6 +67,18 @@ def _tokenizer(special: list[str], vocab_size: int, **tokens: Any) -> Any:
     return PreTrainedTokenizerFast(tokenizer_object=raw, **tokens)
 
 
+def _qwen_tokenizer() -> tuple[Any, dict[str, int]]:
+    """The tokenizer of the Qwen-style models and the ids of its special tokens."""
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+               "<|image_pad|>", "<|video_pad|>", "<think>", "</think>"]
+    tokenizer = _tokenizer(special, 320, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                           extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
+                                                 "vision_start_token": "<|vision_start|>",
+                                                 "vision_end_token": "<|vision_end|>"},
+                           chat_template=QWEN_TEMPLATE)
+    return tokenizer, {token: tokenizer.convert_tokens_to_ids(token) for token in special}
+
+
 def tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
     """A Qwen2-VL-style model of a few hundred kB (its processor needs torchvision)."""
     import torch
@@ -70,17 +90,10 @@ def tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
         Qwen2VLVideoProcessor,
     )
 
-    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-               "<|image_pad|>", "<|video_pad|>", "<think>", "</think>"]
-    tokenizer = _tokenizer(special, 320, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                           extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
-                                                 "vision_start_token": "<|vision_start|>",
-                                                 "vision_end_token": "<|vision_end|>"},
-                           chat_template=QWEN_TEMPLATE)
+    tokenizer, ids = _qwen_tokenizer()
     pixels = dict(min_pixels=16 * 16, max_pixels=64 * 64, patch_size=4, temporal_patch_size=2, merge_size=2)
     processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels), tokenizer=tokenizer,
                                  video_processor=Qwen2VLVideoProcessor(**pixels), chat_template=QWEN_TEMPLATE)
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in special}
     config = Qwen2VLConfig(
         text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
@@ -94,6 +107,79 @@ def tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = Qwen2VLForConditionalGeneration(config)
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    return _save(model, processor, path)
+
+
+def tiny_qwen2_5_vl(path: str | Path, seed: int = 0) -> Path:
+    """A Qwen2.5-VL-style model (windowed vision attention, SwiGLU vision blocks) of a few hundred kB."""
+    import torch
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    tokenizer, ids = _qwen_tokenizer()
+    pixels = dict(min_pixels=16 * 16, max_pixels=64 * 64, patch_size=4, temporal_patch_size=2, merge_size=2)
+    processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels), tokenizer=tokenizer,
+                                    video_processor=Qwen2VLVideoProcessor(**pixels), chat_template=QWEN_TEMPLATE)
+    config = Qwen2_5_VLConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+                         bos_token_id=ids["<|im_start|>"], eos_token_id=ids["<|im_end|>"],
+                         pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=True),
+        vision_config=dict(depth=2, hidden_size=16, intermediate_size=32, num_heads=2, patch_size=4,
+                           spatial_merge_size=2, temporal_patch_size=2, window_size=16, out_hidden_size=32,
+                           fullatt_block_indexes=[1], in_channels=3),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    return _save(model, processor, path)
+
+
+def tiny_qwen3_5(path: str | Path, seed: int = 0) -> Path:
+    """A Qwen3.5-style model (linear-attention and full-attention layers, learned vision positions) of a few hundred
+    kB. Without ``flash-linear-attention`` and ``causal-conv1d`` transformers runs its reference PyTorch kernels."""
+    import torch
+    from transformers import (
+        Qwen2VLImageProcessor,
+        Qwen3_5Config,
+        Qwen3_5ForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    tokenizer, ids = _qwen_tokenizer()
+    pixels = dict(size={"shortest_edge": 16 * 16, "longest_edge": 64 * 64}, patch_size=4, temporal_patch_size=2,
+                  merge_size=2)
+    processor = Qwen3VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels), tokenizer=tokenizer,
+                                 video_processor=Qwen3VLVideoProcessor(**pixels), chat_template=QWEN_TEMPLATE)
+    config = Qwen3_5Config(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=4096,
+                         linear_key_head_dim=8, linear_value_head_dim=8, linear_num_key_heads=2,
+                         linear_num_value_heads=2, layer_types=["linear_attention", "full_attention"],
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 1, 1],
+                                          "partial_rotary_factor": 0.5},
+                         bos_token_id=ids["<|im_start|>"], eos_token_id=ids["<|im_end|>"],
+                         pad_token_id=ids["<|endoftext|>"]),
+        vision_config=dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, patch_size=4,
+                           spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=32, num_position_embeddings=16),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(seed)
+    model = Qwen3_5ForConditionalGeneration(config)
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     return _save(model, processor, path)
@@ -145,6 +231,7 @@ def tiny_gemma3(path: str | Path, seed: int = 0) -> Path:
     config = Gemma3Config(
         text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=2, num_key_value_heads=1, head_dim=16, sliding_window=64,
+                         layer_types=["sliding_attention", "full_attention"],  # a window alone sees no puzzle
                          max_position_embeddings=4096, bos_token_id=ids["<bos>"], eos_token_id=ids["<end_of_turn>"],
                          pad_token_id=ids["<pad>"]),
         vision_config=dict(model_type="siglip_vision_model", hidden_size=16, intermediate_size=32,
@@ -187,6 +274,40 @@ def tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
     model = Idefics3ForConditionalGeneration(config)
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.generation_config.eos_token_id = ids["<end_of_utterance>"]
+    return _save(model, processor, path)
+
+
+def tiny_paligemma(path: str | Path, seed: int = 0) -> Path:
+    """A PaliGemma-style model (SigLIP vision tower, Gemma text model, image tokens before the prompt) of a few
+    hundred kB. Like PaliGemma, its processor takes no prompt without an image."""
+    import torch
+    from transformers import (
+        PaliGemmaConfig,
+        PaliGemmaForConditionalGeneration,
+        PaliGemmaProcessor,
+        SiglipImageProcessor,
+    )
+
+    special = ["<pad>", "<bos>", "<eos>", "<image>"]
+    tokenizer = _tokenizer(special, 300, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>",
+                           extra_special_tokens={"image_token": "<image>"}, chat_template=PALIGEMMA_TEMPLATE)
+    image_processor = SiglipImageProcessor(size={"height": 32, "width": 32}, image_seq_length=16)  # (32 / 8) ** 2
+    processor = PaliGemmaProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                                   chat_template=PALIGEMMA_TEMPLATE)
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in special}
+    config = PaliGemmaConfig(
+        vision_config=dict(model_type="siglip_vision_model", hidden_size=16, intermediate_size=32,
+                           num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8,
+                           projection_dim=32),
+        text_config=dict(model_type="gemma", vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                         bos_token_id=ids["<bos>"], eos_token_id=ids["<eos>"], pad_token_id=ids["<pad>"]),
+        image_token_index=ids["<image>"], projection_dim=32,
+    )
+    torch.manual_seed(seed)
+    model = PaliGemmaForConditionalGeneration(config)
+    model.generation_config.pad_token_id = ids["<pad>"]
+    model.generation_config.eos_token_id = ids["<eos>"]
     return _save(model, processor, path)
 
 

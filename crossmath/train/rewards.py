@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from crossmath.eval.answers import ANSWER_TAG, THINKING, answer_tokens, extract_answer
+from crossmath.eval.answers import ANSWER_TAG, answer_tokens, extract_answer, without_reasoning
 from crossmath.eval.metrics import Truth, blank_correctness
 
 WHOLE_NUMBERS = re.compile(r"\d+(?: \d+)*")
@@ -49,7 +49,7 @@ def correctness_reward(completions: Sequence[Any], answer: Sequence[str], **_: A
 
 
 def format_score(reply: str, answer: str) -> float:
-    tagged = ANSWER_TAG.search(THINKING.sub("", reply))
+    tagged = ANSWER_TAG.search(without_reasoning(reply))
     if tagged is None:
         return 0.0
     values = " ".join(answer_tokens(tagged.group(0)))

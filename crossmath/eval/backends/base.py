@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import Prompt
@@ -61,4 +61,14 @@ class Backend(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """Model, adapter and library versions, for a run's config."""
+        ...
+
+
+@runtime_checkable
+class ChecksPrompts(Protocol):
+    """An engine that can tell, without generating, whether its model takes a kind of prompt at all (a PaliGemma
+    processor takes no prompt without an image)."""
+
+    def refusal(self, prompt: Prompt) -> str | None:
+        """Why the model cannot take prompts like ``prompt``, in one line; None when it can."""
         ...

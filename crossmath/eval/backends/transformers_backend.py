@@ -114,6 +114,17 @@ class TransformersBackend:
         inputs = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
         return inputs.to(self.model.device)
 
+    def refusal(self, prompt: Prompt) -> str | None:
+        """Why this model's processor refuses prompts like ``prompt`` (encoded, never generated from); None when
+        it takes them."""
+        try:
+            self.encode([prompt])
+        except BackendError:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:
+            return _first_line(exc)
+        return None
+
     def generate(self, prompts: Sequence[Prompt], sampling: Sampling,
                  seed: int) -> list[tuple[int | None, list[Generation]]]:
         import torch
