@@ -8,15 +8,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
-from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, check_template, load_template
-
-if TYPE_CHECKING:
-    from crossmath.eval.backends.base import Backend
+from crossmath.eval.prompts import FORMAT_NAMES, MODALITIES
 
 
 def _modalities(text: str) -> list[str]:
@@ -37,11 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
                               "image-text-to-text model (optionally with a LoRA adapter), or any model behind an "
                               "OpenAI-compatible server, on a dataset, in one or more modalities and styles, "
                               "writing one run folder each; then print the gap table.")
-    run.add_argument("--model", required=True, help="Hub id or local folder of the model (with --backend openai: "
+    run.add_argument("--plan", metavar="FILE.toml", help="run a whole study: every model, style and modality of a "
+                     "plan file (see the README); options given here override the file")
+    run.add_argument("--dry-run", action="store_true", help="with --plan: list the runs and which are done, "
+                     "loading nothing")
+    run.add_argument("--model", help="Hub id or local folder of the model (with --backend openai: "
                      "the name the server serves it under)")
+    run.add_argument("--name", help="the model's label in folders and reports (default: the model's and adapter's "
+                     "names)")
     run.add_argument("--adapter", help="folder of a peft LoRA adapter to load on top")
     run.add_argument("--merge-adapter", action="store_true", help="merge the adapter into the weights")
-    run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
+    run.add_argument("--dataset", help="a crossmath-build folder, a Hub dataset id, or a published "
                      "JSONL file (image paths relative to it)")
     run.add_argument("--style", type=comma_list, default=["original"], metavar="S1,S2",
                      help="config(s) to evaluate (default original), or all; for a JSONL file it only names the run")
@@ -114,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_run_options(args: argparse.Namespace) -> None:
-    """Every option of ``run`` checked before torch or a dataset loads, so a mistake fails at once."""
+def _check_run_options(args: argparse.Namespace, *, paths: bool = True) -> None:
+    """Every option of ``run`` checked before torch or a dataset loads, so a mistake fails at once; ``paths=False``
+    leaves the model and adapter folders to be checked when the model loads (a plan's other models still run)."""
     from crossmath.eval.backends.openai_backend import parse_extra_body
     from crossmath.eval.backends.transformers_backend import check_adapter_path, check_model_path
 
@@ -139,7 +142,7 @@ def _check_run_options(args: argparse.Namespace) -> None:
             raise CrossmathError("--backend openai needs --base-url (or OPENAI_BASE_URL)")
         if args.api_key_env and not os.environ.get(args.api_key_env):
             raise CrossmathError(f"--api-key-env names {args.api_key_env}, which is not set in the environment")
-    else:
+    elif paths:
         check_model_path(args.model)
         if args.adapter:
             check_adapter_path(args.adapter)
@@ -147,98 +150,33 @@ def _check_run_options(args: argparse.Namespace) -> None:
         args.batch_size = 4 * args.concurrency if args.backend == "openai" else 8
 
 
-def _backend(args: argparse.Namespace) -> Backend:
-    if args.backend == "openai":
-        from crossmath.eval.backends.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(args.model, base_url=args.base_url, api_key_env=args.api_key_env or "OPENAI_API_KEY",
-                             concurrency=args.concurrency, timeout=args.timeout, max_retries=args.max_retries,
-                             extra_body=args.extra_body)
-    from crossmath.eval.backends.transformers_backend import TransformersBackend
-
-    return TransformersBackend(args.model, adapter=args.adapter, merge_adapter=args.merge_adapter, dtype=args.dtype,
-                               device_map=args.device_map, attn_implementation=args.attn_implementation,
-                               trust_remote_code=args.trust_remote_code)
-
-
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.plan:
+        from crossmath.eval.plan_runner import run_plan
+
+        return run_plan(args, build_parser(), _check_run_options)
+    if args.dry_run:
+        raise CrossmathError("--dry-run lists the runs of a plan; give --plan FILE")
+    missing = [option for option, value in (("--model", args.model), ("--dataset", args.dataset)) if not value]
+    if missing:
+        raise CrossmathError(f"run needs {' and '.join(missing)} (or --plan FILE)")
     _check_run_options(args)
-    from crossmath.eval.backends.base import Sampling
-    from crossmath.eval.run_report import write_results
-    from crossmath.eval.rundir import RunFolder
-    from crossmath.eval.runner import predict
-    from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint, source_revision
+    from crossmath.eval.cells import fingerprints, load_model_items, make_backend, model_cells, model_folder, run_cells
     from crossmath.report.report import gap_report
 
-    template_text = load_template(args.prompt_file) if args.prompt_file else None
-    for modality in args.modality:
-        check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
-    styles = _all_configs(args.dataset) if args.style == ["all"] else args.style
-    items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in styles}
-    for style, items in items_by_style.items():
-        if not items:
-            raise CrossmathError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
-        if args.modality != ["image"] and args.text_format not in items[0].texts:
-            raise CrossmathError(f"{args.dataset} carries no {args.text_format} text (it has "
-                                 f"{', '.join(items[0].texts)}); choose another --text-format")
-    backend = _backend(args)
-    sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
-    model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
-    described = backend.describe()
-    shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
-              "crossmath": __version__, "engine": args.backend, "backend": described,
-              "model_revision": described.get("model_revision") or described.get("server_model")}
-    fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
-    run_paths, incomplete = [], 0
-    for style, items in items_by_style.items():
-        for modality in args.modality:
-            template = template_text or DEFAULT_TEMPLATES[modality]
-            config = {
-                "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
-                "dataset": shared["dataset"], "dataset_fingerprint": fingerprints[style],
-                "dataset_revision": shared["dataset_revision"], "style": style, "factors": items[0].factors,
-                "split": args.split,
-                "modality": modality, "text_format": args.text_format, "prompt_template": template,
-                "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
-                "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,
-                "dtype": args.dtype, "limit": args.limit, "batch_size": args.batch_size,
-                "device_map": args.device_map, "attn_implementation": args.attn_implementation,
-                "engine": shared["engine"], "extra_body": args.extra_body or None,
-                "model_revision": shared["model_revision"],
-                "crossmath": shared["crossmath"], "backend": shared["backend"],
-            }
-            path = Path(args.output) / model_folder / f"{slug(style)}-{modality}"
-            run = RunFolder(path, config, resume=args.resume)
-            predict(backend, items, run, modality=modality, text_format=args.text_format, template=template,
-                    sampling=sampling, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
-            metrics = write_results(run, items, args.num_samples)
-            print(f"{path}: {_summary(metrics)}")
-            incomplete += not metrics["complete"]
-            run_paths.append(path)
-    if len(run_paths) > 1:
-        print(gap_report(run_paths, out=Path(args.output) / model_folder / "report"))
+    cells = model_cells(args)
+    items_by_style = load_model_items(args, list(dict.fromkeys(cell.style for cell in cells)))
+    backend = make_backend(args)
+    results = run_cells(args, backend, cells, items_by_style, fingerprints(args, cells), resume=args.resume)
+    if len(cells) > 1:
+        print(gap_report([cell.path for cell in cells], out=Path(args.output) / model_folder(args) / "report"))
+    incomplete = sum(not metrics["complete"] for metrics in results)
     if incomplete:
         print(f"crossmath-eval: {incomplete} run(s) incomplete: some requests failed after their retries; "
               "rerun the same command with --resume to send only those", file=sys.stderr)
         return 1
     return 0
-
-
-def _summary(metrics: dict) -> str:
-    figures = ", ".join(f"{name} " + ("n/a" if metrics[name]["mean"] is None else f"{metrics[name]['mean']:.2f}%")
-                        for name in ("micro", "macro"))
-    failed = f", INCOMPLETE: {metrics['failed_puzzles']} failed" if not metrics["complete"] else ""
-    return f"{figures} ({metrics['puzzles']} puzzles x {metrics['samples']} samples{failed})"
-
-
-def _all_configs(dataset: str) -> list[str]:
-    """Every config of a built dataset (a folder or a Hub id), for ``--style all``."""
-    import datasets
-
-    if Path(dataset).is_file():
-        raise CrossmathError("--style all needs a dataset with configs, not a JSONL file")
-    return datasets.get_dataset_config_names(dataset)
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -266,7 +204,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli(build_parser(), argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    parser.set_defaults(argv=argv)  # what --plan tells apart: options typed, which override the plan
+    return run_cli(parser, argv)
 
 
 if __name__ == "__main__":

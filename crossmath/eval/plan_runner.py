@@ -1,0 +1,173 @@
+"""``crossmath-eval run --plan``: every model of a plan, each in its styles and modalities, through the single-run
+path (the same run folders and ``config.json``), then one report over all of them.
+
+A model is loaded once for all its runs and freed before the next. A rerun skips finished runs (without loading
+their model), continues partial ones and resends failed requests only. A model that fails (a bad path, a server
+that is down, out of memory) is recorded, and the others still run; the summary names each failure in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from crossmath.eval.cells import (
+    Cell,
+    cell_status,
+    fingerprints,
+    load_model_items,
+    make_backend,
+    model_cells,
+    model_folder,
+    run_cells,
+)
+from crossmath.eval.plan import PLAN_FILE, PlanError, given_options, read_plan
+from crossmath.eval.sources import EvalItem
+
+FAILURES = "plan-failures.log"
+"""Written to the output folder when models fail: each failure's traceback."""
+
+
+@dataclass
+class Entry:
+    """A model of the plan, its cells, and their fingerprints and states before running."""
+
+    args: argparse.Namespace
+    cells: list[Cell]
+    fingerprint: dict[str, str | None]
+    status: list[str]
+
+    @property
+    def label(self) -> str:
+        return model_folder(self.args)
+
+
+def _entries(args: argparse.Namespace, parser: argparse.ArgumentParser,
+             check: Callable[..., None]) -> tuple[Any, list[Entry]]:
+    """Read and check the plan and every model's cells; loads no model and no dataset rows."""
+    plan = read_plan(args.plan, parser, args, given_options(parser, args.argv), lambda ns: check(ns, paths=False))
+    entries = []
+    for namespace in plan.models:
+        try:
+            cells = model_cells(namespace)
+        except Exception as exc:  # a template, or a dataset whose configs cannot be listed
+            raise PlanError(f"{plan.path}: [[model]] {model_folder(namespace)}: {_first_line(exc)}") from None
+        prints = fingerprints(namespace, cells)
+        entries.append(Entry(namespace, cells, prints, [cell_status(namespace, c, prints[c.style]) for c in cells]))
+    return plan, entries
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _dry_run(entries: list[Entry]) -> int:
+    width = max(len(entry.label) for entry in entries)
+    cells = max(len(f"{cell.style}-{cell.modality}") for entry in entries for cell in entry.cells)
+    for entry in entries:
+        for cell, status in zip(entry.cells, entry.status):
+            print(f"{entry.label:<{width}}  {cell.style + '-' + cell.modality:<{cells}}  {status:<14}  {cell.path}")
+    runs = [s for e in entries for s in e.status]
+    print(f"{len(runs)} runs of {len(entries)} models: {runs.count('done')} done, {runs.count('partial')} partial, "
+          f"{runs.count('new')} to run" + (f", {runs.count('other settings')} held by runs of other settings"
+                                             if "other settings" in runs else ""))
+    return 0
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops a plan as Ctrl-C does: predictions written so far are kept, and a rerun continues."""
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def free_memory() -> None:
+    """Give back what a model held before the next one loads: Python objects, and cached GPU memory."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _run_entry(entry: Entry, items_cache: dict[tuple[Any, ...], list[EvalItem]]) -> list[dict[str, Any]]:
+    """Run a model's unfinished cells on one loaded backend, freed afterwards."""
+    args = entry.args
+    blocked = [cell.path for cell, status in zip(entry.cells, entry.status) if status == "other settings"]
+    if blocked:
+        raise PlanError(f"{blocked[0]} holds a run of other settings; move it away or choose another output")
+    todo = [cell for cell, status in zip(entry.cells, entry.status) if status != "done"]
+    items = load_model_items(args, list(dict.fromkeys(cell.style for cell in todo)), items_cache)
+    backend = make_backend(args)
+    try:
+        return run_cells(args, backend, todo, items, entry.fingerprint, resume=True)
+    finally:
+        del backend
+        free_memory()
+
+
+def run_plan(args: argparse.Namespace, parser: argparse.ArgumentParser, check: Callable[..., None]) -> int:
+    """Run (or with ``--dry-run`` list) a plan; exit status 1 when a model failed or a run is incomplete."""
+    plan, entries = _entries(args, parser, check)
+    if args.dry_run:
+        return _dry_run(entries)
+    output = Path(entries[0].args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / PLAN_FILE).write_text(plan.text, encoding="utf-8")
+    failures: list[tuple[str, str]] = []
+    incomplete, items_cache = 0, dict[tuple[Any, ...], list[EvalItem]]()
+    log = output / FAILURES
+    log.unlink(missing_ok=True)
+    with _sigterm_interrupts():
+        try:
+            for entry in entries:
+                if set(entry.status) == {"done"}:
+                    print(f"{entry.label}: all {len(entry.cells)} runs done already", flush=True)
+                    continue
+                try:
+                    results = _run_entry(entry, items_cache)
+                except Exception as exc:  # one model failing never stops the others
+                    failures.append((entry.label, _first_line(exc)))
+                    with open(log, "a", encoding="utf-8") as handle:
+                        handle.write(f"== {entry.label}\n{''.join(traceback.format_exception(exc))}\n")
+                    print(f"{entry.label}: FAILED: {_first_line(exc)}", file=sys.stderr, flush=True)
+                    continue
+                incomplete += sum(not metrics["complete"] for metrics in results)
+        except KeyboardInterrupt:
+            print("crossmath-eval: plan interrupted; rerun the same command to continue where it stopped",
+                  file=sys.stderr)
+            raise
+    _report(entries, output)
+    runs = sum(len(entry.cells) for entry in entries)
+    print(f"plan {plan.path}: {runs} runs of {len(entries)} models" + (f", {incomplete} incomplete (failed "
+          "requests; rerun to resend only those)" if incomplete else "") + (f", {len(failures)} model(s) failed:"
+                                                                           if failures else ""))
+    for label, message in failures:
+        print(f"  FAILED {label}: {message}")
+    return 1 if failures or incomplete else 0
+
+
+def _report(entries: list[Entry], output: Path) -> None:
+    """The report over every run of the plan that has results, in ``OUTPUT/report``."""
+    from crossmath.eval.rundir import METRICS
+    from crossmath.report.report import gap_report
+
+    paths = [cell.path for entry in entries for cell in entry.cells if (cell.path / METRICS).is_file()]
+    if paths:
+        gap_report(paths, out=output / "report")
+        print(f"wrote the report over {len(paths)} runs to {output / 'report'}")
