@@ -13,6 +13,7 @@ from crossmath._cli import comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import FORMAT_NAMES, MODALITIES
+from crossmath.report import RANK_BY
 
 
 def _modalities(text: str) -> list[str]:
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "tables, kappa, McNemar), robustness across styles and, with --by, "
                                              "accuracy by a factor's level; with --html, a page with an error "
                                              "gallery.")
-    report.add_argument("runs", nargs="+", help="run folders")
+    report.add_argument("runs", nargs="+", help="run folders, or folders holding them (a plan's output)")
     report.add_argument("--metric", choices=["micro", "macro"], default="micro",
                         help="accuracy in the gap table and figures (default micro)")
     report.add_argument("--out", default="crossmath-report",
@@ -112,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "gallery to OUT")
     report.add_argument("--gallery", type=int, default=50, metavar="N",
                         help="puzzles in the HTML error gallery, most informative first (default 50)")
+    report.add_argument("--rank-by", choices=RANK_BY, default="consistent",
+                        help="the leaderboard's order: an accuracy, consistent accuracy or kappa (highest first), or "
+                             "a gap (nearest zero first); default consistent")
+    report.add_argument("--latex", nargs="?", const="pm", choices=["pm", "brackets"],
+                        help="also write every table as LaTeX (booktabs) to OUT/tables/NAME.tex, intervals as "
+                             "mean ± half-width (pm, the default) or mean [low, high] (brackets)")
+    report.add_argument("--csv", action="store_true", help="also write every table as OUT/tables/NAME.csv")
     report.set_defaults(run=_report)
     return parser
 
@@ -197,9 +205,12 @@ def _score(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from crossmath.report.report import gap_report
 
-    print(gap_report(args.runs, out=args.out, metric=args.metric, by=args.by, html=args.html, gallery=args.gallery))
-    print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures" + (f", and {args.html}" if args.html
-                                                                               else ""))
+    print(gap_report(args.runs, out=args.out, metric=args.metric, by=args.by, html=args.html, gallery=args.gallery,
+                     rank_by=args.rank_by, latex=args.latex, csv=args.csv))
+    tables = " and ".join(kind for kind, wanted in (("LaTeX", args.latex), ("CSV", args.csv)) if wanted)
+    print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures"
+          + (f", {tables} tables in {Path(args.out) / 'tables'}" if tables else "")
+          + (f", and {args.html}" if args.html else ""))
     return 0
 
 

@@ -169,5 +169,6 @@ def _report(entries: list[Entry], output: Path) -> None:
 
     paths = [cell.path for entry in entries for cell in entry.cells if (cell.path / METRICS).is_file()]
     if paths:
-        gap_report(paths, out=output / "report")
+        markdown = gap_report(paths, out=output / "report")
+        print(markdown.split("\n\n## ")[0])  # the leaderboard, the report's first table
         print(f"wrote the report over {len(paths)} runs to {output / 'report'}")

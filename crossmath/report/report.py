@@ -12,7 +12,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from crossmath.report.outcomes import ReportError, load_runs
+from crossmath.report.latex import INTERVAL_STYLES, write_tables
+from crossmath.report.leaderboard import leaderboard, leaderboard_json, leaderboard_table
+from crossmath.report.outcomes import ReportError, find_runs, load_runs
 from crossmath.report.summary import summarize_runs, to_json
 from crossmath.report.tables import all_tables
 
@@ -22,26 +24,40 @@ SUMMARY = "summary.json"
 
 
 def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, metric: str = "micro", *,
-               by: str | None = None, html: str | Path | None = None, gallery: int = 50) -> str:
-    """The report as markdown. With ``out``, also ``report.md``, ``summary.json`` and the figures written there;
-    with ``html``, the self-contained page (its figures go to ``out``, or beside the page)."""
+               by: str | None = None, html: str | Path | None = None, gallery: int = 50,
+               rank_by: str = "consistent", latex: str | None = None, csv: bool = False) -> str:
+    """The report as markdown, the leaderboard first. With ``out``, also ``report.md``, ``summary.json`` and the
+    figures written there; with ``html``, the self-contained page (its figures go to ``out``, or beside the page);
+    with ``latex`` (``pm`` or ``brackets``: how intervals are written) or ``csv``, every table as
+    ``tables/NAME.tex`` or ``tables/NAME.csv`` there. ``run_dirs`` are run folders, or folders holding them."""
     if html is not None and Path(html).is_dir():
         raise ReportError(f"--html {html} is a folder; give the page's file name, e.g. {Path(html) / 'report.html'}")
-    runs = load_runs(run_dirs)
+    if latex not in (None, *INTERVAL_STYLES):
+        raise ReportError(f"--latex takes {' or '.join(INTERVAL_STYLES)}, not {latex!r}")
+    runs = load_runs(find_runs(run_dirs))
     if gallery < 0:
         raise ReportError("the gallery size must be 0 or more")
     summary = summarize_runs(runs, metric, by)
-    tables = all_tables(summary)
+    board = leaderboard(runs, metric, rank_by)
+    tables = [leaderboard_table(board, metric, rank_by), *all_tables(summary)]
     markdown = "\n\n".join(table.markdown() for table in tables) + "\n"
     if out is None and html is None:
+        if latex is not None or csv:
+            raise ReportError("LaTeX and CSV tables are written to the report's folder: give out")
         return markdown
-    from crossmath.report.figures import write_figures
+    from crossmath.report.figures import write_figures, write_image_text_figure
 
     folder = Path(out) if out is not None else Path(html).with_suffix("")  # type: ignore[arg-type]
     folder.mkdir(parents=True, exist_ok=True)
     figures = write_figures(summary, folder)
-    (folder / SUMMARY).write_text(json.dumps(to_json(summary), indent=2, ensure_ascii=False) + "\n",
-                                  encoding="utf-8")
+    points = [(row.model, text, image) for row in board
+              if (text := row.accuracy("text", metric)) and (image := row.accuracy("image", metric))]
+    scatter = write_image_text_figure(points, metric, folder)
+    figures += [scatter] if scatter else []
+    data = {"leaderboard": leaderboard_json(board, metric), **to_json(summary)}
+    (folder / SUMMARY).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if latex is not None or csv:
+        write_tables(tables, folder / "tables", latex=latex, csv=csv)
     shown = "".join(f"\n![{f.name}]({f.name}.png)\n\n*{f.caption}*\n" for f in figures)
     (folder / "report.md").write_text(f"# crossmath modality-gap report\n\n{markdown}\n## Figures\n{shown}",
                                       encoding="utf-8")
