@@ -43,7 +43,7 @@ def study(output: Path) -> dict[str, list[tuple[str, int, str | None]]]:
 
 
 @pytest.fixture(scope="module")
-def lora(tiny_models, tmp_path_factory) -> str:
+def lora(tiny_models: dict, tmp_path_factory: pytest.TempPathFactory) -> str:
     from test_eval import make_adapter
 
     return make_adapter(tiny_models["qwen"], tmp_path_factory.mktemp("plan-adapter") / "lora")
