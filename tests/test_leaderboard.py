@@ -27,7 +27,7 @@ MODELS = {  # model label -> modality -> which puzzles (by position) have every 
 
 
 @pytest.fixture
-def study(eval_dataset, tmp_path) -> Path:
+def study(eval_dataset: Path, tmp_path: Path) -> Path:
     """Runs of three models (the second twice: as is and with an adapter, which is a row of its own) in two styles
     and three modalities; the altstyle run of each model gets one more puzzle right in image mode."""
     for style in STYLES:
