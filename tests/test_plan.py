@@ -184,3 +184,15 @@ def test_the_command_line_may_not_rename_a_plans_models(tmp_path, capsys):
     plan.write_text('dataset = "d"\n[[model]]\nmodel = "m"\n')
     assert cli.main(["run", "--plan", str(plan), "--model", "x", "--dry-run"]) == 2
     assert "--model cannot be given with --plan" in capsys.readouterr().err
+
+
+def test_only_runs_the_models_named(eval_dataset, server, tmp_path, capsys):
+    models = (f'[[model]]\nname = "ghost"\nmodel = "{tmp_path / "no-such-model"}"\n\n'
+              f'[[model]]\nname = "api"\nmodel = "{server.model}"\nbase_url = "{server.url}"\nmax_new_tokens = 64\n')
+    plan = write_plan(tmp_path / "p.toml", eval_dataset, models, output=str(tmp_path / "out"), styles=["original"])
+    assert cli.main(["run", "--plan", str(plan), "--only", "apy", "--no-progress"]) == 2
+    assert "--only: " in (err := capsys.readouterr().err) and "did you mean 'api'?" in err
+    assert cli.main(["run", "--plan", str(plan), "--only", "api", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "ghost" not in out and "| 1 | api | original |" in out  # the leaderboard ends the output
+    assert sorted(study(tmp_path / "out")) == [f"api/original-{m}" for m in sorted(MODALITIES)]

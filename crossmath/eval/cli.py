@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "plan file (see the README); options given here override the file")
     run.add_argument("--dry-run", action="store_true", help="with --plan: list the runs and which are done, "
                      "loading nothing")
+    run.add_argument("--only", type=comma_list, metavar="NAME1,NAME2", help="with --plan: run only these of its "
+                     "models (by name); the report still covers every run done")
     run.add_argument("--model", help="Hub id or local folder of the model (with --backend openai: "
                      "the name the server serves it under)")
     run.add_argument("--name", help="the model's label in folders and reports (default: the model's and adapter's "
@@ -164,8 +166,8 @@ def _run(args: argparse.Namespace) -> int:
         from crossmath.eval.plan_runner import run_plan
 
         return run_plan(args, build_parser(), _check_run_options)
-    if args.dry_run:
-        raise CrossmathError("--dry-run lists the runs of a plan; give --plan FILE")
+    if args.dry_run or args.only:
+        raise CrossmathError(f"{'--dry-run' if args.dry_run else '--only'} works on a plan; give --plan FILE")
     missing = [option for option, value in (("--model", args.model), ("--dataset", args.dataset)) if not value]
     if missing:
         raise CrossmathError(f"run needs {' and '.join(missing)} (or --plan FILE)")

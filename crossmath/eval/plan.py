@@ -26,7 +26,7 @@ PLAN_FILE = "plan.toml"
 """The plan's copy in its output folder."""
 RENAMED = {"styles": "style", "modalities": "modality"}
 """Plan keys whose ``run`` option has another name (a list in the file, a comma list on the command line)."""
-COMMAND_LINE_ONLY = ("help", "plan", "dry_run", "resume", "no_progress")
+COMMAND_LINE_ONLY = ("help", "plan", "dry_run", "only", "resume", "no_progress")
 """``run`` options that say how to run a plan, not what it holds."""
 SHARED_ONLY = ("output",)
 """Keys for the whole plan only: the study has one output folder."""

@@ -9,10 +9,12 @@ that is down, out of memory) is recorded, and the others still run; the summary 
 from __future__ import annotations
 
 import argparse
+import difflib
 import gc
 import signal
 import sys
 import traceback
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,6 +73,19 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _chosen(entries: list[Entry], only: list[str] | None, plan: Path) -> list[Entry]:
+    """The entries ``--only`` names (all without it); a name the plan lacks is an error naming the closest."""
+    if not only:
+        return entries
+    names = [entry.label for entry in entries]
+    unknown = [name for name in only if name not in names]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], names, n=1)
+        raise PlanError(f"--only: {plan} has no model named {unknown[0]!r}"
+                        + (f"; did you mean {close[0]!r}?" if close else f" (it has {', '.join(names)})"))
+    return [entry for entry in entries if entry.label in only]
+
+
 def _dry_run(entries: list[Entry]) -> int:
     width = max(len(entry.label) for entry in entries)
     cells = max(len(f"{cell.style}-{cell.modality}") for entry in entries for cell in entry.cells)
@@ -97,50 +112,53 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def free_memory() -> None:
-    """Give back what a model held before the next one loads: Python objects, and cached GPU memory."""
-    gc.collect()
+def free_memory(loaded: list[weakref.ref[Any]]) -> None:
+    """Before the next model loads: the previous one is gone (collected, where a reference cycle still held it:
+    a full collection costs a second or more, so only then), and torch's cached GPU memory is given back."""
+    if any(ref() is not None for ref in loaded):
+        gc.collect()
+    loaded.clear()
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
 
 
-def _run_entry(entry: Entry, items_cache: dict[tuple[Any, ...], list[EvalItem]]) -> list[dict[str, Any]]:
-    """Run a model's unfinished cells on one loaded backend, freed afterwards."""
+def _run_entry(entry: Entry, items_cache: dict[tuple[Any, ...], list[EvalItem]],
+               loaded: list[weakref.ref[Any]]) -> list[dict[str, Any]]:
+    """Run a model's unfinished cells on one loaded backend, once the previous model's memory is free."""
     args = entry.args
     blocked = [cell.path for cell, status in zip(entry.cells, entry.status) if status == "other settings"]
     if blocked:
         raise PlanError(f"{blocked[0]} holds a run of other settings; move it away or choose another output")
     todo = [cell for cell, status in zip(entry.cells, entry.status) if status != "done"]
     items = load_model_items(args, list(dict.fromkeys(cell.style for cell in todo)), items_cache)
+    free_memory(loaded)
     backend = make_backend(args)
-    try:
-        return run_cells(args, backend, todo, items, entry.fingerprint, resume=True)
-    finally:
-        del backend
-        free_memory()
+    loaded.append(weakref.ref(backend))
+    return run_cells(args, backend, todo, items, entry.fingerprint, resume=True)
 
 
 def run_plan(args: argparse.Namespace, parser: argparse.ArgumentParser, check: Callable[..., None]) -> int:
     """Run (or with ``--dry-run`` list) a plan; exit status 1 when a model failed or a run is incomplete."""
     plan, entries = _entries(args, parser, check)
+    chosen = _chosen(entries, args.only, plan.path)
     if args.dry_run:
-        return _dry_run(entries)
+        return _dry_run(chosen)
     output = Path(entries[0].args.output)
     output.mkdir(parents=True, exist_ok=True)
     (output / PLAN_FILE).write_text(plan.text, encoding="utf-8")
     failures: list[tuple[str, str]] = []
-    incomplete, items_cache = 0, dict[tuple[Any, ...], list[EvalItem]]()
+    incomplete, items_cache, loaded = 0, dict[tuple[Any, ...], list[EvalItem]](), list[weakref.ref[Any]]()
     log = output / FAILURES
     log.unlink(missing_ok=True)
     with _sigterm_interrupts():
         try:
-            for entry in entries:
+            for entry in chosen:
                 if set(entry.status) == {"done"}:
                     print(f"{entry.label}: all {len(entry.cells)} runs done already", flush=True)
                     continue
                 try:
-                    results = _run_entry(entry, items_cache)
+                    results = _run_entry(entry, items_cache, loaded)
                 except Exception as exc:  # one model failing never stops the others
                     failures.append((entry.label, _first_line(exc)))
                     with open(log, "a", encoding="utf-8") as handle:
@@ -153,8 +171,8 @@ def run_plan(args: argparse.Namespace, parser: argparse.ArgumentParser, check: C
                   file=sys.stderr)
             raise
     _report(entries, output)
-    runs = sum(len(entry.cells) for entry in entries)
-    print(f"plan {plan.path}: {runs} runs of {len(entries)} models" + (f", {incomplete} incomplete (failed "
+    runs = sum(len(entry.cells) for entry in chosen)
+    print(f"plan {plan.path}: {runs} runs of {len(chosen)} models" + (f", {incomplete} incomplete (failed "
           "requests; rerun to resend only those)" if incomplete else "") + (f", {len(failures)} model(s) failed:"
                                                                            if failures else ""))
     for label, message in failures:
@@ -163,11 +181,13 @@ def run_plan(args: argparse.Namespace, parser: argparse.ArgumentParser, check: C
 
 
 def _report(entries: list[Entry], output: Path) -> None:
-    """The report over every run of the plan that has results, in ``OUTPUT/report``."""
+    """The report over every run of the plan that has results (not those of other settings in its folders), in
+    ``OUTPUT/report``."""
     from crossmath.eval.rundir import METRICS
     from crossmath.report.report import gap_report
 
-    paths = [cell.path for entry in entries for cell in entry.cells if (cell.path / METRICS).is_file()]
+    paths = [cell.path for entry in entries for cell, status in zip(entry.cells, entry.status)
+             if status != "other settings" and (cell.path / METRICS).is_file()]
     if paths:
         markdown = gap_report(paths, out=output / "report")
         print(markdown.split("\n\n## ")[0])  # the leaderboard, the report's first table
