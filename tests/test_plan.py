@@ -196,3 +196,8 @@ def test_only_runs_the_models_named(eval_dataset, server, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ghost" not in out and "| 1 | api | original |" in out  # the leaderboard ends the output
     assert sorted(study(tmp_path / "out")) == [f"api/original-{m}" for m in sorted(MODALITIES)]
+
+
+def test_the_readme_shows_the_example_plan():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "```toml\n" + (ROOT / "examples" / "study.toml").read_text(encoding="utf-8") + "```\n" in readme
