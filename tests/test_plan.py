@@ -201,3 +201,34 @@ def test_only_runs_the_models_named(eval_dataset, server, tmp_path, capsys):
 def test_the_readme_shows_the_example_plan():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "```toml\n" + (ROOT / "examples" / "study.toml").read_text(encoding="utf-8") + "```\n" in readme
+
+
+def test_a_rerun_resends_only_the_failed_requests(eval_dataset, tmp_path, capsys):
+    items = load_items(str(eval_dataset), "original", "test")
+    with AnswerServer(items, faults={items[1].id: ["always"]}) as flaky:
+        models = f'[[model]]\nname = "api"\nmodel = "{flaky.model}"\nbase_url = "{flaky.url}"\nmax_retries = 0\n'
+        plan = write_plan(tmp_path / "p.toml", eval_dataset, models, output=str(tmp_path / "out"),
+                          styles=["original"], modalities=["text"], max_new_tokens=64)
+        assert cli.main(["run", "--plan", str(plan), "--no-progress"]) == 1
+        assert "1 incomplete" in capsys.readouterr().out
+        assert cli.main(["run", "--plan", str(plan), "--dry-run"]) == 0
+        assert "original-text  partial" in capsys.readouterr().out
+        flaky.faults.clear()
+        before = flaky.stats.requests
+        assert cli.main(["run", "--plan", str(plan), "--no-progress"]) == 0
+        assert flaky.stats.requests - before == 1
+    rows = study(tmp_path / "out")["api/original-text"]
+    assert len(rows) == 4 and len({(pid, sample) for pid, sample, _ in rows}) == 3  # the failed line, then its retry
+    metrics = json.loads((tmp_path / "out" / "api" / "original-text" / "metrics.json").read_text())
+    assert metrics["complete"] and metrics["macro"]["mean"] == 100.0
+    assert cli.main(["run", "--plan", str(plan), "--dry-run"]) == 0
+    assert capsys.readouterr().out.endswith("1 runs of 1 models: 1 done, 0 partial, 0 to run\n")
+
+
+def test_a_single_run_takes_a_name(eval_dataset, server, tmp_path, capsys):
+    assert cli.main(["run", "--backend", "openai", "--base-url", server.url, "--model", server.model, "--name",
+                     "served-x", "--dataset", str(eval_dataset), "--limit", "2", "--output", str(tmp_path),
+                     "--no-progress", "--max-new-tokens", "64"]) == 0
+    config = json.loads((tmp_path / "served-x" / "original-hybrid" / "config.json").read_text())
+    assert config["name"] == "served-x" and config["model"] == server.model
+    assert "| 1 | served-x | original |" in capsys.readouterr().out  # the model's gap report, labelled by name
