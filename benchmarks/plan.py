@@ -4,7 +4,8 @@ Three models (tiny random Qwen2-VL and LLaVA on the CPU, and the answer server b
 styles and three modalities: 18 runs. One by one is a ``run`` per model (each writes its model's gap report) and
 then a ``report`` over all runs; the plan is one ``run --plan`` (which ends in the same report). Both run in this
 process, after a warm-up of each, alternating which goes first; each repeat writes to fresh folders. Prints the
-median wall time of each and their ratio (goal: within 5%), twice: with the reports off in both (the runs alone:
+median wall and CPU time of each and their ratios (goal: within 5%; CPU time is the steadier on a shared host),
+twice: with the reports off in both (the runs alone:
 the plan runner's own overhead), and as the commands ship (one by one writes a gap report per model, the plan one
 report over all).
 
@@ -38,14 +39,15 @@ from crossmath.testing.answer_server import AnswerServer  # noqa: E402
 STYLES = ("original", "altstyle")
 
 
-def quiet(call: Callable[[], int]) -> float:
-    """Seconds a command takes, its output swallowed; a failure stops the benchmark."""
-    began = time.perf_counter()
+def quiet(call: Callable[[], int]) -> tuple[float, float]:
+    """Wall and CPU seconds (this process, every thread: the answer server's too) a command takes, its output
+    swallowed; a failure stops the benchmark."""
+    wall, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         status = call()
     if status != 0:
         raise SystemExit(f"a command failed with status {status}")
-    return time.perf_counter() - began
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> None:
@@ -85,7 +87,7 @@ def main() -> None:
 
         ways = {"one by one": one_by_one, "plan": whole_plan}
         for reports in (False, True):
-            times: dict[str, list[float]] = {name: [] for name in ways}
+            times: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
             with reports_on(reports):
                 for repeat in range(-1, args.repeats):  # repeat -1: the warm-up, not counted
                     for name in (list(ways) if repeat % 2 == 0 else list(ways)[::-1]):
@@ -93,12 +95,14 @@ def main() -> None:
                         seconds = quiet(functools.partial(ways[name], out))
                         if repeat >= 0:
                             times[name].append(seconds)
-            one, whole = (statistics.median(times[name]) for name in ways)
             print(f"{len(models) * len(STYLES) * 3} runs of {args.limit} puzzles, "
-                  f"{'with the reports' if reports else 'reports off'}, medians of {args.repeats}: one by one "
-                  f"{one:.2f} s, plan {whole:.2f} s; plan / one by one = {whole / one:.3f} (goal: at most 1.05)")
-            print("  all repeats: " + "; ".join(f"{name} " + ", ".join(f"{t:.2f}" for t in values)
-                                                for name, values in times.items()))
+                  f"{'with the reports' if reports else 'reports off'}, medians of {args.repeats}:")
+            for k, kind in enumerate(("wall", "CPU")):
+                one, whole = (statistics.median(t[k] for t in times[name]) for name in ways)
+                print(f"  {kind}: one by one {one:.2f} s, plan {whole:.2f} s; plan / one by one = {whole / one:.3f} "
+                      "(goal: at most 1.05)")
+                print("    all repeats: " + "; ".join(f"{name} " + ", ".join(f"{t[k]:.2f}" for t in values)
+                                                    for name, values in times.items()))
 
 
 @contextlib.contextmanager

@@ -223,6 +223,10 @@ def test_a_rerun_resends_only_the_failed_requests(eval_dataset, tmp_path, capsys
     assert metrics["complete"] and metrics["macro"]["mean"] == 100.0
     assert cli.main(["run", "--plan", str(plan), "--dry-run"]) == 0
     assert capsys.readouterr().out.endswith("1 runs of 1 models: 1 done, 0 partial, 0 to run\n")
+    # other settings on the same folders: refused for that model, named, nothing overwritten
+    assert cli.main(["run", "--plan", str(plan), "--no-progress", "--max-new-tokens", "32"]) == 1
+    assert "FAILED api: " in (out := capsys.readouterr().out) and "holds a run of other settings" in out
+    assert study(tmp_path / "out")["api/original-text"] == rows
 
 
 def test_a_single_run_takes_a_name(eval_dataset, server, tmp_path, capsys):

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from crossmath.errors import CrossmathError
 from crossmath.eval.cells import (
     Cell,
     cell_status,
@@ -32,7 +33,7 @@ from crossmath.eval.cells import (
     model_folder,
     run_cells,
 )
-from crossmath.eval.plan import PLAN_FILE, PlanError, given_options, read_plan
+from crossmath.eval.plan import PLAN_FILE, Plan, PlanError, given_options, read_plan
 from crossmath.eval.sources import EvalItem
 
 FAILURES = "plan-failures.log"
@@ -54,7 +55,7 @@ class Entry:
 
 
 def _entries(args: argparse.Namespace, parser: argparse.ArgumentParser,
-             check: Callable[..., None]) -> tuple[Any, list[Entry]]:
+             check: Callable[..., None]) -> tuple[Plan, list[Entry]]:
     """Read and check the plan and every model's cells; loads no model and no dataset rows."""
     plan = read_plan(args.plan, parser, args, given_options(parser, args.argv), lambda ns: check(ns, paths=False))
     entries = []
@@ -69,8 +70,10 @@ def _entries(args: argparse.Namespace, parser: argparse.ArgumentParser,
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """An error in one line: the message of bad input, else the error's type and message (``OutOfMemoryError:
+    CUDA out of memory. ...``)."""
+    text = str(exc).strip().split("\n", 1)[0]
+    return text if isinstance(exc, CrossmathError) and text else f"{type(exc).__name__}: {text}".rstrip(": ")
 
 
 def _chosen(entries: list[Entry], only: list[str] | None, plan: Path) -> list[Entry]:
