@@ -236,3 +236,28 @@ def test_a_single_run_takes_a_name(eval_dataset, server, tmp_path, capsys):
     config = json.loads((tmp_path / "served-x" / "original-hybrid" / "config.json").read_text())
     assert config["name"] == "served-x" and config["model"] == server.model
     assert "| 1 | served-x | original |" in capsys.readouterr().out  # the model's gap report, labelled by name
+
+
+def test_sigterm_stops_a_plan_as_ctrl_c_does(eval_dataset, tmp_path):
+    items = load_items(str(eval_dataset), "original", "test")
+    with AnswerServer(items, delay=0.2) as slow:
+        models = f'[[model]]\nname = "api"\nmodel = "{slow.model}"\nbase_url = "{slow.url}"\nconcurrency = 1\n'
+        plan = write_plan(tmp_path / "p.toml", eval_dataset, models, output=str(tmp_path / "out"),
+                          styles=["original"], limit=6, max_new_tokens=64)
+        process = subprocess.Popen([sys.executable, "-m", "crossmath.eval.cli", "run", "--plan", str(plan),
+                                    "--no-progress"], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = tmp_path / "out" / "api" / "original-text" / "predictions.jsonl"
+        deadline = time.monotonic() + 300
+        while not (first.is_file() and first.read_text()) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 130 and "plan interrupted" in err, err
+        kept = study(tmp_path / "out")
+        assert 0 < sum(map(len, kept.values())) < 18
+        assert cli.main(["run", "--plan", str(plan), "--no-progress"]) == 0
+    done = study(tmp_path / "out")
+    assert all(rows[:len(kept.get(name, []))] == kept.get(name, []) for name, rows in done.items())
+    assert [len({(pid, sample) for pid, sample, _ in rows}) for rows in done.values()] == [6, 6, 6]
+    assert [len(rows) for rows in done.values()] == [6, 6, 6]  # nothing asked twice
