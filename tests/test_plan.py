@@ -152,6 +152,9 @@ def test_dry_run_lists_the_runs_and_loads_nothing(eval_dataset, tmp_path, monkey
     assert len(lines) == 13 and lines[-1] == "12 runs of 2 models: 0 done, 0 partial, 12 to run"
     assert lines[0].split() == ["ghost", "original-text", "new", str(tmp_path / "out" / "ghost" / "original-text")]
     assert not (tmp_path / "out").exists()
+    # a Hub dataset is not loaded either (its fingerprint would take loading it); offline, loading would fail
+    assert cli.main(["run", "--plan", str(plan), "--dry-run", "--dataset", "nobody/no-such-dataset"]) == 0
+    assert capsys.readouterr().out.endswith("12 runs of 2 models: 0 done, 0 partial, 12 to run\n")
 
 
 @pytest.mark.parametrize("plan_text, message", [

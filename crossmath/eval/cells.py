@@ -79,14 +79,15 @@ def run_config(args: argparse.Namespace, cell: Cell, fingerprint: str | None, fa
     }
 
 
-def cell_status(args: argparse.Namespace, cell: Cell, fingerprint: str | None) -> str:
+def cell_status(args: argparse.Namespace, cell: Cell, fingerprint: dict[str, str | None]) -> str:
     """``new`` (nothing written), ``done`` (scored and complete), ``partial`` (some predictions, or failed
     requests to retry) or ``other settings`` (a run of different settings holds the folder); reads only the run
-    folder, never the model or the dataset's rows."""
+    folder, never the model or the dataset's rows (a style missing from ``fingerprint`` is not compared on it)."""
     if not (cell.path / PREDICTIONS).is_file() or not (cell.path / CONFIG).is_file():
         return "new"
-    old, new = read_config(cell.path), run_config(args, cell, fingerprint, {}, {})
-    if any(old.get(key, EARLIER_DEFAULTS.get(key)) != new.get(key) for key in RESULT_SETTINGS):
+    old, new = read_config(cell.path), run_config(args, cell, fingerprint.get(cell.style), {}, {})
+    keys = [key for key in RESULT_SETTINGS if key != "dataset_fingerprint" or cell.style in fingerprint]
+    if any(old.get(key, EARLIER_DEFAULTS.get(key)) != new.get(key) for key in keys):
         return "other settings"
     metrics_path = cell.path / METRICS
     if metrics_path.is_file() and json.loads(metrics_path.read_text(encoding="utf-8")).get("complete", True):
@@ -94,8 +95,11 @@ def cell_status(args: argparse.Namespace, cell: Cell, fingerprint: str | None) -
     return "partial"
 
 
-def fingerprints(args: argparse.Namespace, cells: Sequence[Cell]) -> dict[str, str | None]:
-    """The dataset fingerprint of each style the cells use."""
+def fingerprints(args: argparse.Namespace, cells: Sequence[Cell], *, hub: bool = True) -> dict[str, str | None]:
+    """The dataset fingerprint of each style the cells use; with ``hub=False`` none for a Hub dataset (whose
+    fingerprint takes loading it)."""
+    if not hub and not Path(args.dataset).exists():
+        return {}
     styles = dict.fromkeys(cell.style for cell in cells)
     return {style: source_fingerprint(args.dataset, style, args.split) for style in styles}
 

@@ -64,8 +64,8 @@ def _entries(args: argparse.Namespace, parser: argparse.ArgumentParser,
             cells = model_cells(namespace)
         except Exception as exc:  # a template, or a dataset whose configs cannot be listed
             raise PlanError(f"{plan.path}: [[model]] {model_folder(namespace)}: {_first_line(exc)}") from None
-        prints = fingerprints(namespace, cells)
-        entries.append(Entry(namespace, cells, prints, [cell_status(namespace, c, prints[c.style]) for c in cells]))
+        prints = fingerprints(namespace, cells, hub=not args.dry_run)  # a dry run loads no Hub dataset
+        entries.append(Entry(namespace, cells, prints, [cell_status(namespace, c, prints) for c in cells]))
     return plan, entries
 
 
