@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a model on a dataset", description="Run any Hugging Face "
                               "image-text-to-text model (optionally with a LoRA adapter), or any model behind an "
                               "OpenAI-compatible server, on a dataset, in one or more modalities and styles, "
-                              "writing one run folder each; then print the gap table.")
+                              "writing one run folder each; then print the gap table. With --plan, every model of a "
+                              "study file, then its leaderboard.")
     run.add_argument("--plan", metavar="FILE.toml", help="run a whole study: every model, style and modality of a "
                      "plan file (see the README); options given here override the file")
     run.add_argument("--dry-run", action="store_true", help="with --plan: list the runs and which are done, "
