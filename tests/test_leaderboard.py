@@ -16,7 +16,8 @@ from crossmath.eval.scoring import score_files
 from crossmath.eval.sources import load_items
 from crossmath.report.leaderboard import leaderboard, leaderboard_table
 from crossmath.report.outcomes import load_runs
-from crossmath.report.stats import Agreement, Estimate
+from crossmath.report.stats import Agreement, Difference
+from crossmath.report.tables import Value
 
 STYLES = ("original", "altstyle")
 MODELS = {  # model label -> modality -> which puzzles (by position) have every blank right; others miss blank 0
@@ -89,15 +90,17 @@ def test_leaderboard_numbers_equal_the_runs_own_metrics(study, eval_dataset):
     assert leaderboard(runs, "micro", "text")[0].model == "org/gamma"
 
 
-def test_decomposition_columns_appear_only_where_the_summary_has_them(study):
+def test_extra_columns_appear_only_where_some_model_has_them(study):
     runs = load_runs(sorted(p.parent for p in study.glob("*/*/config.json")))
-    rows = leaderboard(runs)
-    assert leaderboard_table(rows, "micro", "consistent").header[-1] == "kappa"
-    object.__setattr__(rows[0].group, "decomposition", {"perception": Estimate(12.5, 5.0, 20.0, 12),
-                                                        "integration": -3.25})
+    assert leaderboard_table(leaderboard(runs), "micro", "consistent").header[-1] == "kappa"
+    split: dict[str, dict[str, Value]] = {
+        "org/gamma": {"perception loss": Difference(-12.5, -20.0, -5.0, 0.01, 12), "integration loss": "3.2"}}
+    rows = leaderboard(runs, extra=split)
     table = leaderboard_table(rows, "micro", "consistent")
-    assert table.header[-2:] == ("perception", "integration")
-    assert table.markdown().count("12.5 [5.0, 20.0]") == 1 and "| -3.2 |" in table.markdown()
+    assert table.header[-2:] == ("perception loss", "integration loss")
+    gamma = next(row for row in table.rows if row[1] == "org/gamma")
+    assert gamma[-2:] == (split["org/gamma"]["perception loss"], "3.2")
+    assert all(row[-2:] == ("", "") for row in table.rows if row[1] != "org/gamma")
 
 
 def _unescaped(text: str, char: str) -> int:

@@ -5,13 +5,14 @@ A model's runs of one modality are pooled across styles, each (style, puzzle) on
 worked out by the same code as the per-style report (:func:`crossmath.report.summary.group_summary`): accuracy per
 modality with its bootstrap interval, the paired gaps to text, consistent accuracy, and Cohen's kappa of text and
 image. With one style, a row's figures are that style's; with several, accuracies are the mean over every style's
-puzzles. Columns of a decomposition of the gap (perception, integration) appear where the summary carries one.
+puzzles. Extra columns per model (the gap's split into perception and integration, where those runs exist) are
+passed in by the report and appear only when some model has them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from crossmath.errors import CrossmathError
@@ -29,6 +30,8 @@ class LeaderRow:
     styles: tuple[str, ...]
     group: GroupSummary
     """The model's runs pooled over its styles, summarized like one style's."""
+    extra: dict[str, Value] = field(default_factory=dict)
+    """Further columns of this model (e.g. ``perception loss``, ``integration loss``), by header."""
 
     def accuracy(self, modality: str, metric: str) -> Estimate | None:
         scores = self.group.modalities.get(modality)
@@ -45,12 +48,6 @@ class LeaderRow:
     def kappa(self) -> float | None:
         pair = next((p for p in self.group.pairs if (p.first, p.second) == ("text", "image")), None)
         return None if pair is None else pair.puzzles.kappa
-
-    @property
-    def decomposition(self) -> dict[str, Any]:
-        """The gap's decomposition (perception, integration, ...), where the summary carries one."""
-        value = getattr(self.group, "decomposition", None)
-        return dict(value) if isinstance(value, dict) else {}
 
     def sort_value(self, column: str, metric: str) -> float | None:
         """The row's value in a rank column, larger is better (a gap's distance from zero counts against it)."""
@@ -74,8 +71,10 @@ def pooled(runs: Sequence[Run]) -> Run:
     return replace(first, config={**first.config, "style": styles}, puzzles=puzzles, items=items)
 
 
-def leaderboard(runs: Sequence[Run], metric: str = "micro", rank_by: str = "consistent") -> list[LeaderRow]:
-    """One row per model label, ranked by ``rank_by`` (rows without a value last, then by name)."""
+def leaderboard(runs: Sequence[Run], metric: str = "micro", rank_by: str = "consistent",
+                extra: Mapping[str, Mapping[str, Value]] | None = None) -> list[LeaderRow]:
+    """One row per model label, ranked by ``rank_by`` (rows without a value last, then by name); ``extra`` gives
+    further columns by model label."""
     if rank_by not in RANK_BY:
         raise CrossmathError(f"--rank-by must be one of {', '.join(RANK_BY)}, not {rank_by!r}")
     by_model: dict[str, dict[str, list[Run]]] = {}
@@ -86,7 +85,8 @@ def leaderboard(runs: Sequence[Run], metric: str = "micro", rank_by: str = "cons
         ordered = {m: by_modality[m] for m in (*MODALITIES, *sorted(by_modality)) if m in by_modality}
         styles = tuple(dict.fromkeys(run.style for group in ordered.values() for run in group))
         merged = {m: pooled(sorted(group, key=lambda run: styles.index(run.style))) for m, group in ordered.items()}
-        rows.append(LeaderRow(model, styles, group_summary(model, "+".join(styles), merged)))
+        rows.append(LeaderRow(model, styles, group_summary(model, "+".join(styles), merged),
+                              dict((extra or {}).get(model, {}))))
 
     def key(row: LeaderRow) -> tuple[bool, float, str]:
         value = row.sort_value(rank_by, metric)
@@ -100,7 +100,7 @@ def _number(value: float | None, digits: int) -> str:
 
 
 def leaderboard_table(rows: Sequence[LeaderRow], metric: str, rank_by: str) -> Table:
-    extra = list(dict.fromkeys(name for row in rows for name in row.decomposition))
+    extra = list(dict.fromkeys(name for row in rows for name in row.extra))
     header = ("rank", "model", "styles", "text", "image", "hybrid", "image - text", "hybrid - text",
               "consistent %", "kappa", *extra)
     body = []
@@ -109,7 +109,7 @@ def leaderboard_table(rows: Sequence[LeaderRow], metric: str, rank_by: str) -> T
         cells += [row.accuracy(m, metric) or "" for m in MODALITIES]
         cells += [row.gap(m, metric) or "" for m in ("image", "hybrid")]
         cells += [_number(row.consistent, 1), _number(row.kappa, 3)]
-        cells += [_decomposition_cell(row.decomposition.get(name)) for name in extra]
+        cells += [row.extra.get(name, "") for name in extra]
         body.append(tuple(cells))
     return Table(f"Leaderboard ({metric} accuracy, %, ranked by {rank_by})",
                  "One row per model (an adapter, or other settings, is a row of its own), its runs pooled over the "
@@ -117,13 +117,7 @@ def leaderboard_table(rows: Sequence[LeaderRow], metric: str, rank_by: str) -> T
                  "percentage points on shared units with a sign-flip p-value; consistent: share of puzzles solved "
                  "in every modality run; kappa: Cohen's kappa of text and image on solved puzzles.",
                  header, tuple(body), "leaderboard",
-                 (None, None, None, "high", "high", "high", "zero", "zero", "high", "high", *[None] * len(extra)))
-
-
-def _decomposition_cell(value: Any) -> Value:
-    if isinstance(value, (Estimate, Difference)):
-        return value
-    return _number(float(value), 1) if isinstance(value, (int, float)) else ""
+                 (None, None, None, "high", "high", "high", "zero", "zero", "high", "high", *["zero"] * len(extra)))
 
 
 def leaderboard_json(rows: Sequence[LeaderRow], metric: str) -> list[dict[str, Any]]:
@@ -133,5 +127,5 @@ def leaderboard_json(rows: Sequence[LeaderRow], metric: str) -> list[dict[str, A
     return [{"rank": rank, "model": row.model, "styles": list(row.styles),
              "accuracy": {m: to_json(row.accuracy(m, metric)) for m in MODALITIES},
              "gaps": {m: to_json(row.gap(m, metric)) for m in ("image", "hybrid")},
-             "consistent": row.consistent, "kappa": row.kappa}
+             "consistent": row.consistent, "kappa": row.kappa, **({"extra": to_json(row.extra)} if row.extra else {})}
             for rank, row in enumerate(rows, start=1)]
