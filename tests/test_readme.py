@@ -4,9 +4,9 @@ The blocks run as a reader would type them, top to bottom, in one temporary work
 doctest (its shown values are checked) in a namespace shared by all of them, a ```bash block's commands run (a
 plain call of one of crossmath's commands through its ``main(argv)`` in this process, so torch and datasets load
 once; anything else through bash with the console scripts of this interpreter), and a ```toml block whose first
-line is ``# NAME.toml: ...`` is written to NAME.toml. What cannot run offline, without a GPU, or fast is rewritten
-or skipped by the two tables below, each entry with its reason; the test fails when an entry no longer matches the
-README, so they can't rot.
+line is ``# NAME.toml: ...`` is written to NAME.toml (rewritten as commands are). What cannot run offline, without
+a GPU, or fast is rewritten or skipped by the two tables below, each entry with its reason; the test fails when an
+entry no longer matches the README, so they can't rot.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ SUBSTITUTIONS: list[tuple[str, str, str]] = [
      "builds with both splits: 4 train and 3 test puzzles instead of thousands"),
     (r"^(crossmath-build .*(--train-size 0|--experiment).*)$", r"\1 --test-size 3",
      "test-only builds and experiment files (which set their own train size): 3 test puzzles"),
+    (r"^(crossmath-eval run --plan study\.toml)$", r"\1 --only qwen2-vl-2b,qwen2-vl-2b-lora",
+     "the plan's vLLM server and hosted API are not here: its two local models run (tests/test_plan.py runs a plan "
+     "with a local answer server)"),
     (r"^(crossmath-eval run .*)$", r"\1 --limit 2 --max-new-tokens 4", "model runs: 2 puzzles, 4 new tokens"),
     (r"^(crossmath-train .*)$", r"\1 --limit 2", "training: 2 puzzles (one step)"),
     (r"\b8011\b", str(FREE_PORT), "the answer server's example port may be taken here: a free one instead"),
@@ -213,7 +216,7 @@ def _run_blocks(globs: dict, parser: doctest.DocTestParser, runner: doctest.DocT
             assert not result.failed, "".join(output)
             globs = test.globs  # the next block sees what this one defined
         elif language == "toml" and (name := re.match(r"# (\S+\.toml):", text)):
-            Path(name.group(1)).write_text(text, encoding="utf-8")
+            Path(name.group(1)).write_text(substitute(text), encoding="utf-8")
         elif language == "bash":
             for command in commands(text):
                 if any(start in command for start in SKIPPED):

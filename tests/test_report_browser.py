@@ -85,3 +85,27 @@ def test_report_page_in_headless_chromium(browser, eval_dataset, tmp_path):
     assert shown.text == str(expected)
     visible = [e for e in browser.find_elements("css selector", "article.entry") if e.is_displayed()]
     assert len(visible) == expected
+
+
+def test_report_tables_sort_by_a_clicked_column(browser, eval_dataset, tmp_path):
+    runs, _ = _gallery_runs(eval_dataset, tmp_path)
+    page = tmp_path / "page" / "report.html"
+    gap_report(runs, out=tmp_path / "out", html=page)
+    browser.get(page.as_uri())
+    table = browser.find_element("css selector", "#steps + p + table")
+
+    def column(k: int) -> list[str]:
+        return [row.find_elements("css selector", "td")[k].text for row in table.find_elements("css selector",
+                                                                                                "tbody tr")]
+
+    header = table.find_elements("css selector", "th")
+    modalities = column(2)
+    header[3].click()  # step1, highest first
+    values = [float(cell.split()[0]) for cell in column(3)]
+    assert values == sorted(values, reverse=True) and len(set(values)) > 1
+    assert header[3].get_attribute("data-order") == "descending"
+    header[3].click()  # then lowest first
+    assert [float(cell.split()[0]) for cell in column(3)] == sorted(values)
+    header[2].click()
+    assert column(2) == sorted(modalities, reverse=True)
+    assert [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")] == []

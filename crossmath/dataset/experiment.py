@@ -9,12 +9,12 @@ verbatim in the build (``experiment.toml``, and the dataset card).
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from crossmath._cli import comma_list, non_negative_int, percent
+from crossmath._toml import read_toml
 from crossmath.dataset.factors import kind, pairing, parse_level, parse_span
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 from crossmath.errors import SettingsError
@@ -77,27 +77,10 @@ def _puzzle_value(key: str, value: str) -> Any:
         raise SettingsError(f"{key}: expected a number or MIN-MAX, got {value!r}") from None
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """A TOML file's table and its text (tomllib is in the standard library from Python 3.11)."""
-    if sys.version_info < (3, 11):
-        raise SettingsError("experiment files need Python 3.11 or newer (tomllib)")
-    else:
-        import tomllib
-
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise SettingsError(f"cannot read experiment file {path}: it is not UTF-8 text (a TOML file)") from None
-        try:
-            return tomllib.loads(text), text
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"cannot read experiment file {path}: {exc}") from None
-
-
 def load_experiment(path: str | Path) -> tuple[dict[str, Any], str]:
     """An experiment file as ``crossmath-build`` option defaults (argparse ``dest`` names), and its text."""
     path = Path(path)
-    data, text = _read_toml(path)
+    data, text = read_toml(path, "experiment file")
     defaults: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("puzzle", "vary"):

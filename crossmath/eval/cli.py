@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crossmath._cli import check_ranges, comma_list, run_cli
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
-from crossmath.eval.prompts import (
-    DEFAULT_TEMPLATES,
-    FORMAT_NAMES,
-    MODALITIES,
-    RUN_MODALITIES,
-    TRANSCRIBE,
-    TWO_STAGE,
-    check_template,
-    load_template,
-)
-
-if TYPE_CHECKING:
-    from crossmath.eval.backends.base import Backend
-    from crossmath.eval.sources import EvalItem
-
+from crossmath.eval.prompts import FORMAT_NAMES, MODALITIES, RUN_MODALITIES, TRANSCRIBE, TWO_STAGE
+from crossmath.report import RANK_BY
 
 MAX_SAMPLES = 1000
 """The most replies per puzzle: scoring and reports hold every reply of a run in memory."""
@@ -51,12 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a model on a dataset", description="Run any Hugging Face "
                               "image-text-to-text model (optionally with a LoRA adapter), or any model behind an "
                               "OpenAI-compatible server, on a dataset, in one or more modalities and styles, "
-                              "writing one run folder each; then print the gap table.")
-    run.add_argument("--model", required=True, help="Hub id or local folder of the model (with --backend openai: "
+                              "writing one run folder each; then print the gap table. With --plan, every model of a "
+                              "study file, then its leaderboard.")
+    run.add_argument("--plan", metavar="FILE.toml", help="run a whole study: every model, style and modality of a "
+                     "plan file (see the README); options given here override the file")
+    run.add_argument("--dry-run", action="store_true", help="with --plan: list the runs and which are done, "
+                     "loading nothing")
+    run.add_argument("--only", type=comma_list, metavar="NAME1,NAME2", help="with --plan: run only these of its "
+                     "models (by name); the report still covers every run done")
+    run.add_argument("--model", help="Hub id or local folder of the model (with --backend openai: "
                      "the name the server serves it under)")
+    run.add_argument("--name", help="the model's label in folders and reports (default: the model's and adapter's "
+                     "names)")
     run.add_argument("--adapter", help="folder of a peft LoRA adapter to load on top")
     run.add_argument("--merge-adapter", action="store_true", help="merge the adapter into the weights")
-    run.add_argument("--dataset", required=True, help="a crossmath-build folder, a Hub dataset id, or a published "
+    run.add_argument("--dataset", help="a crossmath-build folder, a Hub dataset id, or a published "
                      "JSONL file (image paths relative to it)")
     run.add_argument("--style", type=comma_list, default=["original"], metavar="S1,S2",
                      help="config(s) to evaluate (default original), or all; for a JSONL file it only names the run")
@@ -119,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "tables, kappa, McNemar), robustness across styles and, with --by, "
                                              "accuracy by a factor's level; with --html, a page with an error "
                                              "gallery.")
-    report.add_argument("runs", nargs="+", help="run folders")
+    report.add_argument("runs", nargs="+", help="run folders, or folders holding them (a plan's output)")
     report.add_argument("--metric", choices=["micro", "macro"], default="micro",
                         help="accuracy in the gap table and figures (default micro)")
     report.add_argument("--out", default="crossmath-report",
@@ -130,12 +124,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "gallery to OUT")
     report.add_argument("--gallery", type=int, default=50, metavar="N",
                         help="puzzles in the HTML error gallery, most informative first (default 50)")
+    report.add_argument("--rank-by", choices=RANK_BY, default="consistent",
+                        help="the leaderboard's order: an accuracy, consistent accuracy or kappa (highest first), or "
+                             "a gap (nearest zero first); default consistent")
+    report.add_argument("--latex", nargs="?", const="pm", choices=["pm", "brackets"],
+                        help="also write every table as LaTeX (booktabs) to OUT/tables/NAME.tex, intervals as "
+                             "mean ± half-width (pm, the default) or mean [low, high] (brackets)")
+    report.add_argument("--csv", action="store_true", help="also write every table as OUT/tables/NAME.csv")
     report.set_defaults(run=_report)
     return parser
 
 
-def _check_run_options(args: argparse.Namespace) -> None:
-    """Every option of ``run`` checked before torch or a dataset loads, so a mistake fails at once."""
+def _check_run_options(args: argparse.Namespace, *, paths: bool = True) -> None:
+    """Every option of ``run`` checked before torch or a dataset loads, so a mistake fails at once; ``paths=False``
+    leaves the model and adapter folders to be checked when the model loads (a plan's other models still run)."""
     from crossmath.eval.backends.openai_backend import parse_extra_body
     from crossmath.eval.backends.transformers_backend import check_adapter_path, check_model_path
 
@@ -165,7 +167,7 @@ def _check_run_options(args: argparse.Namespace) -> None:
             raise CrossmathError("--backend openai needs --base-url (or OPENAI_BASE_URL)")
         if args.api_key_env and not os.environ.get(args.api_key_env):
             raise CrossmathError(f"--api-key-env names {args.api_key_env}, which is not set in the environment")
-    else:
+    elif paths:
         check_model_path(args.model)
         if args.adapter:
             check_adapter_path(args.adapter)
@@ -173,167 +175,48 @@ def _check_run_options(args: argparse.Namespace) -> None:
         args.batch_size = 4 * args.concurrency if args.backend == "openai" else 8
 
 
-def _backend(args: argparse.Namespace) -> Backend:
-    if args.backend == "openai":
-        from crossmath.eval.backends.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(args.model, base_url=args.base_url, api_key_env=args.api_key_env or "OPENAI_API_KEY",
-                             concurrency=args.concurrency, timeout=args.timeout, max_retries=args.max_retries,
-                             extra_body=args.extra_body)
-    from crossmath.eval.backends.transformers_backend import TransformersBackend
-
-    return TransformersBackend(args.model, adapter=args.adapter, merge_adapter=args.merge_adapter, dtype=args.dtype,
-                               device_map=args.device_map, attn_implementation=args.attn_implementation,
-                               trust_remote_code=args.trust_remote_code)
-
-
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.plan:
+        from crossmath.eval.plan_runner import run_plan
+
+        return run_plan(args, build_parser(), _check_run_options)
+    if args.dry_run or args.only:
+        raise CrossmathError(f"{'--dry-run' if args.dry_run else '--only'} works on a plan; give --plan FILE")
+    missing = [option for option, value in (("--model", args.model), ("--dataset", args.dataset)) if not value]
+    if missing:
+        raise CrossmathError(f"run needs {' and '.join(missing)} (or --plan FILE)")
     _check_run_options(args)
-    from crossmath.eval.sources import load_items, slug
-    from crossmath.locking import folder_lock
-
-    template_text = load_template(args.prompt_file) if args.prompt_file else None
-    for modality in args.modality:
-        check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
-    styles = _all_configs(args.dataset) if args.style == ["all"] else args.style
-    items_by_style = {style: load_items(args.dataset, style, args.split, args.limit) for style in styles}
-    for style, items in items_by_style.items():
-        if not items:
-            raise CrossmathError(f"{args.dataset} has no puzzles in config {style!r}, split {args.split!r}")
-        if {"text", "hybrid"} & set(args.modality) and args.text_format not in items[0].texts:
-            raise CrossmathError(f"{args.dataset} carries no {args.text_format} text (it has "
-                                 f"{', '.join(items[0].texts)}); choose another --text-format")
-    model_folder = slug(args.model) + (f"+{slug(args.adapter)}" if args.adapter else "")
-    with contextlib.ExitStack() as held:  # before the model loads: a second run into the same folders stops at once
-        for style in items_by_style:
-            for modality in args.modality:
-                held.enter_context(folder_lock(_run_path(args, model_folder, style, modality), "crossmath-eval run"))
-        return _run_locked(args, items_by_style, template_text, model_folder)
-
-
-def _run_path(args: argparse.Namespace, model_folder: str, style: str, modality: str) -> Path:
-    from crossmath.eval.sources import slug
-
-    return Path(args.output) / model_folder / f"{slug(style)}-{modality}"
-
-
-def _refused(backend: Backend, item: EvalItem, args: argparse.Namespace, templates: dict[str, str]) -> dict[str, str]:
-    """The modalities asked for that the model cannot take, each with the reason; two-stage solving asks for text
-    prompts, so it goes where text does."""
-    from crossmath.eval.runner import refusals
-
-    asks = {modality: "text" if modality == TWO_STAGE else modality for modality in args.modality}
-    kinds = sorted(set(asks.values()))
-    refused = refusals(backend, item, kinds, args.text_format,
-                       {kind: templates.get(kind) or DEFAULT_TEMPLATES[kind] for kind in kinds})
-    return {modality: refused[kind] for modality, kind in asks.items() if kind in refused}
-
-
-def _run_locked(args: argparse.Namespace, items_by_style: dict[str, list[EvalItem]], template_text: str | None,
-                model_folder: str) -> int:
-    from crossmath.eval.backends.base import Sampling
-    from crossmath.eval.run_report import write_results
-    from crossmath.eval.rundir import RunFolder
-    from crossmath.eval.runner import predict
-    from crossmath.eval.sources import describe_source, source_fingerprint, source_revision
-    from crossmath.eval.two_stage import load_transcripts, predict_two_stage, transcript_source
+    from crossmath.eval.cells import (
+        fingerprints,
+        given_transcripts,
+        held,
+        load_model_items,
+        make_backend,
+        model_cells,
+        model_folder,
+        open_runs,
+        reported,
+        run_cells,
+    )
     from crossmath.report.report import gap_report
 
-    transcripts = {style: load_transcripts(args.transcripts, fingerprint=source_fingerprint(args.dataset, style,
-                                                                                          args.split),
-                                           style=style, split=args.split, items=items)
-                   for style, items in items_by_style.items()} if args.transcripts else {}
-    sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
-    templates = {modality: template_text or DEFAULT_TEMPLATES[modality] for modality in args.modality}
-    shared = {"dataset": describe_source(args.dataset), "dataset_revision": source_revision(args.dataset),
-              "crossmath": __version__, "engine": args.backend}
-    fingerprints = {style: source_fingerprint(args.dataset, style, args.split) for style in items_by_style}
-    runs: list[tuple[list, RunFolder]] = []  # every run folder checked (taken, or resumable) before the model loads
-    for style, items in items_by_style.items():
-        for modality in args.modality:
-            template = templates[modality]
-            config = {
-                "model": args.model, "adapter": args.adapter, "merge_adapter": args.merge_adapter,
-                "dataset": shared["dataset"], "dataset_fingerprint": fingerprints[style],
-                "dataset_revision": shared["dataset_revision"], "style": style, "factors": items[0].factors,
-                "split": args.split,
-                "modality": modality, "text_format": args.text_format, "prompt_template": template,
-                "num_samples": args.num_samples, "temperature": args.temperature, "top_p": args.top_p,
-                "max_new_tokens": args.max_new_tokens, "seed": args.seed, "thinking": args.thinking,
-                "dtype": args.dtype, "limit": args.limit, "batch_size": args.batch_size,
-                "device_map": args.device_map, "attn_implementation": args.attn_implementation,
-                "engine": shared["engine"], "extra_body": args.extra_body or None,
-                "model_revision": None, "transcripts": None, "crossmath": shared["crossmath"], "backend": None,
-            }
-            path = _run_path(args, model_folder, style, modality)
-            if modality == TWO_STAGE:  # given transcripts, or this command's own transcribe run, planned just before
-                own = runs[-1][1] if not args.transcripts else None
-                config["transcripts"] = (transcripts[style].source() if own is None
-                                         else transcript_source(own.path, own.config))
-            runs.append((items, RunFolder(path, config, resume=args.resume)))
-    backend = _backend(args)
-    refused = _refused(backend, runs[0][0][0], args, templates)
-    for modality, reason in refused.items():
-        print(f"crossmath-eval: {args.model} cannot take {modality} prompts, so no {modality} run: {reason}",
-              file=sys.stderr)
-    if len(refused) == len(args.modality):
+    cells = model_cells(args)
+    items_by_style = load_model_items(args, list(dict.fromkeys(cell.style for cell in cells)))
+    transcripts = given_transcripts(args, items_by_style)
+    with held(cells):  # a second run into the same folders stops at once; every folder checked before the model
+        runs = open_runs(args, cells, items_by_style, fingerprints(args, cells), transcripts, resume=args.resume)
+        ran = run_cells(args, make_backend(args), runs, items_by_style, transcripts)
+    if len(refused := ran.refused) == len(args.modality):
         raise CrossmathError(f"{args.model} takes none of the modalities asked ({', '.join(args.modality)})")
-    described = backend.describe()
-    run_paths: list[tuple[Path, str]] = []
-    incomplete = 0
-    for items, run in runs:
-        modality = run.config["modality"]
-        if modality in refused:
-            continue
-        run.config.update(backend=described,
-                          model_revision=described.get("model_revision") or described.get("server_model"))
-        if modality == TWO_STAGE:
-            reading = transcripts.get(run.config["style"]) or load_transcripts(
-                run.config["transcripts"]["run"], fingerprint=run.config["dataset_fingerprint"],
-                style=run.config["style"], split=args.split, items=items)
-            predict_two_stage(backend, items, run, reading, text_format=args.text_format,
-                              template=run.config["prompt_template"], sampling=sampling, batch_size=args.batch_size,
-                              seed=args.seed, progress=not args.no_progress)
-        else:
-            predict(backend, items, run, modality=modality, text_format=args.text_format,
-                    template=run.config["prompt_template"], sampling=sampling, batch_size=args.batch_size,
-                    seed=args.seed, progress=not args.no_progress)
-        metrics = write_results(run, items, args.num_samples)
-        print(f"{run.path}: {_summary(metrics)}")
-        incomplete += not metrics["complete"]
-        run_paths.append((run.path, modality))
-    # the gap report over the answering runs; with text, image and two-stage runs, the decomposition too
-    whole = TWO_STAGE in args.modality and {"text", "image"} <= set(args.modality)
-    reported = [path for path, modality in run_paths if modality in MODALITIES or whole]
-    if sum(modality in MODALITIES for _, modality in run_paths) > 1:
-        print(gap_report(reported, out=Path(args.output) / model_folder / "report"))
+    if sum(modality in MODALITIES for _, modality in ran.paths) > 1:
+        print(gap_report(reported(ran.paths, args.modality), out=Path(args.output) / model_folder(args) / "report"))
+    incomplete = ran.incomplete
     if incomplete:
         print(f"crossmath-eval: {incomplete} run(s) incomplete: some requests failed after their retries; "
               "rerun the same command with --resume to send only those", file=sys.stderr)
         return 1
     return 1 if refused else 0
-
-
-def _summary(metrics: dict) -> str:
-    if "read" in metrics:
-        figures = ", ".join(f"read {name} " + ("n/a" if metrics["read"][name] is None else
-                                               f"{metrics['read'][name]['mean']:.2f}%")
-                            for name in ("cells", "numbers", "grid_exact"))
-        return f"{figures} ({metrics['puzzles']} puzzles x {metrics['samples']} samples)"
-    figures = ", ".join(f"{name} " + ("n/a" if metrics[name]["mean"] is None else f"{metrics[name]['mean']:.2f}%")
-                        for name in ("micro", "macro"))
-    failed = f", INCOMPLETE: {metrics['failed_puzzles']} failed" if not metrics["complete"] else ""
-    return f"{figures} ({metrics['puzzles']} puzzles x {metrics['samples']} samples{failed})"
-
-
-def _all_configs(dataset: str) -> list[str]:
-    """Every config of a built dataset (a folder or a Hub id), for ``--style all``."""
-    import datasets
-
-    if Path(dataset).is_file():
-        raise CrossmathError("--style all needs a dataset with configs, not a JSONL file")
-    return datasets.get_dataset_config_names(dataset)
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -362,14 +245,20 @@ def _score(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from crossmath.report.report import gap_report
 
-    print(gap_report(args.runs, out=args.out, metric=args.metric, by=args.by, html=args.html, gallery=args.gallery))
-    print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures" + (f", and {args.html}" if args.html
-                                                                               else ""))
+    print(gap_report(args.runs, out=args.out, metric=args.metric, by=args.by, html=args.html, gallery=args.gallery,
+                     rank_by=args.rank_by, latex=args.latex, csv=args.csv))
+    tables = " and ".join(kind for kind, wanted in (("LaTeX", args.latex), ("CSV", args.csv)) if wanted)
+    print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures"
+          + (f", {tables} tables in {Path(args.out) / 'tables'}" if tables else "")
+          + (f", and {args.html}" if args.html else ""))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli(build_parser(), argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    parser.set_defaults(argv=argv)  # what --plan tells apart: options typed, which override the plan
+    return run_cli(parser, argv)
 
 
 if __name__ == "__main__":

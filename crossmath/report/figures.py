@@ -214,3 +214,44 @@ def write_figures(summary: Summary, folder: Path) -> list[FigureFile]:
             interval = "" if name == "consistency" else " " + INTERVAL
             written.append(FigureFile(name, caption + interval))
     return written
+
+
+MODEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+"""Okabe-Ito, one per model (repeating past eight, with the model's name written beside its point)."""
+
+
+def image_text_figure(points: Sequence[tuple[str, Estimate, Estimate]], metric: str) -> Figure | None:
+    """The leaderboard's figure: each model's image accuracy against its text accuracy, with both intervals and
+    the diagonal (no gap); points below it read text better than images. Drawn for two models or more."""
+    if len(points) < 2:
+        return None
+    figure = Figure(figsize=(COLUMN_WIDTH, COLUMN_WIDTH), layout="constrained")
+    axis = figure.add_subplot()
+    axis.plot([0, 100], [0, 100], color="#888888", linestyle="--", linewidth=0.8, label="image = text")
+    for k, (model, text, image) in enumerate(points):
+        colour = MODEL_COLOURS[k % len(MODEL_COLOURS)]
+        axis.errorbar([text.mean], [image.mean], xerr=[[text.mean - text.low], [text.high - text.mean]],
+                      yerr=[[image.mean - image.low], [image.high - image.mean]], color=colour, marker="o",
+                      linestyle="none")
+        axis.annotate(short_model(model), (text.mean, image.mean), xytext=(3, 3), textcoords="offset points",
+                      fontsize=5.5, color=colour)
+    axis.set_xlim(0, 100)
+    axis.set_ylim(0, 100)
+    axis.set_aspect("equal")
+    axis.grid(axis="both")
+    axis.set_xlabel(f"text {metric} accuracy (%)")
+    axis.set_ylabel(f"image {metric} accuracy (%)")
+    axis.legend(frameon=False, loc="upper left")
+    return figure
+
+
+def write_image_text_figure(points: Sequence[tuple[str, Estimate, Estimate]], metric: str,
+                            folder: Path) -> FigureFile | None:
+    """Draw :func:`image_text_figure` into ``folder`` as ``image-vs-text`` (PNG and SVG), where it applies."""
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+        figure = image_text_figure(points, metric)
+        if figure is None:
+            return None
+        save(figure, folder, "image-vs-text")
+    return FigureFile("image-vs-text", "Image against text accuracy, one point per model (its runs pooled over "
+                      "styles); the dashed diagonal is no gap, and points below it do better from text. " + INTERVAL)

@@ -41,10 +41,13 @@ def merge_key(config: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def row_labels(runs: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
-    """A row label per run (its folder and config): the model (and adapter), plus the settings in which it
-    differs from other runs of that model, so runs that must not be merged never share a label. Two runs with the
+    """A row label per run (its folder and config): the model's name (``--name``), else the model (and adapter),
+    plus the settings in which it differs from other runs of that model, so runs that must not be merged never
+    share a label. Two runs with the
     same label, style and modality are refused."""
     def name(config: dict[str, Any]) -> str:
+        if config.get("name"):  # the label a plan or --name gave the model
+            return str(config["name"])
         return str(config.get("model")) + (f" + {config['adapter']}" if config.get("adapter") else "")
 
     names, configs = [name for name, _ in runs], [config for _, config in runs]

@@ -24,7 +24,7 @@ from crossmath.render.draw import encode_png, render
 from crossmath.render.styles import STYLES, Style, resolve_style
 from crossmath.report.figures import FigureFile
 from crossmath.report.gallery import GROUP_TITLES, Entry
-from crossmath.report.tables import Table
+from crossmath.report.tables import Table, Value, cell_number, cell_text
 
 ALL_WRONG = "#D55E00"
 MIXED = "#CC79A7"
@@ -44,6 +44,8 @@ CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:1100px;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:13px}
 th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:left;vertical-align:top}
+table.sortable th{cursor:pointer}
+th[data-order=descending]::after{content:" ▼"}th[data-order=ascending]::after{content:" ▲"}
 figure{margin:.5rem 0 1.5rem} figure img{max-width:100%;height:auto} figcaption{font-size:13px;color:#555}
 .filters{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd;z-index:1}
 .entry{border:1px solid #ddd;border-radius:6px;padding:.6rem .8rem;margin:.8rem 0}
@@ -55,6 +57,25 @@ pre{white-space:pre-wrap;font-size:12px;background:#f6f6f6;padding:.4rem}
 """
 
 SCRIPT = """
+for (const table of document.querySelectorAll("table.sortable")) {
+  table.querySelectorAll("th").forEach((th, column) => th.addEventListener("click", () => {
+    const body = table.tBodies[0];
+    const down = th.dataset.order !== "descending";
+    table.querySelectorAll("th").forEach(other => { delete other.dataset.order; });
+    th.dataset.order = down ? "descending" : "ascending";
+    const key = row => {
+      const cell = row.cells[column];
+      return cell.dataset.sort !== undefined ? Number(cell.dataset.sort) : cell.textContent;
+    };
+    const rows = Array.from(body.rows).sort((a, b) => {
+      const x = key(a), y = key(b);
+      if (typeof x !== typeof y) return typeof x === "number" ? -1 : 1;
+      const order = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
+      return down ? -order : order;
+    });
+    body.append(...rows);
+  }));
+}
 const filters = {difficulty: "", step: "", style: ""};
 function applyFilters() {
   let shown = 0;
@@ -105,11 +126,19 @@ def _style(name: str) -> Style:
         return STYLES["original"]
 
 
+def _cell_html(value: Value) -> str:
+    number = cell_number(value)
+    sort = "" if number is None else f' data-sort="{number:g}"'
+    return f"<td{sort}>{escape(cell_text(value))}</td>"
+
+
 def _table_html(table: Table) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
+    """A table whose rows sort by any column when its header is clicked (numbers by value, text by text)."""
+    head = "".join(f'<th title="sort by {escape(h)}">{escape(h)}</th>' for h in table.header)
+    body = "".join("<tr>" + "".join(map(_cell_html, row)) + "</tr>" for row in table.rows)
     note = f"<p>{escape(table.note)}</p>" if table.note else ""
-    return f"<h3>{escape(table.title)}</h3>{note}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<h3 id="{escape(table.name)}">{escape(table.title)}</h3>{note}<table class="sortable"><thead><tr>'
+            f"{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
 def _answer_html(answer: str | None, correct: Sequence[bool], expected: Sequence[str]) -> str:

@@ -162,6 +162,17 @@ def _outcomes(path: Path, records: Sequence[dict[str, Any]]) -> dict[str, Puzzle
     return outcomes
 
 
+def find_runs(paths: Sequence[str | Path]) -> list[Path]:
+    """Run folders as given, and in place of a folder that is not one (a plan's output, a model's folder) every
+    run folder below it, in name order."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        inside = [] if (path / CONFIG).is_file() else sorted(p.parent for p in path.glob(f"**/{PREDICTIONS}")
+                                                              if (p.parent / CONFIG).is_file())
+        found += inside or [path]
+    return found
+
+
 def load_runs(paths: Sequence[str | Path], *, with_dataset: bool = True) -> list[Run]:
     """Read run folders, each labelled with its report row: runs that differ in anything but style, modality and
     samples (prompt, text format, adapter, decoding, engine, ...) get rows of their own, and two runs of the same

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,27 +11,62 @@ from crossmath.eval.prompts import MODALITIES
 from crossmath.report.stats import Agreement, Difference, Estimate
 from crossmath.report.summary import Summary
 
+Value = str | Estimate | Difference
+"""A table cell: text, or an estimate or difference with its interval (which each output writes its own way)."""
+
+
+def cell_text(value: Value) -> str:
+    """A cell as markdown and HTML show it."""
+    return value if isinstance(value, str) else value.cell()
+
+
+def cell_number(value: Value) -> float | None:
+    """A cell's number: an estimate's or difference's mean, or text that starts with a number (None if none)."""
+    if not isinstance(value, str):
+        return value.mean
+    try:
+        return float(value.split()[0].rstrip("%")) if value.strip() else None
+    except ValueError:
+        return None
+
 
 @dataclass(frozen=True)
 class Table:
     title: str
     note: str
     header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[Value, ...], ...]
+    name: str = "table"
+    """The table's file name (``tables/NAME.tex``, ``tables/NAME.csv``)."""
+    best: tuple[str | None, ...] = ()
+    """Per column, which value is best (``high``, or ``zero`` for the one nearest 0; None or missing: no best),
+    marked in the LaTeX table."""
 
     def markdown(self) -> str:
         lines = [f"## {self.title}", ""] + ([self.note, ""] if self.note else [])
         lines += ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
-        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        lines += ["| " + " | ".join(map(cell_text, row)) + " |" for row in self.rows]
         return "\n".join(lines)
 
+    def best_rows(self, column: int) -> set[int]:
+        """The rows holding the column's best value (several on a tie; none when the column has no best)."""
+        rule = self.best[column] if column < len(self.best) else None
+        numbers = {i: cell_number(row[column]) for i, row in enumerate(self.rows)}
+        known = {i: n for i, n in numbers.items() if n is not None}
+        if rule is None or len(known) < 2:
+            return set()
+        key = (lambda n: n) if rule == "high" else (lambda n: -abs(n))
+        top = max(key(n) for n in known.values())
+        best = {i for i, n in known.items() if key(n) == top}
+        return set() if len(best) == len(known) else best  # nothing stands out when every row ties
 
-def _estimate(value: Estimate | None) -> str:
-    return "" if value is None else value.cell()
+
+def _estimate(value: Estimate | None) -> Value:
+    return "" if value is None else value
 
 
-def _difference(value: Difference | None) -> str:
-    return "" if value is None else value.cell()
+def _difference(value: Difference | None) -> Value:
+    return "" if value is None else value
 
 
 def _share(value: float | None, digits: int = 1) -> str:
@@ -46,7 +82,8 @@ def gap_table(summary: Summary) -> Table:
     return Table(f"Modality gap ({metric} accuracy, %)",
                  "Accuracy: mean [95% bootstrap interval over puzzles]. Gaps are in percentage points on shared "
                  "puzzles: mean [95% bootstrap interval] and sign-flip permutation p-value.",
-                 ("model", "style", "text", "image", "hybrid", "image - text", "hybrid - text"), rows)
+                 ("model", "style", "text", "image", "hybrid", "image - text", "hybrid - text"), rows, "modality-gap",
+                 (None, None, "high", "high", "high", "zero", "zero"))
 
 
 def step_table(summary: Summary) -> Table | None:
@@ -56,7 +93,8 @@ def step_table(summary: Summary) -> Table | None:
         return None
     return Table("Accuracy by step level (%)", "Blanks pooled by the round in which they can first be solved; "
                  "mean [95% bootstrap interval over puzzles]. Empty where no blank has that level.",
-                 ("model", "style", "modality", *STEP_CATEGORIES), rows)
+                 ("model", "style", "modality", *STEP_CATEGORIES), rows, "steps",
+                 (None, None, None, *["high"] * len(STEP_CATEGORIES)))
 
 
 def _agreement_row(unit: str, table: Agreement) -> tuple[str, ...]:
@@ -85,7 +123,7 @@ def consistency_table(summary: Summary) -> Table | None:
                  "p-value on the discordant units (for blanks only descriptive: blanks of a puzzle are not "
                  "independent). With several samples, a puzzle or blank counts as right when most samples are.",
                  ("model", "style", "pair", "unit", "both", "first only", "second only", "neither", "agreement %",
-                  "kappa", "McNemar p"), tuple(rows))
+                  "kappa", "McNemar p"), tuple(rows), "consistency")
 
 
 def style_table(summary: Summary) -> Table:
@@ -98,7 +136,8 @@ def style_table(summary: Summary) -> Table:
                          f"{max(means) - min(means):.1f}"))
     return Table(f"Style robustness ({summary.metric} accuracy, %)",
                  "Spread: highest minus lowest mean across the styles run.",
-                 ("model", "modality", *styles, "spread"), tuple(rows))
+                 ("model", "modality", *styles, "spread"), tuple(rows), "styles",
+                 (None, None, *["high"] * len(styles), "zero"))
 
 
 def factor_table(summary: Summary) -> Table | None:
@@ -111,7 +150,8 @@ def factor_table(summary: Summary) -> Table | None:
                  f"Per level of {summary.factor}: mean [95% bootstrap interval]; the difference to the base level "
                  f"({summary.levels[0]}) is paired puzzle by puzzle where both levels hold the same puzzles, "
                  "else (¹) between independent sets with a permutation p-value.",
-                 ("model", "modality", "level", "config", "micro", "macro", "micro - base", "macro - base"), rows)
+                 ("model", "modality", "level", "config", "micro", "macro", "micro - base", "macro - base"), rows,
+                 "factor-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(summary.factor)))
 
 
 def all_tables(summary: Summary) -> list[Table]:
