@@ -331,14 +331,18 @@ def test_15_a_20000_digit_number_is_one_line_of_error(tmp_path, capsys, command)
 
 # -- 16. a difficulty that is not text ---------------------------------------------------------------------------------
 
-def test_16_a_difficulty_that_is_not_text_is_a_warning_and_profile_says_so(tmp_path, capsys):
+def test_16_a_difficulty_that_is_not_text_is_a_warning_and_profile_names_its_level(tmp_path, capsys):
     assert judge_record(record(difficulty=5)).warnings == ['difficulty is 5 (a number), not text such as "medium"']
     path = tmp_path / "records.jsonl"
-    write_records(path, [record(difficulty=5)])
+    write_records(path, [record(difficulty=5), record(difficulty=[1])])
     (tmp_path / record()["img_blank"]).parent.mkdir(parents=True)
     (tmp_path / record()["img_blank"]).write_bytes(b"")
+    # a whole number names a level, as crossmath-eval reads it; anything else that is not text is one error line
     assert crossmath_main(["profile", str(path)]) == 2
-    assert error_line(capsys).endswith('difficulty is a number, not text such as "medium"')
+    assert error_line(capsys).endswith('difficulty is a list, not text such as "medium"')
+    write_records(path, [record(difficulty=5)])
+    assert crossmath_main(["profile", str(path)]) == 0
+    assert "| 5 |" in capsys.readouterr().out
 
 
 # -- 13. a contact sheet is held to the pixel limit before drawing, and drawn at --scale ------------------------------
