@@ -35,8 +35,10 @@ def manifest_of(source: str | Path) -> dict:
     return read_json(Path(local))
 
 
-def held_out_keys(source: str | Path) -> frozenset[str]:
-    """The leak keys of the build's test split (of every split, when it has no test split)."""
+def held_out_keys(source: str | Path | None) -> frozenset[str]:
+    """The leak keys of the build's test split (of every split, when it has no test split); none for None."""
+    if source is None:
+        return frozenset()
     manifest = manifest_of(source)
     chunks = manifest.get("chunks")
     if not isinstance(chunks, list) or not all(isinstance(c, dict) and "keys" in c for c in chunks):

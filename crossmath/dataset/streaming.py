@@ -113,16 +113,11 @@ def stream_of(rows: Callable[[int], dict[str, Any]], settings: BuildSettings, st
     return datasets.IterableDataset(PositionStream(rows, start), info=info, split=datasets.Split.TRAIN)
 
 
-def forbidden_keys(settings: BuildSettings, exclude: str | Path | None) -> frozenset[str]:
-    """What a stream must never yield: the test puzzles of its settings, and the held-out set of ``exclude``."""
-    return keys_of_test_split(settings) | (held_out_keys(exclude) if exclude is not None else frozenset())
-
-
 def stream(style: str = "original", *, seed: int = 0, start: int = 0, exclude: str | Path | None = None,
            **settings: Any) -> datasets.IterableDataset:
     """Endless train rows of config ``style``: item i equals train row i of ``crossmath-build --seed SEED`` with
     the same ``settings`` (``BuildSettings`` fields), from item ``start`` on; never a puzzle of ``exclude`` (a
     crossmath-build folder or Hub dataset id: its test split)."""
     built = settings_for(seed, settings)
-    rows = StreamRows(built, style, forbidden_keys(built, exclude))
+    rows = StreamRows(built, style, keys_of_test_split(built) | held_out_keys(exclude))
     return stream_of(rows, built, start)
