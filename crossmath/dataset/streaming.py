@@ -26,6 +26,7 @@ from crossmath.dataset.items import item_puzzles, keys_of_test_split
 from crossmath.dataset.rows import config_row, features, item_id, text_columns
 from crossmath.dataset.settings import BuildSettings
 from crossmath.errors import SettingsError
+from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.records import to_record
 
 LANES = 2**6 * 3**2 * 5 * 7 * 11 * 13
@@ -44,8 +45,12 @@ class StreamRows:
         self.config = settings.configs[names.index(config)]
         self.forbidden = forbidden
 
+    def puzzle(self, position: int) -> Puzzle:
+        """The puzzle of row ``position`` (without drawing its image)."""
+        return item_puzzles(self.settings, "train", position, self.forbidden)[0][self.config.name]
+
     def __call__(self, position: int) -> dict[str, Any]:
-        puzzle = item_puzzles(self.settings, "train", position, self.forbidden)[0][self.config.name]
+        puzzle = self.puzzle(position)
         shared = text_columns(puzzle, to_record(puzzle, img="", img_blank=""), self.settings)
         return config_row(item_id("train", position), puzzle, self.config, shared, self.settings)
 
