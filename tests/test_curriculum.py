@@ -50,8 +50,9 @@ def test_the_stream_serves_the_level_in_force():
     assert [row["id"] for row in easy + hard] == [f"train-{i:05d}" for i in range(6)]
     assert all(5 <= row["num_equations"] <= 7 for row in easy) and all(11 <= row["num_equations"] <= 13
                                                                        for row in hard)
-    level_1 = level_settings(BuildSettings(styles=(SMALL,)), factor, levels[1]).puzzle
-    expected = list(islice(crossmath.stream("small", seed=4, styles=(SMALL,), puzzle=level_1), 6))[3:]
+    level_1 = level_settings(BuildSettings(styles=(SMALL,)), factor, levels[1])
+    expected = list(islice(crossmath.stream("small", seed=4, styles=(SMALL,), train_mix=level_1.train_mix,
+                                            puzzle_by_difficulty=level_1.puzzle_by_difficulty), 6))[3:]
     assert [row["markdown_table"] for row in hard] == [row["markdown_table"] for row in expected]
 
 
@@ -66,8 +67,16 @@ def test_bad_curriculum_is_one_clear_error(text, message):
         parse_curriculum(text)
 
 
-def test_difficulty_levels_are_one_difficulty_mixes():
+def test_difficulty_levels_are_one_difficulty_mixes_and_deep_levels_drop_easy_puzzles():
     factor, levels = parse_curriculum("difficulty=easy,hard")
     assert level_settings(BuildSettings(), factor, levels[1]).train_mix == (0, 0, 1)
+    factor, levels = parse_curriculum("depth=1,3")
+    shallow, deep = (level_settings(BuildSettings(), factor, level) for level in levels)
+    assert shallow.train_mix == (90, 85, 75) and deep.train_mix == (0, 85, 75)  # easy puzzles are one step deep
+    data = curriculum_stream("small", factor, levels, Curriculum(levels=2, threshold=0.5, window=1, level=1),
+                             styles=(SMALL,))
+    assert {max(row["blank_steps"]) for row in islice(data, 4)} == {3}
+    with pytest.raises(SettingsError, match="no difficulty of the train mix makes such puzzles"):
+        level_settings(BuildSettings(train_mix=(1, 0, 0)), factor, 3)
     with pytest.raises(SettingsError, match="window"):
         Curriculum(levels=2, threshold=0.5, window=0)

@@ -19,7 +19,8 @@ from crossmath.dataset.heldout import held_out_keys
 from crossmath.dataset.items import keys_of_test_split
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
 from crossmath.dataset.streaming import StreamRows, settings_for, stream_of
-from crossmath.errors import SettingsError
+from crossmath.errors import CrossmathError, SettingsError
+from crossmath.puzzles.generator import check_settings
 
 FACTORS = ("difficulty", *BLANK_FACTORS, *GRID_FACTORS)
 """The puzzle factors a curriculum can step through: the difficulty preset, the blank-set factors and the grid
@@ -48,12 +49,29 @@ def parse_curriculum(text: str) -> tuple[str, list[Any]]:
 
 
 def level_settings(settings: BuildSettings, factor: str, level: Any) -> BuildSettings:
-    """The build settings of one level: a one-difficulty train mix, or the generator setting at that level."""
+    """The build settings of one level: a one-difficulty train mix; or the generator setting at that level for
+    every difficulty that can make such puzzles, the others dropped from the train mix (easy puzzles are solved in
+    one step, so a ``depth`` of 3 is served by medium and hard puzzles alone)."""
     if factor == "difficulty":
         easy, medium, hard = (int(d == level) for d in DIFFICULTIES)
         return dataclasses.replace(settings, train_mix=(easy, medium, hard))
     argument = GRID_FACTORS.get(factor, factor)
-    return dataclasses.replace(settings, puzzle={**settings.puzzle, argument: level})
+    by_difficulty = {d: {**settings.puzzle_by_difficulty.get(d, {}), argument: level} for d in DIFFICULTIES}
+    accepted = [d for d in DIFFICULTIES if _makes(d, {**settings.puzzle, **by_difficulty[d]})]
+    weights = [w if d in accepted else 0 for d, w in zip(DIFFICULTIES, settings.train_mix)]
+    if not sum(weights):
+        raise SettingsError(f"--curriculum {factor}={level}: no difficulty of the train mix makes such puzzles")
+    return dataclasses.replace(settings, train_mix=(weights[0], weights[1], weights[2]),
+                               puzzle_by_difficulty={**settings.puzzle_by_difficulty,
+                                                     **{d: by_difficulty[d] for d in accepted}})
+
+
+def _makes(difficulty: str, generation: dict[str, Any]) -> bool:
+    try:
+        check_settings(difficulty, **generation)
+    except CrossmathError:
+        return False
+    return True
 
 
 @dataclasses.dataclass
