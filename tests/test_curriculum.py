@@ -70,13 +70,20 @@ def test_bad_curriculum_is_one_clear_error(text, message):
 def test_difficulty_levels_are_one_difficulty_mixes_and_deep_levels_drop_easy_puzzles():
     factor, levels = parse_curriculum("difficulty=easy,hard")
     assert level_settings(BuildSettings(), factor, levels[1]).train_mix == (0, 0, 1)
+    factor, levels = parse_curriculum("equations=14-15")
+    assert level_settings(BuildSettings(), factor, levels[0]).puzzle_by_difficulty["hard"] == {"equations": [14, 15]}
+    with pytest.raises(SettingsError, match="no difficulty of the train mix makes such puzzles"):
+        level_settings(BuildSettings(), "max_rows", 1)
+
+
+def test_depth_levels_are_the_builds_re_blanked_variants():
     factor, levels = parse_curriculum("depth=1,3")
-    shallow, deep = (level_settings(BuildSettings(), factor, level) for level in levels)
-    assert shallow.train_mix == (90, 85, 75) and deep.train_mix == (0, 85, 75)  # easy puzzles are one step deep
+    assert level_settings(BuildSettings(), factor, 3).vary == {"depth": [3]}
     data = curriculum_stream("small", factor, levels, Curriculum(levels=2, threshold=0.5, window=1, level=1),
                              styles=(SMALL,))
-    assert {max(row["blank_steps"]) for row in islice(data, 4)} == {3}
-    with pytest.raises(SettingsError, match="no difficulty of the train mix makes such puzzles"):
-        level_settings(BuildSettings(train_mix=(1, 0, 0)), factor, 3)
+    rows = list(islice(data, 4))
+    assert {max(row["blank_steps"]) for row in rows} == {3} and {row["style"] for row in rows} == {"small-depth-3"}
+    built = islice(crossmath.stream("small-depth-3", styles=(SMALL,), vary={"depth": [3]}), 4)
+    assert [row["answer"] for row in built] == [row["answer"] for row in rows]
     with pytest.raises(SettingsError, match="window"):
         Curriculum(levels=2, threshold=0.5, window=0)

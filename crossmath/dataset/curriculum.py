@@ -14,7 +14,7 @@ from typing import Any
 
 import datasets
 
-from crossmath.dataset.factors import BLANK_FACTORS, GRID_FACTORS, check_levels, parse_level
+from crossmath.dataset.factors import BLANK_FACTORS, GRID_FACTORS, check_levels, level_name, parse_level
 from crossmath.dataset.heldout import held_out_keys
 from crossmath.dataset.items import keys_of_test_split
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
@@ -49,12 +49,18 @@ def parse_curriculum(text: str) -> tuple[str, list[Any]]:
 
 
 def level_settings(settings: BuildSettings, factor: str, level: Any) -> BuildSettings:
-    """The build settings of one level: a one-difficulty train mix; or the generator setting at that level for
-    every difficulty that can make such puzzles, the others dropped from the train mix (easy puzzles are solved in
-    one step, so a ``depth`` of 3 is served by medium and hard puzzles alone)."""
+    """The build settings of one level: a one-difficulty train mix; for ``depth`` and ``blanks`` the build's
+    controlled variant of that one level (the drawn grids re-blanked to it, as ``--vary depth=3`` does); for a grid
+    factor the generator setting at that level for every difficulty that can make such puzzles, the others dropped
+    from the train mix."""
     if factor == "difficulty":
         easy, medium, hard = (int(d == level) for d in DIFFICULTIES)
         return dataclasses.replace(settings, train_mix=(easy, medium, hard))
+    if factor in BLANK_FACTORS:
+        if settings.vary:
+            raise SettingsError(f"a {factor} curriculum streams settings without varied factors; got "
+                                f"{', '.join(settings.vary)}")
+        return dataclasses.replace(settings, vary={factor: [level]})
     argument = GRID_FACTORS.get(factor, factor)
     by_difficulty = {d: {**settings.puzzle_by_difficulty.get(d, {}), argument: level} for d in DIFFICULTIES}
     accepted = [d for d in DIFFICULTIES if _makes(d, {**settings.puzzle, **by_difficulty[d]})]
@@ -136,8 +142,7 @@ def curriculum_stream(style: str, factor: str, levels: list[Any], curriculum: Cu
         raise SettingsError(f"the curriculum has {curriculum.levels} levels, the factor {len(levels)}")
     base = settings_for(seed, settings)
     held = held_out_keys(exclude)
-    rows = []
-    for level in levels:
-        at = level_settings(base, factor, level)
-        rows.append(StreamRows(at, style, keys_of_test_split(at) | held))
-    return stream_of(CurriculumRows(rows, curriculum), base, start)
+    at = [level_settings(base, factor, level) for level in levels]
+    config = (lambda level: f"{style}-{factor}-{level_name(level)}") if factor in BLANK_FACTORS else (lambda _: style)
+    rows = [StreamRows(s, config(level), keys_of_test_split(s) | held) for s, level in zip(at, levels)]
+    return stream_of(CurriculumRows(rows, curriculum), at[0], start)  # every level has the same columns
