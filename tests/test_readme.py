@@ -44,7 +44,9 @@ SUBSTITUTIONS: list[tuple[str, str, str]] = [
     (r"^(crossmath-build .*(--train-size 0|--experiment).*)$", r"\1 --test-size 3",
      "test-only builds and experiment files (which set their own train size): 3 test puzzles"),
     (r"^(crossmath-eval run .*)$", r"\1 --limit 2 --max-new-tokens 4", "model runs: 2 puzzles, 4 new tokens"),
-    (r"^(crossmath-train .*)$", r"\1 --limit 2", "training: 2 puzzles (one step)"),
+    (r"^(crossmath-train (?!.*--stream).*)$", r"\1 --limit 2", "training: 2 puzzles (one step)"),
+    (r"^(crossmath-train .*--stream.*)$", r"\1 --max-steps 1 --batch-size 2 --num-generations 2 "
+     r"--max-completion-length 4", "streamed training: one step of 2 completions of 4 tokens"),
 ]
 
 SKIPPED: dict[str, str] = {
@@ -66,6 +68,13 @@ SKIPPED: dict[str, str] = {
         "loads our tasks with lmms-eval's own TaskManager",
     'lmms-eval --include_path "$(python -c \'import crossmath.tasks as t; print(t.TASKS_DIR)\')" --model':
         "needs a real model for lmms-eval's qwen2_vl wrapper",
+    "accelerate launch --config_file examples/accelerate_multi_gpu.yaml": "needs 4 GPUs",
+    "accelerate launch --config_file examples/deepspeed_zero3.yaml": "needs GPUs and DeepSpeed",
+    "--out adapters/two-cpu-processes": "two processes take about 30 s; tests/test_train_stream.py runs this launch "
+        "(SFT on a build and GRPO on the stream)",
+    "trl vllm-serve": "needs vLLM and a GPU",
+    "--use-vllm --vllm-mode server": "needs the vLLM server above (tests/test_train_stream.py checks the options "
+        "reach TRL's GRPOConfig, and the one-line refusal without vLLM)",
     "crossmath-build --out crossmath-data --train-size 0": "the lmms-eval section rebuilds the folder the Quick "
         "start built; here it already exists",
 }

@@ -140,3 +140,12 @@ def test_bad_stream_requests_are_one_line_before_any_model_loads(args, message, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("name,kind,stage", [("accelerate_multi_gpu", "MULTI_GPU", None),
+                                             ("deepspeed_zero2", "DEEPSPEED", 2), ("deepspeed_zero3", "DEEPSPEED", 3)])
+def test_the_shipped_launch_configs_load_in_accelerate(name, kind, stage):
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    config = ClusterConfig.from_yaml_file(str(ROOT / "examples" / f"{name}.yaml"))
+    assert config.distributed_type.name == kind and config.deepspeed_config.get("zero_stage") == stage
