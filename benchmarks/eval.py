@@ -53,13 +53,14 @@ def main() -> None:
     from crossmath.eval.backends.base import Sampling
     from crossmath.eval.backends.transformers_backend import TransformersBackend
     from crossmath.eval.prompts import DEFAULT_TEMPLATES, build_prompt
-    from crossmath.eval.random_models import random_from_config, tiny_qwen2_vl
     from crossmath.eval.sources import load_items
+    from crossmath.testing.random_models import random_from_config, tiny_qwen2_vl
 
     work = Path(tempfile.mkdtemp(prefix="crossmath-eval-bench-"))
     model = args.model
     if model is None and args.random_from:
-        model = str(random_from_config(args.random_from, work / "random-model", dtype="bfloat16"))
+        device = "cuda" if args.device_map.startswith("cuda") else "cpu"
+        model = str(random_from_config(args.random_from, work / "random-model", dtype="bfloat16", device=device))
     model = model or str(tiny_qwen2_vl(work / "tiny-qwen2-vl"))
     dataset = args.dataset
     if dataset is None:  # a published-format JSONL file also works (and needs no datasets package)
@@ -98,7 +99,6 @@ def bench_api(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
     from crossmath.dataset import BuildSettings, build
-    from crossmath.eval.answer_server import AnswerServer
     from crossmath.eval.backends.base import Sampling
     from crossmath.eval.backends.openai_backend import OpenAIBackend
     from crossmath.eval.prompts import DEFAULT_TEMPLATES
@@ -106,6 +106,7 @@ def bench_api(args: argparse.Namespace) -> None:
     from crossmath.eval.runner import predict
     from crossmath.eval.sources import load_items
     from crossmath.render import STYLES
+    from crossmath.testing.answer_server import AnswerServer
 
     work = Path(tempfile.mkdtemp(prefix="crossmath-api-bench-"))
     dataset = args.dataset or str(work / "data")
@@ -117,7 +118,7 @@ def bench_api(args: argparse.Namespace) -> None:
     print(f"{args.modality} prompts; the server answers each request after {args.delay} s")
     print(f"{'concurrency':>11} {'puzzles':>8} {'puzzles/s':>10} {'s/puzzle':>9} {'floor':>8} {'ratio':>6}")
     # the server runs in its own process, as a real one would, so its work is not charged to the client
-    server = subprocess.Popen([sys.executable, "-m", "crossmath.eval.answer_server", dataset, "--delay",
+    server = subprocess.Popen([sys.executable, "-m", "crossmath.testing.answer_server", dataset, "--delay",
                                str(args.delay)], stdout=subprocess.PIPE, text=True)
     url = server.stdout.readline().strip() if server.stdout else ""
     try:

@@ -78,8 +78,8 @@ def train_log(out: Path) -> list[dict]:
 
 def train_figures(steps: int) -> None:
     from crossmath.dataset import BuildSettings, build
-    from crossmath.eval.random_models import tiny_qwen2_vl
     from crossmath.render import STYLES
+    from crossmath.testing.random_models import tiny_qwen2_vl
 
     work = Path(tempfile.mkdtemp(prefix="crossmath-stream-bench-"))
     model = str(tiny_qwen2_vl(work / "model"))

@@ -41,7 +41,7 @@ def qwen2_vl_2b_shape(folder: Path) -> Path:
 
     from transformers import AutoProcessor, Qwen2VLImageProcessor
 
-    from crossmath.eval.random_models import tiny_qwen2_vl
+    from crossmath.testing.random_models import tiny_qwen2_vl
 
     tiny = tiny_qwen2_vl(folder / "tiny")
     processor = AutoProcessor.from_pretrained(tiny)
@@ -93,8 +93,8 @@ def main() -> None:
     import torch
 
     from crossmath.dataset import BuildSettings, build
-    from crossmath.eval.random_models import random_from_config, tiny_qwen2_vl
     from crossmath.render import STYLES
+    from crossmath.testing.random_models import random_from_config, tiny_qwen2_vl
     from crossmath.train.model import load_base
     from crossmath.train.options import TrainOptions
     from crossmath.train.training import examples, make_trainer

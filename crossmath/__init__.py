@@ -9,8 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from crossmath import _moved
 from crossmath._version import __version__
 from crossmath.errors import CrossmathError
+
+_moved.install()
 
 if TYPE_CHECKING:  # the real types for checkers and editors; at run time the names load lazily below
     from crossmath import render
@@ -31,3 +34,8 @@ def __getattr__(name: str) -> Any:
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'crossmath' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The lazily loaded names too, so ``dir(crossmath)`` and tab completion show the whole API."""
+    return sorted(set(globals()) | set(__all__))

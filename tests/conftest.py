@@ -14,27 +14,64 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+import shutil
+from collections.abc import Callable
+
 import pytest
+from filelock import FileLock
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """A folder made once per test session by ``make(folder)`` and shared read-only by every xdist worker.
+
+    Without xdist it is an ordinary temporary folder. With it, the first worker to ask makes it under the session's
+    own base folder while holding a lock; the others wait and reuse it, so tiny models and datasets are built once.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / "shared" / name
+    folder.parent.mkdir(exist_ok=True)
+    with FileLock(f"{folder}.lock"):
+        if not (root / "shared" / f"{name}.done").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that died while making it
+            folder.mkdir()
+            make(folder)
+            (root / "shared" / f"{name}.done").touch()
+    return folder
+
+
+TINY_MODELS = {"qwen": "qwen2_vl", "llava": "llava", "gemma3": "gemma3", "idefics3": "idefics3"}
+"""Family -> shape: ``crossmath.testing.random_models.tiny_<shape>`` builds it into the folder ``tiny-<shape>``."""
+
+
+def _model_folder(shape: str) -> str:
+    return "tiny-" + shape.replace("_", "-")
+
+
+def _make_tiny_models(root: Path) -> None:
+    from crossmath.testing import random_models
+
+    for shape in TINY_MODELS.values():
+        getattr(random_models, f"tiny_{shape}")(root / _model_folder(shape))
 
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Qwen2-VL-, LLaVA-, Gemma 3- and Idefics3-style models with random weights, saved like Hub checkpoints."""
-    from crossmath.eval.random_models import tiny_gemma3, tiny_idefics3, tiny_llava, tiny_qwen2_vl
+    root = shared_folder(tmp_path_factory, "models", _make_tiny_models)
+    return {family: str(root / _model_folder(shape)) for family, shape in TINY_MODELS.items()}
 
-    root = tmp_path_factory.mktemp("models")
-    return {"qwen": str(tiny_qwen2_vl(root / "tiny-qwen2-vl")), "llava": str(tiny_llava(root / "tiny-llava")),
-            "gemma3": str(tiny_gemma3(root / "tiny-gemma3")), "idefics3": str(tiny_idefics3(root / "tiny-idefics3"))}
+
+def _make_eval_dataset(folder: Path) -> None:
+    from crossmath.dataset import BuildSettings, build
+    from crossmath.render import STYLES
+
+    settings = BuildSettings(train_size=0, test_size=6, styles=(STYLES["original"], STYLES["altstyle"]),
+                             outputs=("hf", "crossmath-jsonl"), version="test")
+    build(folder / "ds", settings, progress=False)
 
 
 @pytest.fixture(scope="session")
 def eval_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small build: 6 test puzzles (2 per difficulty) in two styles, also in the published layout."""
-    from crossmath.dataset import BuildSettings, build
-    from crossmath.render import STYLES
-
-    out = tmp_path_factory.mktemp("eval-data") / "ds"
-    settings = BuildSettings(train_size=0, test_size=6, styles=(STYLES["original"], STYLES["altstyle"]),
-                             outputs=("hf", "crossmath-jsonl"), version="test")
-    build(out, settings, progress=False)
-    return out
+    return shared_folder(tmp_path_factory, "eval-data", _make_eval_dataset) / "ds"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from crossmath.eval import cli
-from crossmath.eval.answer_server import AnswerServer
 from crossmath.eval.backends import openai_backend
 from crossmath.eval.sources import load_items
+from crossmath.testing.answer_server import AnswerServer
 
 KEY = "sk-crossmath-test-key-1234567890"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from crossmath.eval import cli
-from crossmath.eval.answer_server import AnswerServer
 from crossmath.eval.sources import load_items
+from crossmath.testing.answer_server import AnswerServer
 
 REPO = Path(__file__).parents[1]
 

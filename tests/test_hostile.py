@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from terminal import as_in_a_terminal
 
 from crossmath import CrossmathError, generate
 from crossmath.cli import main as crossmath_main
@@ -249,7 +250,7 @@ def test_8_defects_stream_as_found_and_ctrl_c_keeps_them(tmp_path):
     slow = json.dumps(all_blank(24), ensure_ascii=False)
     path.write_text("{}\n" + "\n".join([slow] * 400) + "\n", encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "crossmath.cli", "verify", str(path)], env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal)
     assert process.stdout is not None
     first = process.stdout.readline()  # streamed while the rest of the file is still being checked
     assert first == "line 1: defect: no markdown_table\n"
@@ -529,7 +530,7 @@ def test_train_refuses_an_out_that_is_a_file_or_a_folder_of_other_things(tmp_pat
 
 
 def test_a_report_page_path_that_is_a_folder_is_refused_before_anything_is_written(tmp_path):
-    from crossmath.eval.report import ReportError, gap_report
+    from crossmath.report.report import ReportError, gap_report
 
     run = tmp_path / "run"
     run.mkdir()

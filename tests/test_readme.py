@@ -168,7 +168,7 @@ def test_python_blocks_are_doctests():
 
 @pytest.mark.skipif(not shutil.which("tesseract"), reason="the README's legibility commands need tesseract")
 def test_readme_runs(tmp_path, monkeypatch):
-    from crossmath.eval.random_models import tiny_qwen2_vl
+    from crossmath.testing.random_models import tiny_qwen2_vl
 
     tiny_qwen2_vl(tmp_path / "Qwen__Qwen2-VL-2B-Instruct")
     bin_dir = console_scripts(tmp_path / ".bin")

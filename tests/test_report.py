@@ -14,13 +14,13 @@ from PIL import Image
 from report_runs import write_run
 
 from crossmath.eval import cli
-from crossmath.eval.gallery import select
 from crossmath.eval.metrics import step_category
-from crossmath.eval.outcomes import PuzzleOutcome, ReportError, load_runs
-from crossmath.eval.report import gap_report
 from crossmath.eval.sources import load_items
-from crossmath.eval.stats import Agreement, accuracy
-from crossmath.eval.summary import summarize_runs
+from crossmath.report.gallery import select
+from crossmath.report.outcomes import PuzzleOutcome, ReportError, load_runs
+from crossmath.report.report import gap_report
+from crossmath.report.stats import Agreement, accuracy
+from crossmath.report.summary import summarize_runs
 
 ROOT = Path(__file__).parents[1]
 T, F = True, False

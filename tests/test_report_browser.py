@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from test_report import _gallery_runs
 
-from crossmath.eval.html import ALL_WRONG, MIXED, ONLY_WRONG_IN
-from crossmath.eval.report import gap_report
+from crossmath.report.html import ALL_WRONG, MIXED, ONLY_WRONG_IN
+from crossmath.report.report import gap_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

@@ -165,11 +165,11 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _check_run_options(args)
     from crossmath.eval.backends.base import Sampling
-    from crossmath.eval.report import gap_report
     from crossmath.eval.run_report import write_results
     from crossmath.eval.rundir import RunFolder
     from crossmath.eval.runner import predict
     from crossmath.eval.sources import describe_source, load_items, slug, source_fingerprint, source_revision
+    from crossmath.report.report import gap_report
 
     template_text = load_template(args.prompt_file) if args.prompt_file else None
     for modality in args.modality:
@@ -257,7 +257,7 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from crossmath.eval.report import gap_report
+    from crossmath.report.report import gap_report
 
     print(gap_report(args.runs, out=args.out, metric=args.metric, by=args.by, html=args.html, gallery=args.gallery))
     print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures" + (f", and {args.html}" if args.html

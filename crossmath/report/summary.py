@@ -11,10 +11,10 @@ from itertools import combinations
 from typing import Any
 
 from crossmath.eval.metrics import STEP_CATEGORIES
-from crossmath.eval.outcomes import ReportError, Run
 from crossmath.eval.prompts import MODALITIES
-from crossmath.eval.stats import Agreement, Difference, Estimate, accuracy, paired_difference, unpaired_difference
 from crossmath.puzzles.text import markdown_grid
+from crossmath.report.outcomes import ReportError, Run
+from crossmath.report.stats import Agreement, Difference, Estimate, accuracy, paired_difference, unpaired_difference
 
 METRICS = ("micro", "macro")
 

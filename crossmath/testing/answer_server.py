@@ -212,7 +212,7 @@ class AnswerServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve a dataset's answers until interrupted: ``python -m crossmath.eval.answer_server DATASET``; prints
+    """Serve a dataset's answers until interrupted: ``python -m crossmath.testing.answer_server DATASET``; prints
     the URL to pass as ``--base-url``."""
     import argparse
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.answers import answer_tokens
-from crossmath.eval.figures import FigureFile
-from crossmath.eval.gallery import GROUP_TITLES, Entry
 from crossmath.eval.metrics import step_category
 from crossmath.eval.rundir import PREDICTIONS
-from crossmath.eval.tables import Table
 from crossmath.puzzles.text import from_markdown
 from crossmath.render.draw import encode_png, render
 from crossmath.render.styles import STYLES, Style, resolve_style
+from crossmath.report.figures import FigureFile
+from crossmath.report.gallery import GROUP_TITLES, Entry
+from crossmath.report.tables import Table
 
 ALL_WRONG = "#D55E00"
 MIXED = "#CC79A7"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from crossmath.eval.metrics import STEP_CATEGORIES
 from crossmath.eval.prompts import MODALITIES
-from crossmath.eval.stats import Agreement, Difference, Estimate
-from crossmath.eval.summary import Summary
+from crossmath.report.stats import Agreement, Difference, Estimate
+from crossmath.report.summary import Summary
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from crossmath.eval.metrics import STEP_CATEGORIES
-from crossmath.eval.stats import RESAMPLES, Estimate
-from crossmath.eval.summary import Summary
+from crossmath.report.stats import RESAMPLES, Estimate
+from crossmath.report.summary import Summary
 
 COLUMN_WIDTH = 3.5
 """Inches: one column of a two-column paper."""

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crossmath.eval.outcomes import Run
 from crossmath.eval.sources import EvalItem
-from crossmath.eval.summary import by_group
+from crossmath.report.outcomes import Run
+from crossmath.report.summary import by_group
 
 GROUP_TITLES = ("Solved from text, not from the image", "Solved from the image, not from text",
                 "Other disagreements between modalities", "Wrong in every modality")

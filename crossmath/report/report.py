@@ -12,9 +12,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from crossmath.eval.outcomes import ReportError, load_runs
-from crossmath.eval.summary import summarize_runs, to_json
-from crossmath.eval.tables import all_tables
+from crossmath.report.outcomes import ReportError, load_runs
+from crossmath.report.summary import summarize_runs, to_json
+from crossmath.report.tables import all_tables
 
 __all__ = ["ReportError", "gap_report"]
 
@@ -35,7 +35,7 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     markdown = "\n\n".join(table.markdown() for table in tables) + "\n"
     if out is None and html is None:
         return markdown
-    from crossmath.eval.figures import write_figures
+    from crossmath.report.figures import write_figures
 
     folder = Path(out) if out is not None else Path(html).with_suffix("")  # type: ignore[arg-type]
     folder.mkdir(parents=True, exist_ok=True)
@@ -46,8 +46,8 @@ def gap_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, me
     (folder / "report.md").write_text(f"# crossmath modality-gap report\n\n{markdown}\n## Figures\n{shown}",
                                       encoding="utf-8")
     if html is not None:
-        from crossmath.eval.gallery import select
-        from crossmath.eval.html import write_html
+        from crossmath.report.gallery import select
+        from crossmath.report.html import write_html
 
         write_html(Path(html), tables, figures, folder, select(runs, gallery))
     return markdown

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from crossmath.errors import CrossmathError
-from crossmath.eval.grouping import row_labels
 from crossmath.eval.metrics import step_category
 from crossmath.eval.prompts import MODALITIES
 from crossmath.eval.rundir import CONFIG, PREDICTIONS, answered, read_config, read_predictions
 from crossmath.eval.sources import EvalItem, load_items
+from crossmath.report.grouping import row_labels
 
 
 class ReportError(CrossmathError):
@@ -70,7 +70,7 @@ class Run:
     items: dict[str, EvalItem] | None = field(default=None, compare=False)
     """The dataset's puzzles by id, or None when the run's dataset cannot be read here."""
     label: str | None = None
-    """The report row this run belongs to (see :func:`crossmath.eval.grouping.row_labels`)."""
+    """The report row this run belongs to (see :func:`crossmath.report.grouping.row_labels`)."""
 
     @property
     def model(self) -> str:
