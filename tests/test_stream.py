@@ -22,6 +22,7 @@ from crossmath.dataset import BuildSettings, build
 from crossmath.dataset.heldout import HeldOutError, held_out_keys
 from crossmath.dataset.items import leak_key
 from crossmath.dataset.settings import MAX_TRAIN_SIZE, mix_pattern
+from crossmath.dataset.streaming import PositionStream
 from crossmath.errors import SettingsError
 from crossmath.puzzles.text import from_markdown
 from crossmath.render import STYLES
@@ -107,6 +108,21 @@ def test_stream_resumes_from_a_start_or_a_state_dict():
     assert [row["id"] for row in islice(data, 2)] == ["train-00003", "train-00004"]
 
 
+def test_rows_made_ahead_in_a_thread_are_the_same_rows_and_errors_reach_the_reader():
+    plain = list(islice(raw(crossmath.stream("small", seed=6, styles=(SMALL,))), 8))
+    assert list(islice(raw(crossmath.stream("small", seed=6, prefetch=3, styles=(SMALL,))), 8)) == plain
+
+    def faulty(position: int) -> dict:
+        if position == 5:
+            raise SettingsError("no puzzle at 5")
+        return {"id": position}
+
+    reader = iter(PositionStream(faulty, prefetch=2))
+    assert [next(reader)[0] for _ in range(5)] == [0, 1, 2, 3, 4]
+    with pytest.raises(SettingsError, match="no puzzle at 5"):
+        next(reader)
+
+
 def test_train_split_interleaves_its_mix_in_every_prefix():
     settings = BuildSettings(train_size=1000, test_size=250)
     mix = settings.train_mix
@@ -130,7 +146,7 @@ def test_bad_stream_input_is_one_clear_error(tmp_path):
         crossmath.stream(colour="red")
     with pytest.raises(SettingsError, match="no config 'nope'"):
         crossmath.stream("nope")
-    with pytest.raises(SettingsError, match="start is a position"):
+    with pytest.raises(SettingsError, match="start and prefetch are 0 or more"):
         crossmath.stream(start=-1)
 
 

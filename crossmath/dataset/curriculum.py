@@ -135,9 +135,11 @@ class CurriculumRows:
 
 
 def curriculum_stream(style: str, factor: str, levels: list[Any], curriculum: Curriculum, *, seed: int = 0,
-                      start: int = 0, exclude: str | Path | None = None, **settings: Any) -> datasets.IterableDataset:
+                      start: int = 0, exclude: str | Path | None = None, prefetch: int = 0, **settings: Any
+                      ) -> datasets.IterableDataset:
     """The stream of :func:`crossmath.dataset.stream` whose rows come from the level ``curriculum`` is at: at level
-    k, item i is train row i of a build with ``factor`` at ``levels[k]``."""
+    k, item i is train row i of a build with ``factor`` at ``levels[k]`` (a row made ahead, with ``prefetch``,
+    keeps the level it was made at)."""
     if len(levels) != curriculum.levels:
         raise SettingsError(f"the curriculum has {curriculum.levels} levels, the factor {len(levels)}")
     base = settings_for(seed, settings)
@@ -145,4 +147,4 @@ def curriculum_stream(style: str, factor: str, levels: list[Any], curriculum: Cu
     at = [level_settings(base, factor, level) for level in levels]
     config = (lambda level: f"{style}-{factor}-{level_name(level)}") if factor in BLANK_FACTORS else (lambda _: style)
     rows = [StreamRows(s, config(level), keys_of_test_split(s) | held) for s, level in zip(at, levels)]
-    return stream_of(CurriculumRows(rows, curriculum), at[0], start)  # every level has the same columns
+    return stream_of(CurriculumRows(rows, curriculum), at[0], start, prefetch)  # every level: the same columns

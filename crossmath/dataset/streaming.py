@@ -14,6 +14,8 @@ r, r + 2, r + 4, ...), whatever their number, and no rank generates a row anothe
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -55,13 +57,50 @@ class StreamRows:
         return config_row(item_id("train", position), puzzle, self.config, shared, self.settings)
 
 
+def made_ahead(positions: Iterator[int], make: Callable[[int], dict[str, Any]], depth: int
+               ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(position, make(position))`` pairs, made by a thread up to ``depth`` rows ahead of the reader, so that
+    making rows overlaps the reader's own work (a model step, which releases the GIL) on another core."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for position in positions:
+                if not put((position, make(position))):
+                    return
+        except BaseException as exc:  # the reader raises it
+            put(exc)
+
+    threading.Thread(target=produce, daemon=True, name="crossmath-stream").start()
+    try:
+        while True:
+            item = ready.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
 class PositionStream(_BaseExamplesIterable):
     """``datasets``' examples iterable over the positions from ``start`` on whose residue mod :data:`LANES` is one
-    of ``lanes``, in increasing order; resumable through ``IterableDataset.state_dict``."""
+    of ``lanes``, in increasing order; resumable through ``IterableDataset.state_dict``. With ``prefetch`` a
+    thread makes up to that many rows ahead of the reader."""
 
-    def __init__(self, rows: Callable[[int], dict[str, Any]], start: int = 0, lanes: range = range(LANES)) -> None:
+    def __init__(self, rows: Callable[[int], dict[str, Any]], start: int = 0, lanes: range = range(LANES),
+                 prefetch: int = 0) -> None:
         super().__init__()
-        self.rows, self.start, self.lanes = rows, start, lanes
+        self.rows, self.start, self.lanes, self.prefetch = rows, start, lanes, prefetch
 
     def _init_state_dict(self) -> dict:
         self._state_dict = {"next": self.start, "type": type(self).__name__}
@@ -77,8 +116,9 @@ class PositionStream(_BaseExamplesIterable):
             cycle, offset = cycle + 1, 0
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        for position in self.positions():
-            row = self.rows(position)
+        made = (made_ahead(self.positions(), self.rows, self.prefetch) if self.prefetch else
+                ((position, self.rows(position)) for position in self.positions()))
+        for position, row in made:
             if isinstance(self._state_dict, dict):
                 self._state_dict["next"] = position + 1
             yield position, row
@@ -89,7 +129,7 @@ class PositionStream(_BaseExamplesIterable):
     def shard_data_sources(self, num_shards: int, index: int, contiguous: bool = True) -> PositionStream:
         """Every ``num_shards``-th source from the ``index``-th, contiguous or not: interleaved positions keep each
         shard near the front of the stream (a contiguous cut would start rank 2 of 2 a million items in)."""
-        return PositionStream(self.rows, self.start, self.lanes[index::num_shards])
+        return PositionStream(self.rows, self.start, self.lanes[index::num_shards], self.prefetch)
 
     def reshard_data_sources(self) -> PositionStream:
         return self
@@ -109,20 +149,22 @@ def settings_for(seed: int, settings: dict[str, Any]) -> BuildSettings:
     return BuildSettings(**settings, seed=seed)
 
 
-def stream_of(rows: Callable[[int], dict[str, Any]], settings: BuildSettings, start: int = 0
+def stream_of(rows: Callable[[int], dict[str, Any]], settings: BuildSettings, start: int = 0, prefetch: int = 0
               ) -> datasets.IterableDataset:
     """The ``IterableDataset`` of ``rows`` from position ``start``, with the build's features."""
-    if start < 0:
-        raise SettingsError(f"start is a position of 0 or more, not {start}")
+    if start < 0 or prefetch < 0:
+        raise SettingsError(f"start and prefetch are 0 or more, not {min(start, prefetch)}")
     info = datasets.DatasetInfo(features=features(settings))
-    return datasets.IterableDataset(PositionStream(rows, start), info=info, split=datasets.Split.TRAIN)
+    return datasets.IterableDataset(PositionStream(rows, start, prefetch=prefetch), info=info,
+                                    split=datasets.Split.TRAIN)
 
 
 def stream(style: str = "original", *, seed: int = 0, start: int = 0, exclude: str | Path | None = None,
-           **settings: Any) -> datasets.IterableDataset:
+           prefetch: int = 0, **settings: Any) -> datasets.IterableDataset:
     """Endless train rows of config ``style``: item i equals train row i of ``crossmath-build --seed SEED`` with
     the same ``settings`` (``BuildSettings`` fields), from item ``start`` on; never a puzzle of ``exclude`` (a
-    crossmath-build folder or Hub dataset id: its test split)."""
+    crossmath-build folder or Hub dataset id: its test split). ``prefetch=N`` makes up to N rows ahead in a
+    thread, so a trainer's steps and the stream's work overlap."""
     built = settings_for(seed, settings)
     rows = StreamRows(built, style, keys_of_test_split(built) | held_out_keys(exclude))
-    return stream_of(rows, built, start)
+    return stream_of(rows, built, start, prefetch)

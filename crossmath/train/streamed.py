@@ -46,10 +46,12 @@ def puzzle_stream(options: TrainOptions, curriculum: Curriculum | None) -> datas
     from crossmath.dataset.streaming import stream
 
     style = options.styles[0]
+    ahead = options.batch_size * options.grad_accum  # a step's rows, made while the model works on the last ones
     if curriculum is None or options.curriculum is None:
-        return stream(style, seed=options.seed, exclude=options.exclude)
+        return stream(style, seed=options.seed, exclude=options.exclude, prefetch=ahead)
     factor, levels = parse_curriculum(options.curriculum)
-    return curriculum_stream(style, factor, levels, curriculum, seed=options.seed, exclude=options.exclude)
+    return curriculum_stream(style, factor, levels, curriculum, seed=options.seed, exclude=options.exclude,
+                             prefetch=ahead)
 
 
 def stream_examples(options: TrainOptions, templates: dict[str, str], curriculum: Curriculum | None
