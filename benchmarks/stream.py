@@ -7,7 +7,7 @@
 3. Two processes (``accelerate launch --multi_gpu --num_processes 2`` on CPU: torchrun and gloo) against one, SFT on
    a pre-built split: examples per second, and both loss curves.
 
-    python benchmarks/stream.py [--rows 300] [--repeats 5] [--steps 6] [--skip-train]
+    python benchmarks/stream.py [--rows 300] [--repeats 5] [--steps 6] [--skip-train | --skip-stream]
 """
 
 from __future__ import annotations
@@ -78,16 +78,16 @@ def train_log(out: Path) -> list[dict]:
 
 def train_figures(steps: int) -> None:
     from crossmath.dataset import BuildSettings, build
-    from crossmath.render import STYLES
     from crossmath.testing.random_models import tiny_qwen2_vl
 
     work = Path(tempfile.mkdtemp(prefix="crossmath-stream-bench-"))
     model = str(tiny_qwen2_vl(work / "model"))
-    build(work / "data", BuildSettings(train_size=64, test_size=4, styles=(STYLES["original"],)), progress=False)
+    # crossmath-train --stream reads the stream of crossmath-build's defaults: this build's train rows are its first 64
+    build(work / "data", BuildSettings(train_size=64), progress=False, num_proc=2)
     (work / "prompt.txt").write_text("Fill in the missing numbers. {puzzle}")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     common = ["--model", model, "--prompt-file", str(work / "prompt.txt"), "--no-progress", "--batch-size", "4",
-              "--max-steps", str(steps), "--save-steps", "1000", "--modality", "image"]
+              "--max-steps", str(steps), "--save-steps", "1000", "--modality", "image", "--learning-rate", "2e-2"]
     grpo = ["--method", "grpo", "--num-generations", "2", "--max-completion-length", "8"]
     times = {}
     for name, source in (("pre-built split", ["--dataset", str(work / "data")]), ("stream", ["--stream"])):
@@ -118,8 +118,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="runs (median reported)")
     parser.add_argument("--steps", type=int, default=6, help="training steps per run")
     parser.add_argument("--skip-train", action="store_true", help="the stream's figures only")
+    parser.add_argument("--skip-stream", action="store_true", help="the training figures only")
     args = parser.parse_args()
-    stream_figures(args.rows, args.repeats)
+    if not args.skip_stream:
+        stream_figures(args.rows, args.repeats)
     if not args.skip_train:
         train_figures(args.steps)
 
