@@ -16,6 +16,7 @@ from reasoning_gym.dataset import ProceduralDataset
 from reasoning_gym.factory import DATASETS, register_dataset
 
 from crossmath.dataset.items import keys_of_test_split
+from crossmath.dataset.rows import item_id
 from crossmath.dataset.settings import DIFFICULTIES, PUBLISHED_TEST_MIX, BuildSettings
 from crossmath.dataset.streaming import StreamRows
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, prompt_text
@@ -74,7 +75,7 @@ class CrossmathDataset(ProceduralDataset):
         question = prompt_text(DEFAULT_TEMPLATES["text"], "text", text_format, FORMATS[text_format][0](puzzle))
         steps = puzzle.steps
         return {"question": question, "answer": puzzle.answer, "metadata": {
-            "source_dataset": NAME, "source_index": idx, "id": f"train-{idx:05d}", "seed": self.seed,
+            "source_dataset": NAME, "source_index": idx, "id": item_id("train", idx), "seed": self.seed,
             "puzzle": FORMATS["markdown"][0](puzzle), "blank_steps": [steps[cell] for cell in puzzle.blanks],
             "difficulty": {"preset": puzzle.info.difficulty, "equations": len(puzzle.equations),
                            "blanks": len(puzzle.blanks), "depth": max(steps.values(), default=0)}}}
