@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +50,43 @@ def test_reasoning_gym_creates_crossmath_through_its_registry():
     assert reasoning_gym.get_score_answer_fn(adapter.NAME)("1 2", {"answer": "1 3"}) == 0.5
     with pytest.raises(AssertionError, match="difficulty"):
         reasoning_gym.create_dataset("crossmath", difficulty="brutal")
+
+
+@pytest.mark.parametrize("modality", ["text", "image", "hybrid"])
+def test_verifiers_loads_a_single_turn_environment_with_crossmaths_rubric(modality):
+    """Needs verifiers' classic API (0.1-0.3); it cannot share an environment with lmms-eval (antlr4 pins), so the
+    default test environment skips it: run it where ``pip install "crossmath[verifiers]"`` is installed."""
+    import base64
+
+    import datasets
+
+    vf = pytest.importorskip("verifiers")
+    if not hasattr(vf, "SingleTurnEnv"):
+        pytest.skip(f"verifiers {vf.__version__} has no classic SingleTurnEnv")
+    import crossmath
+
+    env = vf.load_environment("crossmath.integrations.verifiers", size=3, modality=modality, seed=4)
+    assert isinstance(env, vf.SingleTurnEnv) and len(env.dataset) == 3
+    rows = list(islice(crossmath.stream(seed=4).cast_column("image", datasets.Image(decode=False)), 3))
+    for example, row in zip(env.dataset, rows):
+        assert example["answer"] == row["answer"] and example["info"]["id"] == row["id"]
+        parts = example["prompt"][0]["content"]
+        urls = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
+        texts = [p["text"] for p in parts if p["type"] == "text"]
+        assert len(urls) == (modality != "text") and len(texts) == 1
+        assert (row["markdown_table"] in texts[0]) == (modality != "image")
+        for url in urls:
+            assert url.startswith("data:image/png;base64,")
+            assert base64.b64decode(url.split(",", 1)[1]) == row["image"]["bytes"]
+        assert scored(vf, env, example, f"<answer>{example['answer']}</answer>") == 1.0
+        wrong = " ".join(str(int(v) + 1) for v in example["answer"].split())
+        assert scored(vf, env, example, f"<answer>{wrong}</answer>") < 1.0
+
+
+def scored(vf: Any, env: Any, example: dict, reply: str) -> float:
+    """The correctness the environment's own rubric gives ``reply`` to ``example``."""
+    state = vf.State(input={"prompt": example["prompt"], "answer": example["answer"], "info": example["info"],
+                            "example_id": 0})
+    state["completion"] = [{"role": "assistant", "content": reply}]
+    asyncio.run(env.rubric.score_rollout(state))
+    return state["metrics"]["correctness"]
