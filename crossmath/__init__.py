@@ -17,14 +17,15 @@ _moved.install()
 
 if TYPE_CHECKING:  # the real types for checkers and editors; at run time the names load lazily below
     from crossmath import render
+    from crossmath.dataset.streaming import stream
     from crossmath.puzzles.generator import generate
     from crossmath.puzzles.model import Puzzle, PuzzleError
     from crossmath.puzzles.solver import solve
 
-__all__ = ["CrossmathError", "Puzzle", "PuzzleError", "__version__", "generate", "render", "solve"]
+__all__ = ["CrossmathError", "Puzzle", "PuzzleError", "__version__", "generate", "render", "solve", "stream"]
 
 _HOMES = {"Puzzle": "crossmath.puzzles", "PuzzleError": "crossmath.puzzles", "generate": "crossmath.puzzles",
-          "solve": "crossmath.puzzles"}
+          "solve": "crossmath.puzzles", "stream": "crossmath.dataset.streaming"}
 
 
 def __getattr__(name: str) -> Any:

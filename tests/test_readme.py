@@ -56,7 +56,9 @@ SUBSTITUTIONS: list[tuple[str, str, str]] = [
      "the plan's vLLM server and hosted API are not here: its two local models run (tests/test_plan.py runs a plan "
      "with a local answer server)"),
     (r"^(crossmath-eval run .*)$", r"\1 --limit 2 --max-new-tokens 4", "model runs: 2 puzzles, 4 new tokens"),
-    (r"^(crossmath-train .*)$", r"\1 --limit 2", "training: 2 puzzles (one step)"),
+    (r"^(crossmath-train (?!.*--stream).*)$", r"\1 --limit 2", "training: 2 puzzles (one step)"),
+    (r"^(crossmath-train .*--stream.*)$", r"\1 --max-steps 1 --batch-size 2 --num-generations 2 "
+     r"--max-completion-length 4", "streamed training: one step of 2 completions of 4 tokens"),
     (r"\b8011\b", str(FREE_PORT), "the answer server's example port may be taken here: a free one instead"),
 ]
 
@@ -83,6 +85,13 @@ SKIPPED: dict[str, str] = {
         "needs a real model for lmms-eval's qwen2_vl wrapper",
     "--model openai --model_args model_version=crossmath-answers": "lmms-eval's start-up alone takes about 30 s; "
         "tests/test_lmms_tasks.py runs this command in process against the answer server",
+    "accelerate launch --config_file examples/accelerate_multi_gpu.yaml": "needs 4 GPUs",
+    "accelerate launch --config_file examples/deepspeed_zero3.yaml": "needs GPUs and DeepSpeed",
+    "--out adapters/two-cpu-processes": "two processes take about 30 s; tests/test_train_stream.py runs this launch "
+        "(SFT on a build and GRPO on the stream)",
+    "trl vllm-serve": "needs vLLM and a GPU",
+    "--use-vllm --vllm-mode server": "needs the vLLM server above (tests/test_train_stream.py checks the options "
+        "reach TRL's GRPOConfig, and the one-line refusal without vLLM)",
     "crossmath-build --out crossmath-data --train-size 0": "the lmms-eval section rebuilds the folder the Quick "
         "start built; here it already exists",
     "--target self-distill --teacher-run teacher-runs/": "the tiny random model that stands in for Qwen2-VL answers "

@@ -3,5 +3,6 @@ upload to the Hub."""
 
 from crossmath.dataset.pipeline import BuildError, BuildReport, build, merge
 from crossmath.dataset.settings import BuildSettings
+from crossmath.dataset.streaming import stream
 
-__all__ = ["BuildError", "BuildReport", "BuildSettings", "build", "merge"]
+__all__ = ["BuildError", "BuildReport", "BuildSettings", "build", "merge", "stream"]

@@ -16,7 +16,7 @@ from crossmath.dataset.conflict import conflict_rows
 from crossmath.dataset.files import read_json, write_atomic, write_json
 from crossmath.dataset.items import item_puzzles, leak_key
 from crossmath.dataset.parquet import part_path, write_part
-from crossmath.dataset.rows import config_row, features, row_digest, text_columns
+from crossmath.dataset.rows import config_row, features, item_id, row_digest, text_columns
 from crossmath.dataset.settings import BuildSettings, Chunk
 from crossmath.puzzles.model import Puzzle
 from crossmath.puzzles.published_names import published_names
@@ -66,7 +66,7 @@ def build_chunk(root: Path, settings: BuildSettings, chunk: Chunk, forbidden: fr
         puzzles, redraws = item_puzzles(settings, chunk.split, position, avoid)
         items.append(puzzles)
         redrawn += redraws > 0
-    ids = [f"{chunk.split}-{position:05d}" for position in range(chunk.start, chunk.stop)]
+    ids = [item_id(chunk.split, position) for position in range(chunk.start, chunk.stop)]
     texts: dict[int, tuple[dict, dict]] = {}  # by id(puzzle): configs holding the same puzzle share its text
     digests: dict[str, str] = {}
     rows_of: dict[str, list[dict]] = {}

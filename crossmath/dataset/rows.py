@@ -114,6 +114,11 @@ def text_columns(puzzle: Puzzle, record: dict[str, Any], settings: BuildSettings
     return row
 
 
+def item_id(split: str, position: int) -> str:
+    """The id of item ``position`` of a split (``train-00042``): the same in every config and in a stream."""
+    return f"{split}-{position:05d}"
+
+
 def config_row(item_id: str, puzzle: Puzzle, config: Config, shared: dict[str, Any],
                settings: BuildSettings) -> dict[str, Any]:
     """The full row of one puzzle in one config; images are PNG bytes."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from crossmath._version import __version__
@@ -35,6 +36,13 @@ split's puzzles do not change when the other split is resized."""
 
 REDRAW_STRIDE = 10_000_000
 """A train puzzle that equals a test puzzle is redrawn at its index plus this, so the replacement is fixed too."""
+
+MAX_TRAIN_SIZE = REDRAW_STRIDE - SPLIT_BASE["train"]
+"""The largest train split a build writes: beyond it, train indices would meet the redraws of earlier items (an
+endless :func:`crossmath.dataset.stream` goes on past it)."""
+
+MAX_MIX_PERIOD = 1_000_000
+"""The longest repeating pattern a difficulty mix may make (its weights' sum over their greatest common divisor)."""
 
 OUTPUTS = ("hf", "crossmath-jsonl")
 
@@ -86,9 +94,15 @@ class BuildSettings:
             raise SettingsError(f"seed must be a whole number from -2**63 to 2**63 - 1, not {self.seed}")
         if self.test_size >= SPLIT_BASE["train"]:
             raise SettingsError(f"the test split is limited to {SPLIT_BASE['train'] - 1} puzzles")
+        if self.train_size > MAX_TRAIN_SIZE:
+            raise SettingsError(f"the train split is limited to {MAX_TRAIN_SIZE} puzzles (got {self.train_size}); "
+                                "for more, read crossmath.dataset.stream, which never ends")
         for mix in (self.train_mix, self.test_mix):
             if len(mix) != 3 or min(mix) < 0 or sum(mix) == 0:
                 raise SettingsError("a difficulty mix is three weights (easy, medium, hard), 0 or more, not all 0")
+            if sum(mix) // math.gcd(*mix) > MAX_MIX_PERIOD:
+                raise SettingsError(f"difficulty mix {tuple(mix)}: its weights over their common divisor may sum to "
+                                    f"at most {MAX_MIX_PERIOD}; give smaller weights in the same proportion")
         for profile in (self.test_profile, self.train_profile):
             if profile not in PROFILES:
                 raise SettingsError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
@@ -153,9 +167,12 @@ class BuildSettings:
         return self.train_profile if split == "train" else self.test_profile
 
     def counts(self, split: str) -> tuple[int, int, int]:
-        """How many easy, medium and hard puzzles the split holds (largest remainders of its mix)."""
-        mix = self.train_mix if split == "train" else self.test_mix
+        """How many easy, medium and hard puzzles the split holds: for test the largest remainders of its mix, for
+        train the first ``train_size`` items of its interleaved pattern."""
         total = self.size(split)
+        if split == "train":
+            return interleaved_counts(self.train_mix, total)
+        mix = self.test_mix
         exact = [total * w / sum(mix) for w in mix]
         counts = [int(x) for x in exact]
         for i in sorted(range(3), key=lambda i: (counts[i] - exact[i], i))[: total - sum(counts)]:
@@ -163,7 +180,12 @@ class BuildSettings:
         return counts[0], counts[1], counts[2]
 
     def difficulty(self, split: str, position: int) -> str:
-        """Difficulty of item ``position`` of a split: easy ones first, then medium, then hard."""
+        """Difficulty of item ``position`` of a split. Test lists its easy puzzles first, then medium, then hard
+        (the published order); train interleaves them in a fixed pattern (:func:`mix_pattern`) that every prefix
+        keeps the mix of, so a train split of any size, and an endless stream, agree item by item."""
+        if split == "train":
+            pattern = mix_pattern(self.train_mix)
+            return DIFFICULTIES[pattern[position % len(pattern)]]
         easy, medium, _ = self.counts(split)
         return "easy" if position < easy else "medium" if position < easy + medium else "hard"
 
@@ -186,6 +208,28 @@ class BuildSettings:
     def digest(self) -> str:
         """A short hash of the settings, to refuse resuming a build with different ones."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=16)
+def mix_pattern(mix: tuple[int, int, int]) -> bytes:
+    """One period of the train split's difficulty order (0 easy, 1 medium, 2 hard): each next item takes the
+    difficulty furthest behind its share of the mix (the first in easy, medium, hard order on a tie), so in every
+    prefix each difficulty's count is within one of its exact share. The pattern repeats every ``sum / gcd`` items."""
+    weights = [w // math.gcd(*mix) for w in mix]
+    period, counts, order = sum(weights), [0, 0, 0], bytearray()
+    for n in range(1, period + 1):
+        chosen = max(range(3), key=lambda d: (n * weights[d] - counts[d] * period, -d))
+        counts[chosen] += 1
+        order.append(chosen)
+    return bytes(order)
+
+
+def interleaved_counts(mix: tuple[int, int, int], total: int) -> tuple[int, int, int]:
+    """How many easy, medium and hard puzzles the first ``total`` items of the train pattern hold."""
+    pattern = mix_pattern(mix)
+    cycles, rest = divmod(total, len(pattern))
+    easy, medium, hard = (cycles * pattern.count(d) + pattern[:rest].count(d) for d in range(3))
+    return easy, medium, hard
 
 
 @dataclass(frozen=True)

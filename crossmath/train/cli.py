@@ -19,13 +19,27 @@ from crossmath.train.targets import TARGETS
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crossmath-train",
-        description="Fine-tune an image-text-to-text model with a LoRA adapter on cross-math puzzles, with the "
-                    "evaluator's own prompts, by supervised fine-tuning (SFT) or GRPO; the adapter folder loads in "
-                    "`crossmath-eval run --adapter`.")
+        description="Fine-tune an image-text-to-text model with a LoRA adapter on cross-math puzzles (a built "
+                    "split, or an endless stream), with the evaluator's own prompts, by supervised fine-tuning (SFT) "
+                    "or GRPO; the adapter folder loads in `crossmath-eval run --adapter`. Several processes or GPUs: "
+                    "accelerate launch $(which crossmath-train) ...")
     parser.add_argument("--version", action="version", version=f"crossmath {__version__}")
     data = parser.add_argument_group("data")
     data.add_argument("--model", required=True, help="Hub id or local folder of the base model")
-    data.add_argument("--dataset", required=True, help="a crossmath-build folder or Hub dataset id")
+    data.add_argument("--dataset", help="a crossmath-build folder or Hub dataset id (or --stream)")
+    data.add_argument("--stream", action="store_true",
+                      help="train on puzzles made on the fly (crossmath.dataset.stream with --seed and the --style "
+                           "config of crossmath-build's defaults) instead of --dataset; needs --max-steps")
+    data.add_argument("--exclude", metavar="BUILD",
+                      help="with --stream: a crossmath-build folder or Hub id whose test split is never streamed")
+    data.add_argument("--curriculum", metavar="FACTOR=L1,L2",
+                      help="with --stream and GRPO: stream level k of a puzzle factor (difficulty, depth, blanks, "
+                           "equations, operators, range, max_rows, max_cols) until the mean correctness reward over "
+                           "the last --curriculum-window groups reaches --curriculum-threshold, then level k+1")
+    data.add_argument("--curriculum-threshold", type=float, default=0.8, help="move up at this reward (default 0.8)")
+    data.add_argument("--curriculum-lower", type=float,
+                      help="move back down below this reward (default: never down)")
+    data.add_argument("--curriculum-window", type=int, default=32, help="groups averaged (default 32)")
     data.add_argument("--style", type=comma_list, default=["original"], metavar="S1,S2",
                       help="config(s) to train on (default original)")
     data.add_argument("--split", default="train", help="split (default train; test is refused without --allow-test)")
@@ -57,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--temperature", type=float, default=1.0, help="GRPO sampling temperature (default 1.0)")
     method.add_argument("--rewards", type=comma_list, default=["correctness", "format"], metavar="R1,R2",
                         help=f"GRPO rewards among {', '.join(REWARDS)} (default correctness,format)")
+    method.add_argument("--use-vllm", action="store_true", help="GRPO rollouts with vLLM (TRL's vLLM support)")
+    method.add_argument("--vllm-mode", choices=["colocate", "server"], default="colocate",
+                        help="colocate: vLLM in the training processes; server: a `trl vllm-serve` server "
+                             "(default colocate)")
+    method.add_argument("--vllm-server-base-url", help="the server's URL in server mode, e.g. http://host:8000")
 
     lora = parser.add_argument_group("LoRA")
     lora.add_argument("--lora-r", type=int, default=16, help="rank (default 16)")
@@ -109,16 +128,22 @@ def options_from(args: argparse.Namespace) -> TrainOptions:
         trust_remote_code=args.trust_remote_code, seed=args.seed, eval_size=args.eval_size,
         save_steps=args.save_steps, logging_steps=args.logging_steps, report_to=tuple(args.report_to),
         num_generations=args.num_generations, beta=args.beta, max_completion_length=args.max_completion_length,
-        temperature=args.temperature, rewards=tuple(args.rewards), resume=args.resume, merge=args.merge,
-        progress=not args.no_progress)
+        temperature=args.temperature, rewards=tuple(args.rewards), stream=args.stream, exclude=args.exclude,
+        curriculum=args.curriculum, curriculum_threshold=args.curriculum_threshold,
+        curriculum_lower=args.curriculum_lower, curriculum_window=args.curriculum_window, use_vllm=args.use_vllm,
+        vllm_mode=args.vllm_mode, vllm_server_base_url=args.vllm_server_base_url, resume=args.resume,
+        merge=args.merge, progress=not args.no_progress)
 
 
 def _train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from accelerate import PartialState
+
     from crossmath.train.training import train
 
     out = train(options_from(args))
-    print(f"wrote the adapter to {out}")
+    if PartialState().is_main_process:  # under accelerate launch, one line for the one adapter
+        print(f"wrote the adapter to {out}")
     return 0
 
 

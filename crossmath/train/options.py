@@ -18,7 +18,7 @@ RESUMABLE = {"epochs", "max_steps", "resume", "merge", "progress"}
 @dataclass(frozen=True)
 class TrainOptions:
     model: str
-    dataset: str
+    dataset: str | None
     out: str
     styles: tuple[str, ...] = ("original",)
     split: str = "train"
@@ -56,6 +56,18 @@ class TrainOptions:
     max_completion_length: int = 256
     temperature: float = 1.0
     rewards: tuple[str, ...] = ("correctness", "format")
+    stream: bool = False
+    """Train on :func:`crossmath.dataset.stream` puzzles made on the fly instead of ``dataset``."""
+    exclude: str | None = None
+    """A crossmath build whose test split the stream never yields (the held-out evaluation set)."""
+    curriculum: str | None = None
+    """``FACTOR=L1,L2,...``: the stream's level, moved by the mean correctness reward (GRPO)."""
+    curriculum_threshold: float = 0.8
+    curriculum_lower: float | None = None
+    curriculum_window: int = 32
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
+    vllm_server_base_url: str | None = None
     resume: bool = False
     merge: bool = False
     progress: bool = True

@@ -8,6 +8,7 @@ processor files, ``crossmath_train.json`` (options, dataset fingerprint, version
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from collections.abc import Sequence
@@ -21,11 +22,14 @@ from crossmath.eval.sources import describe_source, source_fingerprint
 from crossmath.train.data import example_rows, hold_out, modalities_for, templates_for, to_dataset, training_items
 from crossmath.train.model import check_fits, check_target_modules, load_base, lora_config
 from crossmath.train.options import CONFIG_FILE, LOG_FILE, TrainOptions
+from crossmath.train.pacing import curriculum_callback, curriculum_of, restore
 from crossmath.train.rewards import REWARDS
+from crossmath.train.streamed import stream_examples
 from crossmath.train.targets import SELF_DISTILL, check_target
 from crossmath.train.teacher import TeacherReplies, check_teacher_run, teacher_replies
 
 if TYPE_CHECKING:
+    import datasets
     from transformers import TrainerCallback
 
 MERGED = "merged"
@@ -98,10 +102,15 @@ def _check(options: TrainOptions, out: Path) -> str | None:
         raise CrossmathError(f"rewards are {', '.join(REWARDS)}; got {', '.join(options.rewards) or 'none'}")
     check_target(options.target, options.modality, options.method, options.teacher_run)
     if options.target == SELF_DISTILL:
+        if options.stream or options.dataset is None:
+            raise CrossmathError("--target self-distill pairs a teacher run with the puzzles of its --dataset; it "
+                                 "cannot take --stream")
         check_teacher_run(options.teacher_run, options.dataset, options.split)
     if options.split == "test" and not options.allow_test:
         raise CrossmathError("refusing to train on the test split (it would leak into the evaluation); "
                              "use --split train, or --allow-test if you mean it")
+    _check_source(options)
+    _check_vllm(options)
     if options.resume:
         options.check_resumable(out)
         return last_checkpoint(out)
@@ -110,6 +119,49 @@ def _check(options: TrainOptions, out: Path) -> str | None:
     if out.exists() and not (out.is_dir() and not any(out.iterdir())):
         raise CrossmathError(f"--out {out} exists and is not an empty folder; the adapter needs a new or empty one")
     return None
+
+
+def _check_source(options: TrainOptions) -> None:
+    """A pre-built split or the stream, with what each needs; the curriculum and held-out set checked in one line."""
+    from crossmath.dataset.heldout import held_out_keys
+
+    if not options.stream:
+        if not options.dataset:
+            raise CrossmathError("name the training data: --dataset (a crossmath build) or --stream")
+        for flag, given in (("--exclude", options.exclude), ("--curriculum", options.curriculum)):
+            if given is not None:
+                raise CrossmathError(f"{flag} applies to --stream (a built --dataset has its own splits)")
+        return
+    if options.dataset:
+        raise CrossmathError("--stream makes its own puzzles; drop --dataset (or drop --stream to train on it)")
+    if options.max_steps < 1:
+        raise CrossmathError("--stream never ends: give --max-steps N")
+    if len(options.styles) != 1:
+        raise CrossmathError(f"--stream takes one --style, got {', '.join(options.styles)}")
+    if options.eval_size or options.limit is not None:
+        raise CrossmathError("--eval-size and --limit apply to --dataset; a stream has no end to hold out from")
+    if options.curriculum is not None:
+        if options.method != "grpo" or "correctness" not in options.rewards:
+            raise CrossmathError("--curriculum follows the correctness reward: use --method grpo with "
+                                 "correctness among --rewards")
+        curriculum_of(options)
+    held_out_keys(options.exclude)
+
+
+def _check_vllm(options: TrainOptions) -> None:
+    if not options.use_vllm:
+        if options.vllm_server_base_url:
+            raise CrossmathError("--vllm-server-base-url needs --use-vllm --vllm-mode server")
+        return
+    if options.method != "grpo":
+        raise CrossmathError("--use-vllm generates GRPO rollouts; use it with --method grpo")
+    if options.vllm_mode not in ("colocate", "server"):
+        raise CrossmathError(f"--vllm-mode is colocate or server, not {options.vllm_mode!r}")
+    if options.vllm_server_base_url and options.vllm_mode != "server":
+        raise CrossmathError("--vllm-server-base-url needs --vllm-mode server")
+    if importlib.util.find_spec("vllm") is None:
+        raise CrossmathError("--use-vllm needs vLLM, which is not installed here (pip install vllm, on a machine "
+                             "with a GPU)")
 
 
 def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bool) -> dict[str, Any]:
@@ -136,18 +188,32 @@ def _trainer_config(options: TrainOptions, out: Path, model: Any, evaluating: bo
     )
 
 
-def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, train_rows: list, eval_rows: list
-                 ) -> Any:
-    """TRL's SFTTrainer or GRPOTrainer on the rows, with the LoRA configuration (applied by the trainer)."""
+def grpo_arguments(options: TrainOptions) -> dict[str, Any]:
+    """GRPOConfig's arguments beyond the common ones: the group, the sampling, vLLM rollouts as asked, and for a
+    stream no shuffle buffer (its order is already random, and a buffer would delay the curriculum)."""
+    arguments: dict[str, Any] = dict(num_generations=options.num_generations, beta=options.beta,
+                                     max_completion_length=options.max_completion_length,
+                                     temperature=options.temperature, shuffle_dataset=not options.stream)
+    if options.use_vllm:
+        arguments.update(use_vllm=True, vllm_mode=options.vllm_mode)
+        if options.vllm_server_base_url:
+            arguments["vllm_server_base_url"] = options.vllm_server_base_url
+    return arguments
+
+
+def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any,
+                 train_rows: list | datasets.IterableDataset, eval_rows: list) -> Any:
+    """TRL's SFTTrainer or GRPOTrainer on the rows (or the stream's), with the LoRA configuration (applied by the
+    trainer)."""
     peft_config = lora_config(model, r=options.lora_r, alpha=options.lora_alpha, dropout=options.lora_dropout,
                               target_modules=options.target_modules or None, train_vision=options.train_vision)
     common = _trainer_config(options, out, model, bool(eval_rows))
-    datasets = dict(train_dataset=to_dataset(train_rows), eval_dataset=to_dataset(eval_rows) if eval_rows else None)
+    train_data = to_dataset(train_rows) if isinstance(train_rows, list) else train_rows
+    datasets = dict(train_dataset=train_data, eval_dataset=to_dataset(eval_rows) if eval_rows else None)
     if options.method == "grpo":
         from trl import GRPOConfig, GRPOTrainer
 
-        grpo = GRPOConfig(**common, num_generations=options.num_generations, beta=options.beta,
-                          max_completion_length=options.max_completion_length, temperature=options.temperature)
+        grpo = GRPOConfig(**common, **grpo_arguments(options))
         rewards: list[Any] = [REWARDS[name] for name in options.rewards]
         return GRPOTrainer(model, reward_funcs=rewards, args=grpo, processing_class=processor,
                            peft_config=peft_config, **datasets)
@@ -158,7 +224,7 @@ def make_trainer(options: TrainOptions, out: Path, model: Any, processor: Any, t
 
 
 def examples(options: TrainOptions) -> tuple[list[dict], list[dict], dict[str, str]]:
-    """Training and held-out rows, and the prompt template of each modality used."""
+    """Training and held-out rows of a built dataset, and the prompt template of each modality used."""
     rows, held, templates, _ = examples_taught(options)
     return rows, held, templates
 
@@ -167,6 +233,7 @@ def examples_taught(options: TrainOptions) -> tuple[list[dict], list[dict], dict
     """:func:`examples`, and with ``--target self-distill`` the teacher's replies (puzzles without a correct one
     are left out)."""
     templates = templates_for(options.modality, options.prompt_template)
+    assert options.dataset is not None  # checked: without --stream there is a dataset
     items = training_items(options.dataset, options.styles, options.split, options.limit)
     teacher = None
     if options.target == SELF_DISTILL and options.teacher_run is not None:
@@ -186,28 +253,46 @@ def examples_taught(options: TrainOptions) -> tuple[list[dict], list[dict], dict
 
 
 def train(options: TrainOptions) -> Path:
-    """Train as ``options`` say and return the adapter folder."""
+    """Train as ``options`` say and return the adapter folder.
+
+    Under ``accelerate launch`` every process runs this: each checks the options (all before any writes, so none
+    sees another's files), reads its own shard of the data, and only the main process writes the folder's files."""
+    from accelerate import PartialState
+
+    process = PartialState()
     out = Path(options.out)
     checkpoint = _check(options, out)
     check_fits(options.model, options.modality, options.trust_remote_code)
     check_target_modules(options.model, options.target_modules, options.trust_remote_code)
-    train_rows, eval_rows, templates, teacher = examples_taught(options)
-    if teacher is not None:
-        print(teacher.summary())
+    process.wait_for_everyone()
+    curriculum = curriculum_of(options)
+    teacher = None
+    if options.stream:
+        templates = templates_for(options.modality, options.prompt_template)
+        train_rows: list | datasets.IterableDataset = stream_examples(options, templates, curriculum)
+        eval_rows: list = []
+    else:
+        train_rows, eval_rows, templates, teacher = examples_taught(options)
+        if teacher is not None and process.is_main_process:
+            print(teacher.summary())
     model, processor = load_base(options.model, dtype=options.dtype, device_map=options.device_map,
                                  attn_implementation=options.attn_implementation,
                                  trust_remote_code=options.trust_remote_code)
     out.mkdir(parents=True, exist_ok=True)
     trainer = make_trainer(options, out, model, processor, train_rows, eval_rows)
     trainer.model.peft_config["default"].base_model_name_or_path = options.model
+    if curriculum is not None:
+        restore(curriculum, checkpoint)
+        trainer.add_callback(curriculum_callback(curriculum, options))  # before the log: it adds the level
     trainer.add_callback(_log_callback(out / LOG_FILE))
-    _write_config(options, out, templates, len(train_rows), len(eval_rows), teacher)
-    if options.resume:
-        _forget_after(out / LOG_FILE, int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0)
-        print(f"resuming from {checkpoint}" if checkpoint else "no checkpoint yet: starting again")
+    if process.is_main_process:
+        _write_config(options, out, templates, train_rows, len(eval_rows), teacher)
+        if options.resume:
+            _forget_after(out / LOG_FILE, int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0)
+            print(f"resuming from {checkpoint}" if checkpoint else "no checkpoint yet: starting again")
     trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(out))
-    if options.merge:
+    if options.merge and process.is_main_process:
         merged = trainer.model.merge_and_unload()
         merged.save_pretrained(out / MERGED)
         processor.save_pretrained(out / MERGED)
@@ -221,19 +306,25 @@ def _forget_after(log: Path, step: int) -> None:
         log.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
-def _write_config(options: TrainOptions, out: Path, templates: dict[str, str], train_count: int,
-                  eval_count: int, teacher: TeacherReplies | None = None) -> None:
+def _write_config(options: TrainOptions, out: Path, templates: dict[str, str],
+                  train_rows: list | datasets.IterableDataset, eval_count: int,
+                  teacher: TeacherReplies | None = None) -> None:
     import peft
     import torch
     import transformers
     import trl
 
+    if options.dataset is None:  # a stream: its settings say what it holds
+        exclude = describe_source(options.exclude) if options.exclude else None
+        source: dict[str, Any] = {"dataset": "stream", "stream": {
+            "style": options.styles[0], "seed": options.seed, "exclude": exclude, "curriculum": options.curriculum}}
+    else:
+        source = {"dataset": describe_source(options.dataset),
+                  "dataset_fingerprint": {style: source_fingerprint(options.dataset, style, options.split)
+                                          for style in options.styles}}
     record = {
-        "options": options.record(), "crossmath": __version__, "prompt_templates": templates,
-        "dataset": describe_source(options.dataset),
-        "dataset_fingerprint": {style: source_fingerprint(options.dataset, style, options.split)
-                                for style in options.styles},
-        "examples": {"train": train_count, "eval": eval_count},
+        "options": options.record(), "crossmath": __version__, "prompt_templates": templates, **source,
+        "examples": {"train": len(train_rows) if isinstance(train_rows, list) else "stream", "eval": eval_count},
         **({"teacher": {"run": str(teacher.run.resolve()), "puzzles": len(teacher.replies),
                         "left_out": teacher.left_out}} if teacher else {}),
         "versions": {"transformers": transformers.__version__, "trl": trl.__version__, "peft": peft.__version__,
