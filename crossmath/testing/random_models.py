@@ -65,7 +65,7 @@ def _tokenizer(special: list[str], vocab_size: int, **tokens: Any) -> tuple[Any,
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     raw.train_from_iterator(CORPUS, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, **tokens)
+    tokenizer: Any = PreTrainedTokenizerFast(tokenizer_object=raw, **tokens)
     return tokenizer, {token: tokenizer.convert_tokens_to_ids(token) for token in special}
 
 
@@ -94,7 +94,7 @@ def _qwen_tokenizer() -> tuple[Any, dict[str, int]]:
 
 
 def _qwen_parts(processor_class: Any, video_processor_class: Any,
-                **pixels: Any) -> tuple[Any, dict[str, int], Any, dict[str, int]]:
+                **pixels: Any) -> tuple[Any, dict[str, int], Any, dict[str, Any]]:
     """What the Qwen-style models share: the tokenizer and its special ids, a processor for small images, and the
     config arguments naming the image, video and vision boundary tokens."""
     from transformers import Qwen2VLImageProcessor
@@ -102,7 +102,7 @@ def _qwen_parts(processor_class: Any, video_processor_class: Any,
     tokenizer, ids = _qwen_tokenizer()
     processor = processor_class(image_processor=Qwen2VLImageProcessor(**pixels), tokenizer=tokenizer,
                                 video_processor=video_processor_class(**pixels), chat_template=QWEN_TEMPLATE)
-    tokens = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+    tokens: dict[str, Any] = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
                   vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
     return tokenizer, ids, processor, tokens
 
