@@ -95,6 +95,9 @@ class Curriculum:
     def __post_init__(self) -> None:
         if self.window < 1:
             raise SettingsError(f"--curriculum-window is a number of groups, 1 or more; got {self.window}")
+        for name, value in (("threshold", self.threshold), ("lower", self.lower)):
+            if value is not None and not 0 <= value <= 1:  # nan fails both comparisons
+                raise SettingsError(f"--curriculum-{name} is a mean reward between 0 and 1; got {value}")
         if self.lower is not None and self.lower >= self.threshold:
             raise SettingsError(f"--curriculum-lower ({self.lower}) must be below --curriculum-threshold "
                                 f"({self.threshold})")

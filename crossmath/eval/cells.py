@@ -61,8 +61,9 @@ def model_cells(args: argparse.Namespace) -> list[Cell]:
         check_template(template_text or DEFAULT_TEMPLATES[modality], modality)
     styles = all_configs(args.dataset) if args.style == ["all"] else args.style
     folder = Path(args.output) / model_folder(args)
+    # a style or modality named twice is one run folder, run once (not refused as locked by this very process)
     return [Cell(style, modality, folder / f"{slug(style)}-{modality}", template_text or DEFAULT_TEMPLATES[modality])
-            for style in styles for modality in args.modality]
+            for style in dict.fromkeys(styles) for modality in dict.fromkeys(args.modality)]
 
 
 def run_config(args: argparse.Namespace, cell: Cell, fingerprint: str | None, factors: dict[str, Any],
