@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,7 @@ def test_curriculum_refuses_rewards_outside_zero_one(threshold: float, lower: fl
         Curriculum(2, threshold, 4, lower=lower)
 
 
-def test_a_style_or_modality_named_twice_is_one_run(tmp_path) -> None:
+def test_a_style_or_modality_named_twice_is_one_run(tmp_path: Path) -> None:
     args = argparse.Namespace(prompt_file=None, modality=["text", "text", "image"], style=["original", "original"],
                               dataset=str(tmp_path), output=str(tmp_path / "out"), name="m", model="m", adapter=None)
     cells = model_cells(args)

@@ -13,6 +13,7 @@ import weakref
 from pathlib import Path
 
 import pytest
+from terminal import as_in_a_terminal
 
 from crossmath.eval import cells, cli, plan_runner
 from crossmath.eval.sources import load_items
@@ -76,7 +77,8 @@ def test_an_interrupted_plan_resumes_to_what_an_uninterrupted_one_makes(tiny_mod
     cut = write_plan(tmp_path / "cut.toml", eval_dataset, models, output=str(tmp_path / "cut"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "crossmath.eval.cli", "run", "--plan", str(cut),
-                                "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=as_in_a_terminal)
     ready = tmp_path / "cut" / "llava" / "original-image" / "predictions.jsonl"
     deadline = time.monotonic() + 600
     while not (ready.is_file() and ready.read_text()) and process.poll() is None and time.monotonic() < deadline:
