@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from eval_errors import error_of
 
 from crossmath.eval import cli
 from crossmath.eval.sources import load_items
@@ -32,14 +33,6 @@ def runs(eval_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
                              "--dataset", str(eval_dataset), "--modality", "text,image", "--limit", "3",
                              "--text-format", text_format, "--output", str(out / folder), "--no-progress"]) == 0
     return out
-
-
-def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    capsys.readouterr()
-    assert cli.main(list(argv)) == 2
-    error = capsys.readouterr().err.strip()  # progress bars of datasets may come first
-    assert "Traceback" not in error and error.splitlines()[-1].startswith("crossmath-eval: error: "), error
-    return error.splitlines()[-1]
 
 
 def test_score_refuses_predictions_of_another_dataset_and_counts_unpredicted(runs, eval_dataset, tmp_path, capsys):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from eval_errors import error_of
 
 from crossmath.eval import cli
 from crossmath.eval.sources import EvalItem, load_items
@@ -42,15 +43,6 @@ def runs(server: AnswerServer, eval_dataset: Path, tmp_path_factory: pytest.Temp
     out = tmp_path_factory.mktemp("runs")
     assert run_api(server, eval_dataset, out, "--modality", "text,image") == 0
     return out / server.model
-
-
-def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    """The one error line of a command that must fail with exit status 2."""
-    capsys.readouterr()
-    assert cli.main(list(argv)) == 2
-    error = capsys.readouterr().err.strip()  # progress bars of datasets may come first
-    assert "Traceback" not in error and error.splitlines()[-1].startswith("crossmath-eval: error: "), error
-    return error.splitlines()[-1]
 
 
 def files_under(folder: Path) -> dict[Path, bytes]:

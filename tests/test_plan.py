@@ -65,6 +65,20 @@ def four_models(tiny_models: dict, lora: str, server: AnswerServer) -> str:
 
 
 @pytest.mark.torch
+
+def interrupted(plan: Path, ready: Path, sig: signal.Signals) -> tuple[int | None, str]:
+    """Run a plan in its own process and send it ``sig`` once ``ready`` (a run's predictions) holds a line, as a
+    person would press Ctrl-C in a terminal; its exit status and what it printed to stderr."""
+    process = subprocess.Popen([sys.executable, "-m", "crossmath.eval.cli", "run", "--plan", str(plan),
+                                "--no-progress"], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal)
+    deadline = time.monotonic() + 600  # a bound on a hung run, not a wait: the signal follows the first line
+    while not (ready.is_file() and ready.read_text()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=600)
+    return process.returncode, err
+
 def test_an_interrupted_plan_resumes_to_what_an_uninterrupted_one_makes(tiny_models, eval_dataset, lora, server,
                                                                       tmp_path):
     models = four_models(tiny_models, lora, server)
@@ -75,17 +89,8 @@ def test_an_interrupted_plan_resumes_to_what_an_uninterrupted_one_makes(tiny_mod
     assert all(len(set(r)) == 3 for r in reference.values())
 
     cut = write_plan(tmp_path / "cut.toml", eval_dataset, models, output=str(tmp_path / "cut"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "crossmath.eval.cli", "run", "--plan", str(cut),
-                                "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=as_in_a_terminal)
-    ready = tmp_path / "cut" / "llava" / "original-image" / "predictions.jsonl"
-    deadline = time.monotonic() + 600
-    while not (ready.is_file() and ready.read_text()) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=600)
-    assert process.returncode == 130, err
+    code, err = interrupted(cut, tmp_path / "cut" / "llava" / "original-image" / "predictions.jsonl", signal.SIGINT)
+    assert code == 130, err
     assert "plan interrupted" in err
     partial = study(tmp_path / "cut")
     assert 0 < sum(map(len, partial.values())) < 72  # stopped mid-way
@@ -249,16 +254,9 @@ def test_sigterm_stops_a_plan_as_ctrl_c_does(eval_dataset, tmp_path):
         models = f'[[model]]\nname = "api"\nmodel = "{slow.model}"\nbase_url = "{slow.url}"\nconcurrency = 1\n'
         plan = write_plan(tmp_path / "p.toml", eval_dataset, models, output=str(tmp_path / "out"),
                           styles=["original"], limit=6, max_new_tokens=64)
-        process = subprocess.Popen([sys.executable, "-m", "crossmath.eval.cli", "run", "--plan", str(plan),
-                                    "--no-progress"], env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        first = tmp_path / "out" / "api" / "original-text" / "predictions.jsonl"
-        deadline = time.monotonic() + 300
-        while not (first.is_file() and first.read_text()) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=300)
-        assert process.returncode == 130 and "plan interrupted" in err, err
+        code, err = interrupted(plan, tmp_path / "out" / "api" / "original-text" / "predictions.jsonl",
+                                signal.SIGTERM)
+        assert code == 130 and "plan interrupted" in err, err
         kept = study(tmp_path / "out")
         assert 0 < sum(map(len, kept.values())) < 18
         assert cli.main(["run", "--plan", str(plan), "--no-progress"]) == 0
