@@ -187,16 +187,15 @@ def open_runs(args: argparse.Namespace, cells: Sequence[Cell], items_by_style: d
 
 
 def refused_modalities(backend: Backend, item: EvalItem, args: argparse.Namespace,
-                       modalities: Sequence[str]) -> dict[str, str]:
-    """The modalities the model cannot take, each with the reason, printed one line each; two-stage solving asks
-    for text prompts, so it goes where text does."""
+                       templates: dict[str, str]) -> dict[str, str]:
+    """The modalities (keys of ``templates``, each with its prompt template) the model cannot take, each with the
+    reason, printed one line each; two-stage solving asks for text prompts (its template is one), so it goes where
+    text does."""
     from crossmath.eval.runner import refusals
 
-    template_text = load_template(args.prompt_file) if args.prompt_file else None
-    asks = {modality: "text" if modality == TWO_STAGE else modality for modality in modalities}
-    kinds = sorted(set(asks.values()))
-    found = refusals(backend, item, kinds, args.text_format,
-                     {kind: template_text or DEFAULT_TEMPLATES[kind] for kind in kinds})
+    asks = {modality: "text" if modality == TWO_STAGE else modality for modality in templates}
+    kinds = {kind: templates.get(kind) or templates[modality] for modality, kind in asks.items()}
+    found = refusals(backend, item, sorted(kinds), args.text_format, kinds)
     refused = {modality: found[kind] for modality, kind in asks.items() if kind in found}
     for modality, reason in refused.items():
         print(f"crossmath-eval: {args.model} cannot take {modality} prompts, so no {modality} run: {reason}",
@@ -214,7 +213,8 @@ def run_cells(args: argparse.Namespace, backend: Backend, runs: Sequence[RunFold
     from crossmath.eval.two_stage import load_transcripts, predict_two_stage
 
     first = items_by_style[runs[0].config["style"]][0]
-    refused = refused_modalities(backend, first, args, list(dict.fromkeys(run.config["modality"] for run in runs)))
+    refused = refused_modalities(backend, first, args,
+                                 {run.config["modality"]: run.config["prompt_template"] for run in runs})
     sampling = Sampling(args.num_samples, args.temperature, args.top_p, args.max_new_tokens, args.thinking)
     described = backend.describe()
     ran = Ran(refused=refused)
