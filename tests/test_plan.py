@@ -82,18 +82,19 @@ def interrupted(plan: Path, ready: Path, sig: signal.Signals) -> tuple[int | Non
 def test_an_interrupted_plan_resumes_to_what_an_uninterrupted_one_makes(tiny_models, eval_dataset, lora, server,
                                                                       tmp_path):
     models = four_models(tiny_models, lora, server)
-    whole = write_plan(tmp_path / "whole.toml", eval_dataset, models, output=str(tmp_path / "whole"))
+    one_style = {"styles": ["original"]}  # four models (two families, an adapter, a server) x three modalities
+    whole = write_plan(tmp_path / "whole.toml", eval_dataset, models, output=str(tmp_path / "whole"), **one_style)
     assert cli.main(["run", "--plan", str(whole), "--no-progress"]) == 0
     reference = study(tmp_path / "whole")
-    assert len(reference) == 24 and all(len(r) == 3 for r in reference.values())
+    assert len(reference) == 12 and all(len(r) == 3 for r in reference.values())
     assert all(len(set(r)) == 3 for r in reference.values())
 
-    cut = write_plan(tmp_path / "cut.toml", eval_dataset, models, output=str(tmp_path / "cut"))
+    cut = write_plan(tmp_path / "cut.toml", eval_dataset, models, output=str(tmp_path / "cut"), **one_style)
     code, err = interrupted(cut, tmp_path / "cut" / "llava" / "original-image" / "predictions.jsonl", signal.SIGINT)
     assert code == 130, err
     assert "plan interrupted" in err
     partial = study(tmp_path / "cut")
-    assert 0 < sum(map(len, partial.values())) < 72  # stopped mid-way
+    assert 0 < sum(map(len, partial.values())) < 36  # stopped mid-way
 
     assert cli.main(["run", "--plan", str(cut), "--no-progress"]) == 0
     resumed = study(tmp_path / "cut")
@@ -103,7 +104,7 @@ def test_an_interrupted_plan_resumes_to_what_an_uninterrupted_one_makes(tiny_mod
         old, new = (json.loads((tmp_path / run / name / "config.json").read_text()) for run in ("whole", "cut"))
         assert {k: v for k, v in old.items() if k != "backend"} == {k: v for k, v in new.items() if k != "backend"}
     assert (tmp_path / "cut" / "plan.toml").read_text() == cut.read_text()
-    config = json.loads((tmp_path / "cut" / "qwen-lora" / "altstyle-hybrid" / "config.json").read_text())
+    config = json.loads((tmp_path / "cut" / "qwen-lora" / "original-hybrid" / "config.json").read_text())
     assert config["adapter"] == lora and config["name"] == "qwen-lora" and config["model"] == tiny_models["qwen"]
     assert json.loads((tmp_path / "cut" / "api" / "original-text" / "config.json").read_text())["engine"] == "openai"
 
@@ -259,6 +260,7 @@ def test_sigterm_stops_a_plan_as_ctrl_c_does(eval_dataset, tmp_path):
         assert code == 130 and "plan interrupted" in err, err
         kept = study(tmp_path / "out")
         assert 0 < sum(map(len, kept.values())) < 18
+        slow.delay = 0.0  # the delay only had to keep the plan running until the signal
         assert cli.main(["run", "--plan", str(plan), "--no-progress"]) == 0
     done = study(tmp_path / "out")
     assert all(rows[:len(kept.get(name, []))] == kept.get(name, []) for name, rows in done.items())
