@@ -89,3 +89,17 @@ def _make_eval_dataset(folder: Path) -> None:
 def eval_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small build: 6 test puzzles (2 per difficulty) in two styles, also in the published layout."""
     return shared_folder(tmp_path_factory, "eval-data", _make_eval_dataset) / "ds"
+
+
+def _make_train_data(folder: Path) -> None:
+    from crossmath.dataset import BuildSettings, build
+    from crossmath.render import STYLES
+
+    build(folder / "ds", BuildSettings(train_size=8, test_size=2, styles=(STYLES["original"],), version="test"),
+          progress=False)
+
+
+@pytest.fixture(scope="session")
+def train_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 train puzzles and 2 test puzzles in one style (read only: the training tests share it)."""
+    return shared_folder(tmp_path_factory, "train-data", _make_train_data) / "ds"

@@ -30,17 +30,6 @@ SHORT_TEMPLATE = "Fill in the missing numbers. {puzzle}"
 
 
 @pytest.fixture(scope="module")
-def train_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """8 train puzzles and 2 test puzzles in one style."""
-    from crossmath.dataset import BuildSettings, build
-    from crossmath.render import STYLES
-
-    out = tmp_path_factory.mktemp("train-data") / "ds"
-    build(out, BuildSettings(train_size=8, test_size=2, styles=(STYLES["original"],), version="test"), progress=False)
-    return out
-
-
-@pytest.fixture(scope="module")
 def models(tiny_models: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The tiny models with the output scale of a trained model (their random embeddings, which are also the output
     layer, times 20: at the default 0.02 scale no adapter can make any token likely), and a text-only model."""

@@ -28,22 +28,11 @@ WRONG = (1, 4)
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """8 train puzzles and 2 test puzzles in one style."""
-    from crossmath.dataset import BuildSettings, build
-    from crossmath.render import STYLES
-
-    out = tmp_path_factory.mktemp("causes") / "ds"
-    build(out, BuildSettings(train_size=8, test_size=2, styles=(STYLES["original"],), version="test"), progress=False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def teacher(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def teacher(train_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A text-mode run of the train split by crossmath-eval against the answer server, planted to answer two
     puzzles wrongly, with a token limit that cuts the reply of the puzzle with the most blanks (the server's reply
     is 5 words and one per blank), and never asked about the last puzzle (``--limit 7``)."""
-    items = load_items(str(data), "original", "train")
+    items = load_items(str(train_data), "original", "train")
     planted = [replace(item, answer=("1",) * len(item.answer)) if i in WRONG else item for i, item in enumerate(items)]
     blanks = sorted(len(item.answer) for i, item in enumerate(items[:7]) if i not in WRONG)
     assert blanks[-1] > blanks[-2]  # exactly one reply is cut
@@ -53,8 +42,9 @@ def teacher(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         patch.setenv("OPENAI_API_KEY", "sk-test")
         with AnswerServer(planted) as server:
             assert eval_cli.main(["run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
-                                  "--dataset", str(data), "--split", "train", "--modality", "text", "--limit", "7",
-                                  "--max-new-tokens", str(5 + blanks[-2]), "--output", str(out), "--no-progress"]) == 0
+                                  "--dataset", str(train_data), "--split", "train", "--modality", "text",
+                                  "--limit", "7", "--max-new-tokens", str(5 + blanks[-2]), "--output", str(out),
+                                  "--no-progress"]) == 0
     return out / server.model / "original-text"
 
 
@@ -74,11 +64,11 @@ def learnt_and_prompt(options: TrainOptions, model: str) -> list[tuple[str, list
     return found
 
 
-def test_transcribe_target_learns_the_rows_own_table_under_the_transcription_prompt(tiny_models, data, tmp_path):
+def test_transcribe_target_learns_the_rows_own_table_under_the_transcription_prompt(tiny_models, train_data, tmp_path):
     model = tiny_models["qwen"]
-    options = TrainOptions(model=model, dataset=str(data), out=str(tmp_path), modality=TRANSCRIBE,
+    options = TrainOptions(model=model, dataset=str(train_data), out=str(tmp_path), modality=TRANSCRIBE,
                            target=TRANSCRIBE, text_format="markdown", limit=4)
-    items = load_items(str(data), "original", "train", 4)
+    items = load_items(str(train_data), "original", "train", 4)
     evaluator = TransformersBackend(model, device_map="none")
     for item, (learnt, prompt) in zip(items, learnt_and_prompt(options, model), strict=True):
         assert learnt == f"<grid>\n{item.texts['markdown']}\n</grid><|im_end|>\n"
@@ -87,28 +77,29 @@ def test_transcribe_target_learns_the_rows_own_table_under_the_transcription_pro
         assert prompt == expected["input_ids"][0].tolist()
 
 
-def test_transcribe_training_runs_and_the_adapter_transcribes(tiny_models, data, tmp_path, capsys):
+def test_transcribe_training_runs_and_the_adapter_transcribes(tiny_models, train_data, tmp_path, capsys):
     out = tmp_path / "reader"
-    assert cli.main(["--no-progress", "--model", tiny_models["qwen"], "--dataset", str(data), "--target",
+    assert cli.main(["--no-progress", "--model", tiny_models["qwen"], "--dataset", str(train_data), "--target",
                      "transcribe", "--text-format", "csv", "--max-steps", "2", "--batch-size", "2", "--limit", "4",
                      "--out", str(out)]) == 0
     recorded = json.loads((out / "crossmath_train.json").read_text())
     assert recorded["options"]["modality"] == "transcribe" and recorded["options"]["target"] == "transcribe"
     assert set(recorded["prompt_templates"]) == {"transcribe"} and recorded["examples"]["train"] == 4
     assert eval_cli.main(["run", "--no-progress", "--model", tiny_models["qwen"], "--adapter", str(out),
-                          "--dataset", str(data), "--modality", "transcribe", "--text-format", "csv", "--limit", "1",
-                          "--max-new-tokens", "4", "--device-map", "none", "--output", str(tmp_path / "runs")]) == 0
+                          "--dataset", str(train_data), "--modality", "transcribe", "--text-format", "csv",
+                          "--limit", "1", "--max-new-tokens", "4", "--device-map", "none", "--output",
+                          str(tmp_path / "runs")]) == 0
     capsys.readouterr()
     assert list((tmp_path / "runs").glob("*/original-transcribe/predictions.jsonl"))
 
 
-def test_self_distill_learns_the_teachers_correct_replies_under_the_image_prompt(tiny_models, data, teacher,
+def test_self_distill_learns_the_teachers_correct_replies_under_the_image_prompt(tiny_models, train_data, teacher,
                                                                                  tmp_path):
     model = tiny_models["qwen"]
-    options = TrainOptions(model=model, dataset=str(data), out=str(tmp_path / "o"), modality="image",
+    options = TrainOptions(model=model, dataset=str(train_data), out=str(tmp_path / "o"), modality="image",
                            target="self-distill", teacher_run=str(teacher), prompt_template=SHORT)
     records = {r["id"]: r for r in map(json.loads, (teacher / "predictions.jsonl").read_text().splitlines())}
-    items = load_items(str(data), "original", "train")
+    items = load_items(str(train_data), "original", "train")
     longest = max(items[:7], key=lambda item: len(item.answer))
     kept = [item for i, item in enumerate(items[:7]) if i not in WRONG and item is not longest]
     assert records[longest.id]["truncated"] and not any(records[item.id]["truncated"] for item in kept)
@@ -119,9 +110,9 @@ def test_self_distill_learns_the_teachers_correct_replies_under_the_image_prompt
         assert prompt == evaluator.encode([build_prompt(item, "image", "markdown", SHORT)])["input_ids"][0].tolist()
 
 
-def test_self_distill_training_reports_what_it_left_out(tiny_models, data, teacher, tmp_path, capsys):
+def test_self_distill_training_reports_what_it_left_out(tiny_models, train_data, teacher, tmp_path, capsys):
     out = tmp_path / "distilled"
-    assert cli.main(["--no-progress", "--model", tiny_models["qwen"], "--dataset", str(data), "--target",
+    assert cli.main(["--no-progress", "--model", tiny_models["qwen"], "--dataset", str(train_data), "--target",
                      "self-distill", "--teacher-run", str(teacher), "--modality", "hybrid", "--max-steps", "2",
                      "--batch-size", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -137,10 +128,10 @@ def test_self_distill_training_reports_what_it_left_out(tiny_models, data, teach
     assert recorded["examples"]["train"] == 4 and (out / "adapter_config.json").is_file()
 
 
-def test_bad_training_targets_are_one_line(tiny_models, data, teacher, tmp_path, capsys):
+def test_bad_training_targets_are_one_line(tiny_models, train_data, teacher, tmp_path, capsys):
     def refused(*args: str) -> str:
         out = tmp_path / "o"
-        assert cli.main(["--model", tiny_models["qwen"], "--dataset", str(data), *args, "--out", str(out)]) == 2
+        assert cli.main(["--model", tiny_models["qwen"], "--dataset", str(train_data), *args, "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
         assert not out.exists()
@@ -170,5 +161,5 @@ def test_bad_training_targets_are_one_line(tiny_models, data, teacher, tmp_path,
 
     build(other, BuildSettings(train_size=2, test_size=1, seed=9, styles=(STYLES["original"],), version="test"),
           progress=False)
-    assert f"answered {data.resolve()}, not {other.resolve()}" in refused(
+    assert f"answered {train_data.resolve()}, not {other.resolve()}" in refused(
         "--target", "self-distill", "--modality", "image", "--teacher-run", str(teacher), "--dataset", str(other))
