@@ -228,9 +228,11 @@ def test_bad_requests_are_one_line(models, train_data, tmp_path, capsys):
 
 
 def test_the_test_split_is_refused_without_allow_test(train_data, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "crossmath.train.cli", "--model", "any", "--dataset",
-                             str(train_data), "--split", "test", "--out", str(tmp_path / "o")],
-                            capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"})
-    assert result.returncode == 2
+    argv = ["--model", "any", "--dataset", str(train_data), "--split", "test", "--out", str(tmp_path / "o")]
+    code = ("import sys; from crossmath.train.cli import main; status = main(sys.argv[1:]); "
+            "assert 'torch' not in sys.modules, 'torch was imported to refuse a request'; sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2, result.stderr
     assert result.stderr == ("crossmath-train: error: refusing to train on the test split (it would leak into the "
                              "evaluation); use --split train, or --allow-test if you mean it\n")

@@ -137,11 +137,11 @@ def options_from(args: argparse.Namespace) -> TrainOptions:
 
 def _train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from accelerate import PartialState
-
     from crossmath.train.training import train
 
     out = train(options_from(args))
+    from accelerate import PartialState
+
     if PartialState().is_main_process:  # under accelerate launch, one line for the one adapter
         print(f"wrote the adapter to {out}")
     return 0

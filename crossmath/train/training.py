@@ -257,11 +257,11 @@ def train(options: TrainOptions) -> Path:
 
     Under ``accelerate launch`` every process runs this: each checks the options (all before any writes, so none
     sees another's files), reads its own shard of the data, and only the main process writes the folder's files."""
+    out = Path(options.out)
+    checkpoint = _check(options, out)  # first: a refused request never waits for torch to import
     from accelerate import PartialState
 
     process = PartialState()
-    out = Path(options.out)
-    checkpoint = _check(options, out)
     check_fits(options.model, options.modality, options.trust_remote_code)
     check_target_modules(options.model, options.target_modules, options.trust_remote_code)
     process.wait_for_everyone()
