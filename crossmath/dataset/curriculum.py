@@ -128,13 +128,24 @@ class Curriculum:
 
 
 class CurriculumRows:
-    """Row ``position`` of the stream of the level in force (one :class:`StreamRows` per level)."""
+    """Row ``position`` of the stream of the level in force. A level's :class:`StreamRows` is made when the
+    curriculum first reaches it: its test split, whose puzzles the level never serves, is generated then, not at
+    start-up for levels a run may never reach."""
 
-    def __init__(self, levels: list[Any], curriculum: Curriculum) -> None:
-        self.levels, self.curriculum = levels, curriculum
+    def __init__(self, levels: list[tuple[BuildSettings, str]], held: frozenset[str], curriculum: Curriculum
+                 ) -> None:
+        self.levels, self.held, self.curriculum = levels, held, curriculum
+        self.made: dict[int, StreamRows] = {}
+        self.rows_of(curriculum.level)  # the level it starts at, so a bad setting is refused up front
+
+    def rows_of(self, level: int) -> StreamRows:
+        if level not in self.made:
+            settings, config = self.levels[level]
+            self.made[level] = StreamRows(settings, config, keys_of_test_split(settings) | self.held)
+        return self.made[level]
 
     def __call__(self, position: int) -> dict[str, Any]:
-        return self.levels[self.curriculum.level](position)
+        return self.rows_of(self.curriculum.level)(position)
 
 
 def curriculum_stream(style: str, factor: str, levels: list[Any], curriculum: Curriculum, *, seed: int = 0,
@@ -149,5 +160,5 @@ def curriculum_stream(style: str, factor: str, levels: list[Any], curriculum: Cu
     held = held_out_keys(exclude)
     at = [level_settings(base, factor, level) for level in levels]
     config = (lambda level: f"{style}-{factor}-{level_name(level)}") if factor in BLANK_FACTORS else (lambda _: style)
-    rows = [StreamRows(s, config(level), keys_of_test_split(s) | held) for s, level in zip(at, levels)]
-    return stream_of(CurriculumRows(rows, curriculum), at[0], start, prefetch)  # every level: the same columns
+    rows = CurriculumRows([(s, config(level)) for s, level in zip(at, levels)], held, curriculum)
+    return stream_of(rows, at[0], start, prefetch)  # every level: the same columns
