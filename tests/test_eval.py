@@ -312,19 +312,18 @@ def test_report_command(tiny_models, eval_dataset, tmp_path, capsys):
 
 
 @pytest.mark.torch  # its first case goes through loading a model
-def test_bad_input_is_one_error_line(eval_dataset, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "crossmath.eval.cli", "run", "--model", str(tmp_path / "none"),
-                          "--dataset", str(eval_dataset), "--output", str(tmp_path)], capture_output=True,
-                         text=True)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert out.stderr.strip().splitlines()[-1].startswith("crossmath-eval: error: cannot load model")
-    out = subprocess.run([sys.executable, "-m", "crossmath.eval.cli", "run", "--model", "x", "--dataset",
-                          str(tmp_path / "missing.jsonl")], capture_output=True, text=True)
-    assert out.returncode == 2 and "no such file" in out.stderr
+def test_bad_input_is_one_error_line(eval_dataset, tmp_path, capsys):
+    def error_lines(*args: str) -> list[str]:
+        capsys.readouterr()
+        assert cli.main(["run", *args]) == 2  # an exception escaping main would be a traceback at the prompt
+        return capsys.readouterr().err.strip().splitlines()
+
+    lines = error_lines("--model", str(tmp_path / "none"), "--dataset", str(eval_dataset), "--output", str(tmp_path))
+    assert lines[-1].startswith("crossmath-eval: error: cannot load model")
+    assert "no such file" in error_lines("--model", "x", "--dataset", str(tmp_path / "missing.jsonl"))[-1]
     published = eval_dataset / "published" / "data" / "Original" / "testset_hr.jsonl"
-    out = subprocess.run([sys.executable, "-m", "crossmath.eval.cli", "run", "--model", "x", "--dataset",
-                          str(published), "--text-format", "json"], capture_output=True, text=True)
-    assert out.returncode == 2 and "carries no json text (it has markdown)" in out.stderr
+    assert "carries no json text (it has markdown)" in error_lines("--model", "x", "--dataset", str(published),
+                                                                   "--text-format", "json")[-1]
 
 
 @pytest.mark.torch
