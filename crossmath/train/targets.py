@@ -1,6 +1,7 @@
 """What the assistant is trained to reply: the answer alone; the solving rounds worked out, then the answer; the
 grid transcribed (reading, against the perception loss); or the model's own correct reply from a text-mode run
-(self-distillation, against the reasoning loss under image input; see :mod:`crossmath.train.teacher`)."""
+(self-distillation, against the reasoning loss under image input; see :mod:`crossmath.train.teacher`). GRPO samples
+the reply instead, and scores it with the rewards of its kind: an answer's, or ``read`` for a transcription."""
 
 from __future__ import annotations
 
