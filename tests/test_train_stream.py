@@ -153,6 +153,8 @@ def test_vllm_options_pass_through_to_trls_grpo_config(tmp_path):
     (["--stream", "--max-steps", "2", "--style", "original,beige"], "--stream takes one --style"),
     (["--stream", "--max-steps", "2", "--target", "transcribe", "--rewards", "read,correctness", *GRPO],
      "--rewards correctness scores an <answer>, and --target transcribe asks for a <grid>: use --rewards read"),
+    (["--stream", "--max-steps", "2", "--target", "transcribe", "--rewards", "format,consistency", *GRPO],
+     "--rewards format,consistency score an <answer>"),
     (["--stream", "--max-steps", "2", "--rewards", "correctness,read", *GRPO],
      "--rewards read scores a <grid> transcription: use it with --target transcribe"),
     (["--stream", "--max-steps", "2", "--target", "transcribe", "--curriculum", "depth=1,2"],

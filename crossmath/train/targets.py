@@ -65,12 +65,12 @@ def check_rewards(target: str, rewards: Sequence[str]) -> None:
     """Refuse, in one line, GRPO rewards that score another kind of reply than the target asks for."""
     reading = target == TRANSCRIBE
     wrong = [name for name in rewards if (name in GRID_REWARDS) != reading]
+    named = f"--rewards {','.join(wrong)} score{'s' if len(wrong) == 1 else ''}"
     if wrong and reading:
-        raise CrossmathError(f"--rewards {','.join(wrong)} scores an <answer>, and --target transcribe asks for a "
-                             f"<grid>: use --rewards {','.join(GRID_REWARDS)}")
+        raise CrossmathError(f"{named} an <answer>, and --target transcribe asks for a <grid>: use --rewards "
+                             f"{','.join(GRID_REWARDS)}")
     if wrong:
-        raise CrossmathError(f"--rewards {','.join(wrong)} scores a <grid> transcription: use it with --target "
-                             f"transcribe")
+        raise CrossmathError(f"{named} a <grid> transcription: use it with --target transcribe")
 
 
 def curriculum_reward(target: str) -> str:
