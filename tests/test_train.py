@@ -14,14 +14,15 @@ import torch
 
 from crossmath.eval import cli as eval_cli
 from crossmath.eval.backends.transformers_backend import TransformersBackend
-from crossmath.eval.prompts import build_prompt
+from crossmath.eval.prompts import FORMAT_NAMES, TRANSCRIBE, build_prompt
 from crossmath.eval.sources import load_items
+from crossmath.eval.transcripts import grid_text, true_grid
 from crossmath.puzzles.text import from_markdown
 from crossmath.train import cli
-from crossmath.train.data import modalities_for
+from crossmath.train.data import example_rows, modalities_for, templates_for
 from crossmath.train.options import LOG_FILE, TrainOptions
-from crossmath.train.rewards import consistency_reward, correctness_reward, format_reward
-from crossmath.train.targets import steps_reply
+from crossmath.train.rewards import consistency_reward, correctness_reward, format_reward, read_reward
+from crossmath.train.targets import steps_reply, transcribe_reply
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).parents[1]
@@ -191,6 +192,28 @@ def test_reward_functions_score_known_replies_exactly():
     assert correctness_reward(replies, answer=answers) == [1.0, 0.5, 0.5, 0.5, 0.0, 0.5]
     assert format_reward(replies, answer=answers) == [1.0, 1.0, 0.5, 1.0, 0.0, 0.0]
     assert consistency_reward(replies, puzzle=[PUZZLE] * len(replies)) == [1.0, 2 / 3, 2 / 3, 2 / 3, 1 / 3, 2 / 3]
+
+
+def test_read_reward_is_the_share_of_cells_read_right():
+    grid = f"<grid>\n{PUZZLE}\n</grid>"
+    one_wrong = grid.replace("| 6 |", "| 8 |")
+    chat = [{"role": "assistant", "content": [{"type": "text", "text": f"I read:\n{grid}"}]}]
+    replies = [grid, one_wrong, "no grid here", chat, "<grid>\n| a | b |\n</grid>"]
+    scores = read_reward(replies, puzzle=[PUZZLE] * len(replies))
+    assert scores == [1.0, 12 / 13, 0.0, 1.0, 0.0]  # 13 non-empty cells
+    as_csv = f"<grid>\n{grid_text(true_grid(PUZZLE), 'csv')}\n</grid>"
+    assert read_reward([as_csv, as_csv], puzzle=[PUZZLE] * 2, text_format=["csv", "markdown"]) == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("text_format", sorted(FORMAT_NAMES))
+def test_grpo_rows_score_their_own_transcription_as_read_perfectly(train_data, text_format):
+    items = load_items(str(train_data), "original", "train", 3)
+    rows = example_rows(items, [TRANSCRIBE] * len(items), templates=templates_for(TRANSCRIBE, None),
+                        text_format=text_format, target=None)
+    columns = {name: [row[name] for row in rows] for name in rows[0] if name not in ("prompt", "images")}
+    replies = [transcribe_reply(item, text_format) for item in items]
+    assert read_reward(replies, **columns) == [1.0] * len(items)
+    assert correctness_reward(replies, **columns) == [0.0] * len(items)
 
 
 def test_grpo_runs_a_few_steps(models, train_data, short_template, tmp_path):

@@ -142,7 +142,8 @@ def test_bad_training_targets_are_one_line(tiny_models, train_data, teacher, tmp
                                                            str(teacher))
     assert "--teacher-run is for --target self-distill" in refused("--teacher-run", str(teacher))
     assert "use it with --modality transcribe" in refused("--target", "transcribe", "--modality", "image")
-    assert "use it with --method sft" in refused("--target", "transcribe", "--method", "grpo")
+    assert "use it with --method sft" in refused("--target", "self-distill", "--modality", "image", "--method",
+                                                 "grpo", "--teacher-run", str(teacher))
     assert "is not a crossmath-eval run folder" in refused("--target", "self-distill", "--modality", "image",
                                                            "--teacher-run", str(tmp_path))
     assert "answered split 'train', not 'test'" in refused("--target", "self-distill", "--modality", "image",

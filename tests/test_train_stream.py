@@ -62,6 +62,24 @@ def test_grpo_streams_with_a_curriculum_that_is_logged_and_resumed(tiny_models, 
     assert steps == [(1, 0), (2, 1), (3, 1), (4, 2)]  # continued at the level the checkpoint holds
 
 
+def test_grpo_trains_reading_on_the_stream_with_a_curriculum_on_the_read_reward(tiny_models, tmp_path):
+    out = tmp_path / "reader"
+    template = tmp_path / "transcribe.txt"
+    template.write_text("Copy the grid. {answer_format}")
+    assert train("--model", tiny_models["qwen"], "--stream", "--target", "transcribe", "--text-format", "csv",
+                 "--out", str(out), "--prompt-file", str(template), *GRPO, "--max-steps", "2",
+                 "--curriculum", "difficulty=easy,medium", "--curriculum-threshold", "0", "--curriculum-window", "1",
+                 "--save-steps", "10") == 0
+    lines = [line for line in log_lines(out) if "loss" in line]
+    assert [(line["step"], line["curriculum_level"]) for line in lines] == [(1, 0), (2, 1)]
+    assert all(0 <= line["rewards/read_reward/mean"] <= 1 and not any("correctness" in key for key in line)
+               for line in lines)
+    recorded = json.loads((out / "crossmath_train.json").read_text())["options"]
+    assert (recorded["method"], recorded["target"], recorded["modality"], recorded["rewards"]) == \
+        ("grpo", "transcribe", "transcribe", ["read"])
+    assert (out / "adapter_model.safetensors").is_file()
+
+
 def test_sft_streams_mixed_modalities(tiny_models, short_template, tmp_path):
     out = tmp_path / "sft"
     assert train("--model", tiny_models["llava"], "--stream", "--modality", "mixed", "--out", str(out),
@@ -133,6 +151,14 @@ def test_vllm_options_pass_through_to_trls_grpo_config(tmp_path):
     (["--dataset", "d", "--curriculum", "depth=1,2"], "--curriculum applies to --stream"),
     ([], "name the training data: --dataset (a crossmath build) or --stream"),
     (["--stream", "--max-steps", "2", "--style", "original,beige"], "--stream takes one --style"),
+    (["--stream", "--max-steps", "2", "--target", "transcribe", "--rewards", "read,correctness", *GRPO],
+     "--rewards correctness scores an <answer>, and --target transcribe asks for a <grid>: use --rewards read"),
+    (["--stream", "--max-steps", "2", "--target", "transcribe", "--rewards", "format,consistency", *GRPO],
+     "--rewards format,consistency score an <answer>"),
+    (["--stream", "--max-steps", "2", "--rewards", "correctness,read", *GRPO],
+     "--rewards read scores a <grid> transcription: use it with --target transcribe"),
+    (["--stream", "--max-steps", "2", "--target", "transcribe", "--curriculum", "depth=1,2"],
+     "--curriculum follows the read reward: use --method grpo with read among --rewards"),
 ])
 def test_bad_stream_requests_are_one_line_before_any_model_loads(args, message, tmp_path, capsys):
     args = [str(tmp_path) if arg == "NOT_A_BUILD" else arg for arg in args]

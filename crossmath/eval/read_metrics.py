@@ -28,10 +28,8 @@ CONFUSIONS = 20
 
 def puzzle_shares(reading: Reading) -> dict[str, float | None]:
     """One reading's figures as fractions (None for a kind of cell its true grid lacks)."""
-    right = sum(r for r, _ in reading.counts.values())
-    total = sum(t for _, t in reading.counts.values())
     shares: dict[str, float | None] = {kind: (r / t if t else None) for kind, (r, t) in reading.counts.items()}
-    shares.update(cells=right / total if total else None,
+    shares.update(cells=reading.cell_accuracy,
                   extra=len(reading.extra) / reading.empty if reading.empty else None,
                   grid_exact=float(reading.exact), shape=float(reading.shape_ok))
     return shares

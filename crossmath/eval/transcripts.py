@@ -171,6 +171,13 @@ class Reading:
     """Empty cells in the true grid."""
 
     @property
+    def cell_accuracy(self) -> float | None:
+        """The share of the true grid's non-empty cells read right (None for a grid without any)."""
+        right = sum(r for r, _ in self.counts.values())
+        total = sum(t for _, t in self.counts.values())
+        return right / total if total else None
+
+    @property
     def exact(self) -> bool:
         """Read without any error: shape right, nothing misread, nothing extra."""
         return self.shape_ok and not self.misread and not self.extra

@@ -13,7 +13,7 @@ from crossmath.eval.prompts import FORMAT_NAMES, TRANSCRIBE, load_template
 from crossmath.train.data import TRAIN_MODALITIES
 from crossmath.train.options import TrainOptions
 from crossmath.train.rewards import REWARDS
-from crossmath.train.targets import TARGETS
+from crossmath.train.targets import TARGETS, default_rewards
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --stream: a crossmath-build folder or Hub id whose test split is never streamed")
     data.add_argument("--curriculum", metavar="FACTOR=L1,L2",
                       help="with --stream and GRPO: stream level k of a puzzle factor (difficulty, depth, blanks, "
-                           "equations, operators, range, max_rows, max_cols) until the mean correctness reward over "
-                           "the last --curriculum-window groups reaches --curriculum-threshold, then level k+1")
+                           "equations, operators, range, max_rows, max_cols) until the mean correctness reward (read, "
+                           "with --target transcribe) over the last --curriculum-window groups reaches "
+                           "--curriculum-threshold, then level k+1")
     data.add_argument("--curriculum-threshold", type=float, default=0.8, help="move up at this reward (default 0.8)")
     data.add_argument("--curriculum-lower", type=float,
                       help="move back down below this reward (default: never down)")
@@ -56,10 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     method = parser.add_argument_group("method")
     method.add_argument("--method", choices=["sft", "grpo"], default="sft", help="default sft")
     method.add_argument("--target", choices=TARGETS, default="answer",
-                        help="SFT reply: the <answer> block only; the solving steps then it; transcribe: the grid "
-                             "transcribed from the image (trains reading); self-distill: the model's own correct "
-                             "reply from --teacher-run under an image or hybrid prompt (trains reasoning on images)"
-                             " (default answer)")
+                        help="the reply trained: the <answer> block only; the solving steps then it; transcribe: "
+                             "the grid transcribed from the image (trains reading; with GRPO, on the read reward); "
+                             "self-distill (SFT): the model's own correct reply from --teacher-run under an image or "
+                             "hybrid prompt (trains reasoning on images) (default answer)")
     method.add_argument("--teacher-run", metavar="RUN_DIR",
                         help="with --target self-distill: a crossmath-eval text-mode run of the same dataset and "
                              "split; its correct, untruncated replies are learnt (the others left out and counted)")
@@ -69,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--max-completion-length", type=int, default=256,
                         help="GRPO generation length in tokens (default 256)")
     method.add_argument("--temperature", type=float, default=1.0, help="GRPO sampling temperature (default 1.0)")
-    method.add_argument("--rewards", type=comma_list, default=["correctness", "format"], metavar="R1,R2",
-                        help=f"GRPO rewards among {', '.join(REWARDS)} (default correctness,format)")
+    method.add_argument("--rewards", type=comma_list, metavar="R1,R2",
+                        help=f"GRPO rewards among {', '.join(REWARDS)} (default correctness,format; read with "
+                             "--target transcribe, the only reward that scores a transcription)")
     method.add_argument("--use-vllm", action="store_true", help="GRPO rollouts with vLLM (TRL's vLLM support)")
     method.add_argument("--vllm-mode", choices=["colocate", "server"], default="colocate",
                         help="colocate: vLLM in the training processes; server: a `trl vllm-serve` server "
@@ -128,7 +130,9 @@ def options_from(args: argparse.Namespace) -> TrainOptions:
         trust_remote_code=args.trust_remote_code, seed=args.seed, eval_size=args.eval_size,
         save_steps=args.save_steps, logging_steps=args.logging_steps, report_to=tuple(args.report_to),
         num_generations=args.num_generations, beta=args.beta, max_completion_length=args.max_completion_length,
-        temperature=args.temperature, rewards=tuple(args.rewards), stream=args.stream, exclude=args.exclude,
+        temperature=args.temperature, rewards=tuple(default_rewards(args.target) if args.rewards is None
+                                                      else args.rewards),
+        stream=args.stream, exclude=args.exclude,
         curriculum=args.curriculum, curriculum_threshold=args.curriculum_threshold,
         curriculum_lower=args.curriculum_lower, curriculum_window=args.curriculum_window, use_vllm=args.use_vllm,
         vllm_mode=args.vllm_mode, vllm_server_base_url=args.vllm_server_base_url, resume=args.resume,

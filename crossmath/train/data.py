@@ -64,14 +64,14 @@ def example_rows(items: Sequence[EvalItem], modalities: Sequence[str], *, templa
                  ) -> list[dict[str, Any]]:
     """One row per item in TRL's conversational form: ``prompt`` (the evaluator's messages), ``images`` (empty
     for a text prompt), and either ``completion`` (the reply to learn, for SFT) or, for GRPO (``target`` None),
-    ``answer`` and ``puzzle`` (the markdown table) for the reward functions. ``teacher`` holds the replies of
-    ``--target self-distill`` by puzzle id."""
+    ``answer``, ``puzzle`` (the markdown table) and ``text_format`` (the text form the prompt asks for) for the
+    reward functions. ``teacher`` holds the replies of ``--target self-distill`` by puzzle id."""
     rows = []
     for item, modality in zip(items, modalities):
         prompt = build_prompt(item, modality, text_format, templates[modality])
         row: dict[str, Any] = {"prompt": prompt.messages, "images": [] if prompt.image is None else [prompt.image]}
         if target is None:
-            row.update(answer=" ".join(item.answer), puzzle=item.texts.get("markdown", ""))
+            row.update(answer=" ".join(item.answer), puzzle=item.texts.get("markdown", ""), text_format=text_format)
         else:
             row["completion"] = [{"role": "assistant",
                                   "content": reply(item, target, text_format=text_format, teacher=teacher)}]

@@ -9,7 +9,11 @@ prompts) and dataset columns as keyword arguments, and returns one float per com
   such a block with the wrong count; 0 when the reply has no parsable ``<answer>`` block;
 - :func:`consistency_reward` (column ``puzzle``, the markdown table): the share of the puzzle's equations that
   hold with the reply's numbers in the blanks, whatever the true answer (a reply that contradicts itself earns
-  less than one that merely differs).
+  less than one that merely differs);
+- :func:`read_reward` (column ``puzzle``, and ``text_format`` when the prompt asked for another form than markdown):
+  the cell accuracy of a transcription, the share of the puzzle's non-empty cells its ``<grid>`` reads right, as
+  ``crossmath-eval --modality transcribe`` scores it; 0 for a reply without a parsable grid. It scores replies to
+  the transcription prompt, the others replies to a solving prompt.
 
     from trl import GRPOTrainer
     from crossmath.train.rewards import correctness_reward, format_reward
@@ -88,7 +92,22 @@ def consistency_reward(completions: Sequence[Any], puzzle: Sequence[str], **_: A
     return [consistency_score(reply_text(c), p) for c, p in zip(completions, puzzle)]
 
 
+def read_score(reply: str, puzzle: str, text_format: str = "markdown") -> float:
+    """The share of the non-empty cells of the markdown ``puzzle`` that the reply's grid (in ``text_format``) reads
+    right; 0 when it holds no grid."""
+    from crossmath.eval.transcripts import score_reading, true_grid
+
+    return score_reading(true_grid(puzzle), reply, text_format).cell_accuracy or 0.0
+
+
+def read_reward(completions: Sequence[Any], puzzle: Sequence[str], text_format: Sequence[str] | None = None,
+                **_: Any) -> list[float]:
+    formats = text_format or ["markdown"] * len(completions)
+    return [read_score(reply_text(c), p, f) for c, p, f in zip(completions, puzzle, formats)]
+
+
 REWARDS: dict[str, Callable[..., list[float]]] = {
     "correctness": correctness_reward, "format": format_reward, "consistency": consistency_reward,
+    "read": read_reward,
 }
 """The reward functions by name, as ``--rewards`` takes them."""

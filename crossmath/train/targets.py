@@ -1,10 +1,11 @@
 """What the assistant is trained to reply: the answer alone; the solving rounds worked out, then the answer; the
 grid transcribed (reading, against the perception loss); or the model's own correct reply from a text-mode run
-(self-distillation, against the reasoning loss under image input; see :mod:`crossmath.train.teacher`)."""
+(self-distillation, against the reasoning loss under image input; see :mod:`crossmath.train.teacher`). GRPO samples
+the reply instead, and scores it with the rewards of its kind: an answer's, or ``read`` for a transcription."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import TRANSCRIBE
@@ -12,8 +13,10 @@ from crossmath.eval.sources import EvalItem
 
 SELF_DISTILL = "self-distill"
 TARGETS = ("answer", "steps", TRANSCRIBE, SELF_DISTILL)
-SFT_ONLY = (TRANSCRIBE, SELF_DISTILL)
+SFT_ONLY = (SELF_DISTILL,)
 """Targets that are replies to imitate, which GRPO (trained on rewards) has no use for."""
+GRID_REWARDS = ("read",)
+"""The GRPO rewards that score a transcription (``<grid>``); the others score an answer (``<answer>``)."""
 
 
 def answer_reply(item: EvalItem) -> str:
@@ -50,6 +53,29 @@ def check_target(target: str, modality: str, method: str, teacher_run: str | Non
                              f"hybrid, not {modality}")
     if teacher_run is not None and target != SELF_DISTILL:
         raise CrossmathError("--teacher-run is for --target self-distill")
+
+
+def default_rewards(target: str) -> tuple[str, ...]:
+    """The GRPO rewards of a target when ``--rewards`` is not given: reading for a transcription, else the
+    answer's correctness and format."""
+    return GRID_REWARDS if target == TRANSCRIBE else ("correctness", "format")
+
+
+def check_rewards(target: str, rewards: Sequence[str]) -> None:
+    """Refuse, in one line, GRPO rewards that score another kind of reply than the target asks for."""
+    reading = target == TRANSCRIBE
+    wrong = [name for name in rewards if (name in GRID_REWARDS) != reading]
+    named = f"--rewards {','.join(wrong)} score{'s' if len(wrong) == 1 else ''}"
+    if wrong and reading:
+        raise CrossmathError(f"{named} an <answer>, and --target transcribe asks for a <grid>: use --rewards "
+                             f"{','.join(GRID_REWARDS)}")
+    if wrong:
+        raise CrossmathError(f"{named} a <grid> transcription: use it with --target transcribe")
+
+
+def curriculum_reward(target: str) -> str:
+    """The reward whose mean moves a curriculum: reading for a transcription, else correctness."""
+    return GRID_REWARDS[0] if target == TRANSCRIBE else "correctness"
 
 
 def reply(item: EvalItem, target: str, *, text_format: str = "markdown",

@@ -25,7 +25,7 @@ from crossmath.train.options import CONFIG_FILE, LOG_FILE, TrainOptions
 from crossmath.train.pacing import curriculum_callback, curriculum_of, restore
 from crossmath.train.rewards import REWARDS
 from crossmath.train.streamed import stream_examples
-from crossmath.train.targets import SELF_DISTILL, check_target
+from crossmath.train.targets import SELF_DISTILL, check_rewards, check_target, curriculum_reward
 from crossmath.train.teacher import TeacherReplies, check_teacher_run, teacher_replies
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ def _check(options: TrainOptions, out: Path) -> str | None:
     if unknown or not options.rewards:
         raise CrossmathError(f"rewards are {', '.join(REWARDS)}; got {', '.join(options.rewards) or 'none'}")
     check_target(options.target, options.modality, options.method, options.teacher_run)
+    if options.method == "grpo":
+        check_rewards(options.target, options.rewards)
     if options.target == SELF_DISTILL:
         if options.stream or options.dataset is None:
             raise CrossmathError("--target self-distill pairs a teacher run with the puzzles of its --dataset; it "
@@ -141,9 +143,10 @@ def _check_source(options: TrainOptions) -> None:
     if options.eval_size or options.limit is not None:
         raise CrossmathError("--eval-size and --limit apply to --dataset; a stream has no end to hold out from")
     if options.curriculum is not None:
-        if options.method != "grpo" or "correctness" not in options.rewards:
-            raise CrossmathError("--curriculum follows the correctness reward: use --method grpo with "
-                                 "correctness among --rewards")
+        followed = curriculum_reward(options.target)
+        if options.method != "grpo" or followed not in options.rewards:
+            raise CrossmathError(f"--curriculum follows the {followed} reward: use --method grpo with {followed} "
+                                 "among --rewards")
         curriculum_of(options)
     held_out_keys(options.exclude)
 
