@@ -89,6 +89,8 @@ SKIPPED: dict[str, str] = {
     "accelerate launch --config_file examples/deepspeed_zero3.yaml": "needs GPUs and DeepSpeed",
     "--out adapters/two-cpu-processes": "two processes take about 30 s; tests/test_train_stream.py runs this launch "
         "(SFT on a build and GRPO on the stream)",
+    "--stream --method grpo --target transcribe": "the streamed GRPO example above runs here; "
+        "tests/test_train_stream.py trains reading by GRPO on the stream (the read reward, its curriculum)",
     "trl vllm-serve": "needs vLLM and a GPU",
     "--use-vllm --vllm-mode server": "needs the vLLM server above (tests/test_train_stream.py checks the options "
         "reach TRL's GRPOConfig, and the one-line refusal without vLLM)",
