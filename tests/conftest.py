@@ -43,7 +43,8 @@ def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str, make: Cal
 SLOWEST_FIRST = ("test_readme.py", "test_plan.py", "test_train_stream.py", "test_stream.py", "test_train.py",
                  "test_eval.py", "test_leaderboard.py", "test_eval_api.py", "test_dataset.py")
 """The test files that take longest (``--durations``), started first: xdist then deals the short files out to
-whichever worker is free, instead of one worker finishing a long file while the other waits."""
+whichever worker is free, instead of one worker finishing a long file while the other waits (pyproject's
+``--no-loadscope-reorder`` keeps this order: xdist would otherwise start the files with the most tests first)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

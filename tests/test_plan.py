@@ -64,8 +64,6 @@ def four_models(tiny_models: dict, lora: str, server: AnswerServer) -> str:
             f'[[model]]\nname = "api"\nmodel = "{server.model}"\nbase_url = "{server.url}"\nconcurrency = 2\n')
 
 
-@pytest.mark.torch
-
 def interrupted(plan: Path, ready: Path, sig: signal.Signals) -> tuple[int | None, str]:
     """Run a plan in its own process and send it ``sig`` once ``ready`` (a run's predictions) holds a line, as a
     person would press Ctrl-C in a terminal; its exit status and what it printed to stderr."""
@@ -79,6 +77,8 @@ def interrupted(plan: Path, ready: Path, sig: signal.Signals) -> tuple[int | Non
     _, err = process.communicate(timeout=600)
     return process.returncode, err
 
+
+@pytest.mark.torch
 def test_an_interrupted_plan_resumes_to_what_an_uninterrupted_one_makes(tiny_models, eval_dataset, lora, server,
                                                                       tmp_path):
     models = four_models(tiny_models, lora, server)
