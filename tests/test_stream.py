@@ -10,7 +10,7 @@ import subprocess
 import sys
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import datasets
 import pytest
@@ -72,14 +72,23 @@ def test_streamed_ids_are_distinct_and_never_a_held_out_puzzle(tmp_path):
     build(held, BuildSettings(train_size=20, test_size=0, seed=0, styles=(SMALL,), version="test"), progress=False)
     keys = held_out_keys(held)
     assert len(keys) == 20
-    plain = list(islice(crossmath.stream("small", seed=0, styles=(SMALL,)), 20))
+    plain = list(islice(crossmath.stream("small", seed=0, images=False, styles=(SMALL,)), 20))
     assert {row_key(row) for row in plain} == keys
-    data = crossmath.stream("small", seed=0, exclude=held, styles=(SMALL,))
+    data = crossmath.stream("small", seed=0, exclude=held, images=False, styles=(SMALL,))  # ids and texts only
     first = list(islice(data, 20))
     assert [row["id"] for row in first] == [row["id"] for row in plain]
     assert not {row_key(row) for row in first} & keys
     streamed = ids(data, 10_000)
     assert len(set(streamed)) == 10_000 and streamed[:3] == ["train-00000", "train-00001", "train-00002"]
+
+
+def test_a_text_only_stream_is_the_imaged_stream_without_its_images():
+    common: dict[str, Any] = {"seed": 3, "start": 2, "styles": (SMALL,), "solved_images": True}
+    imaged = list(islice(raw(crossmath.stream("small", **common)).cast_column(
+        "solved_image", datasets.Image(decode=False)), 6))
+    text_only = list(islice(crossmath.stream("small", images=False, **common), 6))
+    assert all(row["image"]["bytes"] and row["solved_image"]["bytes"] for row in imaged)
+    assert text_only == [{**row, "image": None, "solved_image": None} for row in imaged]
 
 
 def test_two_ranks_are_disjoint_and_together_one_ranks_first_2n():
@@ -146,8 +155,14 @@ def test_bad_stream_input_is_one_clear_error(tmp_path):
         crossmath.stream(colour="red")
     with pytest.raises(SettingsError, match="no config 'nope'"):
         crossmath.stream("nope")
-    with pytest.raises(SettingsError, match="start and prefetch are 0 or more"):
-        crossmath.stream(start=-1)
+    starts: list[Any] = [-1, 1.5, True, "3"]
+    for start in starts:
+        with pytest.raises(SettingsError, match=f"start is a whole number, 0 or more, not {start!r}"):
+            crossmath.stream(start=start)
+    with pytest.raises(SettingsError, match="prefetch is a whole number, 0 or more, not -2"):
+        crossmath.stream(prefetch=-2)
+    with pytest.raises(SettingsError, match="images is True or False, not 'no'"):
+        crossmath.stream(images=cast(Any, "no"))
 
 
 def test_a_huge_train_size_is_refused_at_once_in_bounded_memory(tmp_path):

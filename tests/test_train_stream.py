@@ -12,6 +12,7 @@ import sys
 from itertools import islice
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
 
@@ -175,3 +176,18 @@ def test_the_shipped_launch_configs_load_in_accelerate(name, kind, stage):
 
     config = ClusterConfig.from_yaml_file(str(ROOT / "examples" / f"{name}.yaml"))
     assert config.distributed_type.name == kind and config.deepspeed_config.get("zero_stage") == stage
+
+
+def test_text_prompts_stream_without_drawing_images(tmp_path):
+    """Text-modality training never shows the image, so its stream skips drawing it; the prompts are the same."""
+    from crossmath.train.streamed import puzzle_stream, row_item
+
+    def first(modality: str) -> dict:
+        options = TrainOptions(model="m", dataset=None, out=str(tmp_path), stream=True, modality=modality)
+        return next(iter(puzzle_stream(options, None).cast_column("image", datasets.Image(decode=False))))
+
+    text, image = first("text"), first("image")
+    assert text["image"] is None and image["image"]["bytes"].startswith(b"\x89PNG")
+    assert text == {**image, "image": None}
+    with pytest.raises(crossmath.CrossmathError, match="train-00000 comes from a text-only stream"):
+        row_item(text).load_file()

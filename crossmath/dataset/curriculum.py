@@ -132,16 +132,16 @@ class CurriculumRows:
     curriculum first reaches it: its test split, whose puzzles the level never serves, is generated then, not at
     start-up for levels a run may never reach."""
 
-    def __init__(self, levels: list[tuple[BuildSettings, str]], held: frozenset[str], curriculum: Curriculum
-                 ) -> None:
-        self.levels, self.held, self.curriculum = levels, held, curriculum
+    def __init__(self, levels: list[tuple[BuildSettings, str]], held: frozenset[str], curriculum: Curriculum,
+                 images: bool = True) -> None:
+        self.levels, self.held, self.curriculum, self.images = levels, held, curriculum, images
         self.made: dict[int, StreamRows] = {}
         self.rows_of(curriculum.level)  # the level it starts at, so a bad setting is refused up front
 
     def rows_of(self, level: int) -> StreamRows:
         if level not in self.made:
             settings, config = self.levels[level]
-            self.made[level] = StreamRows(settings, config, keys_of_test_split(settings) | self.held)
+            self.made[level] = StreamRows(settings, config, keys_of_test_split(settings) | self.held, self.images)
         return self.made[level]
 
     def __call__(self, position: int) -> dict[str, Any]:
@@ -149,8 +149,8 @@ class CurriculumRows:
 
 
 def curriculum_stream(style: str, factor: str, levels: list[Any], curriculum: Curriculum, *, seed: int = 0,
-                      start: int = 0, exclude: str | Path | None = None, prefetch: int = 0, **settings: Any
-                      ) -> datasets.IterableDataset:
+                      start: int = 0, exclude: str | Path | None = None, prefetch: int = 0, images: bool = True,
+                      **settings: Any) -> datasets.IterableDataset:
     """The stream of :func:`crossmath.dataset.stream` whose rows come from the level ``curriculum`` is at: at level
     k, item i is train row i of a build with ``factor`` at ``levels[k]`` (a row made ahead, with ``prefetch``,
     keeps the level it was made at)."""
@@ -160,5 +160,5 @@ def curriculum_stream(style: str, factor: str, levels: list[Any], curriculum: Cu
     held = held_out_keys(exclude)
     at = [level_settings(base, factor, level) for level in levels]
     config = (lambda level: f"{style}-{factor}-{level_name(level)}") if factor in BLANK_FACTORS else (lambda _: style)
-    rows = CurriculumRows([(s, config(level)) for s, level in zip(at, levels)], held, curriculum)
+    rows = CurriculumRows([(s, config(level)) for s, level in zip(at, levels)], held, curriculum, images)
     return stream_of(rows, at[0], start, prefetch)  # every level: the same columns

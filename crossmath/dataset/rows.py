@@ -120,13 +120,17 @@ def item_id(split: str, position: int) -> str:
 
 
 def config_row(item_id: str, puzzle: Puzzle, config: Config, shared: dict[str, Any],
-               settings: BuildSettings) -> dict[str, Any]:
-    """The full row of one puzzle in one config; images are PNG bytes."""
-    image = png(puzzle, config, seed=settings.seed, key=item_id)
-    row: dict[str, Any] = {"id": item_id, "image": {"bytes": image, "path": None}}
+               settings: BuildSettings, images: bool = True) -> dict[str, Any]:
+    """The full row of one puzzle in one config; images are PNG bytes, or None without ``images`` (for readers
+    of the text alone, which then skip drawing and encoding them)."""
+    def drawn(solved: bool) -> dict[str, Any] | None:
+        if not images:
+            return None
+        return {"bytes": png(puzzle, config, seed=settings.seed, key=item_id, solved=solved), "path": None}
+
+    row: dict[str, Any] = {"id": item_id, "image": drawn(False)}
     if settings.solved_images:
-        solved = png(puzzle, config, seed=settings.seed, key=item_id, solved=True)
-        row["solved_image"] = {"bytes": solved, "path": None}
+        row["solved_image"] = drawn(True)
     row.update(shared)
     row["style"] = config.name
     for name, kind in factor_columns(settings).items():

@@ -37,15 +37,18 @@ so ``split_dataset_by_node`` gives each rank whole sources instead of skipping e
 
 
 class StreamRows:
-    """Makes train row ``position`` of a build with ``settings`` in config ``config`` (picklable, for workers)."""
+    """Makes train row ``position`` of a build with ``settings`` in config ``config`` (picklable, for workers);
+    without ``images`` its image columns are None and nothing is drawn."""
 
-    def __init__(self, settings: BuildSettings, config: str, forbidden: frozenset[str]) -> None:
+    def __init__(self, settings: BuildSettings, config: str, forbidden: frozenset[str], images: bool = True
+                 ) -> None:
         names = [c.name for c in settings.configs]
         if config not in names:
             raise SettingsError(f"no config {config!r} in these settings; choose one of {', '.join(names)}")
         self.settings = settings
         self.config = settings.configs[names.index(config)]
         self.forbidden = forbidden
+        self.images = images
 
     def puzzle(self, position: int) -> Puzzle:
         """The puzzle of row ``position`` (without drawing its image)."""
@@ -54,7 +57,7 @@ class StreamRows:
     def __call__(self, position: int) -> dict[str, Any]:
         puzzle = self.puzzle(position)
         shared = text_columns(puzzle, to_record(puzzle, img="", img_blank=""), self.settings)
-        return config_row(item_id("train", position), puzzle, self.config, shared, self.settings)
+        return config_row(item_id("train", position), puzzle, self.config, shared, self.settings, self.images)
 
 
 def made_ahead(positions: Iterator[int], make: Callable[[int], dict[str, Any]], depth: int
@@ -149,22 +152,32 @@ def settings_for(seed: int, settings: dict[str, Any]) -> BuildSettings:
     return BuildSettings(**settings, seed=seed)
 
 
+def check_counts(start: object, prefetch: object) -> None:
+    """SettingsError in one line unless ``start`` and ``prefetch`` are whole numbers, 0 or more (not bools)."""
+    for name, value in (("start", start), ("prefetch", prefetch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SettingsError(f"{name} is a whole number, 0 or more, not {value!r}")
+
+
 def stream_of(rows: Callable[[int], dict[str, Any]], settings: BuildSettings, start: int = 0, prefetch: int = 0
               ) -> datasets.IterableDataset:
     """The ``IterableDataset`` of ``rows`` from position ``start``, with the build's features."""
-    if start < 0 or prefetch < 0:
-        raise SettingsError(f"start and prefetch are 0 or more, not {min(start, prefetch)}")
+    check_counts(start, prefetch)
     info = datasets.DatasetInfo(features=features(settings))
     return datasets.IterableDataset(PositionStream(rows, start, prefetch=prefetch), info=info,
                                     split=datasets.Split.TRAIN)
 
 
 def stream(style: str = "original", *, seed: int = 0, start: int = 0, exclude: str | Path | None = None,
-           prefetch: int = 0, **settings: Any) -> datasets.IterableDataset:
+           prefetch: int = 0, images: bool = True, **settings: Any) -> datasets.IterableDataset:
     """Endless train rows of config ``style``: item i equals train row i of ``crossmath-build --seed SEED`` with
     the same ``settings`` (``BuildSettings`` fields), from item ``start`` on; never a puzzle of ``exclude`` (a
     crossmath-build folder or Hub dataset id: its test split). ``prefetch=N`` makes up to N rows ahead in a
-    thread, so a trainer's steps and the stream's work overlap."""
+    thread, so a trainer's steps and the stream's work overlap. ``images=False`` is for readers of the text
+    alone: the same rows with the image columns None, made without drawing or encoding a picture."""
+    if not isinstance(images, bool):
+        raise SettingsError(f"images is True or False, not {images!r}")
+    check_counts(start, prefetch)  # before the test split's keys are worked out
     built = settings_for(seed, settings)
-    rows = StreamRows(built, style, keys_of_test_split(built) | held_out_keys(exclude))
+    rows = StreamRows(built, style, keys_of_test_split(built) | held_out_keys(exclude), images)
     return stream_of(rows, built, start, prefetch)

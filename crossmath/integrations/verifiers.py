@@ -46,7 +46,8 @@ def examples(size: int, modality: str, text_format: str, seed: int, style: str, 
              ) -> datasets.Dataset:
     """The environment's rows: ``prompt`` (OpenAI chat messages), ``answer``, ``info`` (id, puzzle, difficulty)."""
     rows = []
-    for row in islice(stream(style, seed=seed, **settings).cast_column("image", datasets.Image(decode=False)), size):
+    data = stream(style, seed=seed, images=modality != "text", **settings)  # text prompts: no image to draw
+    for row in islice(data.cast_column("image", datasets.Image(decode=False)), size):
         item = row_item(row)
         chosen = random.Random(f"{seed}/{item.id}").choice(MODALITIES) if modality == "mixed" else modality
         prompt = build_prompt(item, chosen, text_format, DEFAULT_TEMPLATES[chosen])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 
@@ -256,15 +256,24 @@ class Puzzle:
     def with_values(self, values: Mapping[Cell, int]) -> Puzzle:
         """This puzzle with the blanks that have no value yet filled in from ``values``."""
         merged = {cell: (values.get(cell, v) if v is None else v) for cell, v in self.numbers}
-        return replace(self, numbers=tuple(merged.items()))
+        return self._unchecked(numbers=tuple(merged.items()))
 
     def with_analysis(self, analysis: Analysis) -> Puzzle:
         """This puzzle carrying ``analysis``, its blanks' values filled in from it."""
-        return replace(self.with_values(analysis.values), analysis=analysis)
+        return self.with_values(analysis.values)._unchecked(analysis=analysis)
 
     def with_info(self, **changes: Any) -> Puzzle:
         """This puzzle with some of its labels changed (and the analysis it carries, if any)."""
-        return replace(self, info=replace(self.info, **changes))
+        return self._unchecked(info=replace(self.info, **changes))
+
+    def _unchecked(self, **changes: Any) -> Puzzle:
+        """A copy with ``changes`` that keep the layout rules (labels, or a value for a blank that had none), made
+        without checking the layout again: the checks cost as much as drawing a grid, and these copies are made
+        for every generated puzzle."""
+        copy = object.__new__(type(self))
+        for name in _FIELDS:
+            object.__setattr__(copy, name, changes.get(name, getattr(self, name)))
+        return copy
 
     # -- dict form ------------------------------------------------------------------------------------------------
 
@@ -291,6 +300,9 @@ class Puzzle:
             if isinstance(exc, PuzzleError):
                 raise
             raise PuzzleError(f"not a puzzle dict: {exc}") from exc
+
+
+_FIELDS = tuple(f.name for f in fields(Puzzle))
 
 
 def _check_layout(p: Puzzle) -> None:

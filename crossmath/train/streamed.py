@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import random
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from crossmath.errors import CrossmathError
 from crossmath.eval.prompts import MODALITIES
 from crossmath.eval.sources import EvalItem
 from crossmath.schema import TEXT_COLUMNS
@@ -21,11 +22,17 @@ if TYPE_CHECKING:
 
 
 def row_item(row: dict[str, Any]) -> EvalItem:
-    """A stream row (image as PNG bytes) as the evaluator's item."""
-    image = row["image"]["bytes"]
+    """A stream row (image as PNG bytes, or None from a text-only stream) as the evaluator's item."""
+    image = row["image"]
+
+    def load_file() -> bytes:
+        if image is None:
+            raise CrossmathError(f"{row['id']} comes from a text-only stream (images=False): it has no image")
+        return cast(bytes, image["bytes"])
+
     return EvalItem(row["id"], tuple(row["answer"].split()), tuple(f"step{k}" for k in row["blank_steps"]),
                     row["difficulty"], {name: row[column] for name, column in TEXT_COLUMNS.items() if column in row},
-                    lambda: image, tuple(map(tuple, row["solving_steps"])))
+                    load_file, tuple(map(tuple, row["solving_steps"])))
 
 
 def modality_of(item_id: str, modality: str, seed: int) -> str:
@@ -47,11 +54,12 @@ def puzzle_stream(options: TrainOptions, curriculum: Curriculum | None) -> datas
 
     style = options.styles[0]
     ahead = options.batch_size * options.grad_accum  # a step's rows, made while the model works on the last ones
+    images = options.modality != "text"  # text prompts never show the image: the stream skips drawing it
     if curriculum is None or options.curriculum is None:
-        return stream(style, seed=options.seed, exclude=options.exclude, prefetch=ahead)
+        return stream(style, seed=options.seed, exclude=options.exclude, prefetch=ahead, images=images)
     factor, levels = parse_curriculum(options.curriculum)
     return curriculum_stream(style, factor, levels, curriculum, seed=options.seed, exclude=options.exclude,
-                             prefetch=ahead)
+                             prefetch=ahead, images=images)
 
 
 def stream_examples(options: TrainOptions, templates: dict[str, str], curriculum: Curriculum | None
