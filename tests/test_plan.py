@@ -175,6 +175,8 @@ def test_dry_run_lists_the_runs_and_loads_nothing(eval_dataset, tmp_path, monkey
      "[[model]] 1 and 2 are both named 'a'; give each model its own name"),
     ('[[model]]\nmodel = "m"\nbatch_size = "4"\n', "batch_size must be a whole number, not '4'"),
     ('[[model]]\nmodel = "m"\nbatch_size = 0\n', "--batch-size must be at least 1"),
+    ('temperature = inf\n[[model]]\nmodel = "m"\n', "p.toml: temperature must be a finite number, not inf"),
+    ('[[model]]\nmodel = "m"\ntimeout = nan\n', "[[model]] 1 (m): timeout must be a finite number, not nan"),
     ('modalities = ["text", "smell"]\n[[model]]\nmodel = "m"\n', "modalities: modalities are text, image, hybrid"),
     ('dtype = "float8"\n[[model]]\nmodel = "m"\n', "dtype must be one of auto, bfloat16, float16, float32"),
     ('dataset = "d"\n', "a plan needs at least one [[model]] table"),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crossmath._cli import check_finite
 from crossmath._toml import read_toml
 from crossmath.errors import CrossmathError
 
@@ -114,6 +115,10 @@ def _value(key: str, action: argparse.Action, value: Any, where: str) -> Any:
         parsed = action.type(str(value)) if callable(action.type) else value
     except (argparse.ArgumentTypeError, ValueError) as exc:
         raise PlanError(f"{where}: {key}: {exc}") from None
+    try:
+        check_finite([(key, parsed)])  # TOML writes nan and inf
+    except CrossmathError as exc:
+        raise PlanError(f"{where}: {exc}") from None
     if action.choices is not None and parsed not in action.choices:
         raise PlanError(f"{where}: {key} must be one of {', '.join(map(str, action.choices))}, not {value!r}")
     return parsed
