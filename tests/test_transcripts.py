@@ -46,8 +46,8 @@ def test_the_table_itself_in_prose_fences_and_other_spellings_is_read_exactly() 
         assert reading.empty == 16
 
 
-@pytest.mark.parametrize("text_format, filler", [("markdown", "| 1 | 2 |\n"), ("json", "[1, 2 "),
-                                                 ("csv", "1,2\n"), ("cells", "99 99 1\n")])
+@pytest.mark.parametrize("text_format, filler", [("markdown", "| 1 | 2 |\n"), ("csv", "1,2\n"),
+                                                 ("cells", "99 99 1\n")])
 def test_a_10_mb_reply_is_read_up_to_the_cap_in_bounded_memory(text_format: str, filler: str) -> None:
     reply = grid_text(TRUTH, text_format) + "\n" + filler * (10_000_000 // len(filler))
     tracemalloc.start()
