@@ -135,6 +135,16 @@ def test_25_every_float_option_of_run_refuses_nan_and_inf_before_the_model_loads
     assert not any(tmp_path.iterdir())
 
 
+def test_a_run_whose_every_request_failed_is_named_not_reported(items, eval_dataset, tmp_path, capsys):
+    with AnswerServer(items, faults={item.id: ["always"] for item in items}) as down:
+        assert run_api(down, eval_dataset, tmp_path, "--modality", "text,image", "--max-retries", "0") == 1
+    captured = capsys.readouterr()
+    for modality in ("text", "image"):
+        assert (f"not in the report: {tmp_path / down.model / f'original-{modality}'} has no answered prediction "
+                "(every request failed)") in captured.out
+    assert "2 run(s) incomplete" in captured.err and "error" not in captured.err
+
+
 def test_25_a_taken_run_folder_is_refused_before_the_model_loads(runs, eval_dataset, capsys):
     nobody = "http://127.0.0.1:1/v1"  # nothing listens: loading the model (reaching the server) would fail
     error = error_of(capsys, "run", "--backend", "openai", "--base-url", nobody, "--model", runs.name,

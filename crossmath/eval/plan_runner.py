@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import gc
-import json
 import sys
 import traceback
 import weakref
@@ -25,6 +24,7 @@ from crossmath.errors import CrossmathError
 from crossmath.eval.cells import (
     Cell,
     Ran,
+    answered_runs,
     cell_status,
     fingerprints,
     given_transcripts,
@@ -186,10 +186,7 @@ def _report(entries: list[Entry], output: Path) -> None:
     found = [path for entry in entries for path in reported(
         [(cell.path, cell.modality) for cell, status in zip(entry.cells, entry.status)
          if status != "other settings" and (cell.path / METRICS).is_file()], entry.args.modality)]
-    empty = [path for path in found if not json.loads((path / METRICS).read_text(encoding="utf-8"))["puzzles"]]
-    for path in empty:
-        print(f"not in the report: {path} has no answered prediction (every request failed)")
-    paths = [path for path in found if path not in empty]
+    paths = answered_runs(found)
     if paths:
         markdown = gap_report(paths, out=output / REPORT)
         print(markdown.split("\n\n## ")[0])  # the leaderboard, the report's first table
