@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -58,6 +59,25 @@ def check_ranges(rules: Sequence[tuple[str, bool, str]]) -> None:
         raise SettingsError(f"{broken[0]} must be {broken[1]}")
 
 
+def check_finite(values: Iterable[tuple[str, Any]]) -> None:
+    """Raise a SettingsError for the first ``(option, value)`` whose value is a float that is nan or infinite: no
+    range check (``nan >= 0`` is false, ``inf >= 0`` true) or library downstream is left to meet one."""
+    for name, value in values:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SettingsError(f"{name} must be a finite number, not {value}")
+
+
+def _options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Iterator[tuple[str, Any]]:
+    """Every option of the command given (and of its subcommand), as ``(its first name, its value)``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            if chosen is not None:
+                yield from _options(chosen, args)
+        elif action.option_strings and hasattr(args, action.dest):
+            yield action.option_strings[0], getattr(args, action.dest)
+
+
 def option_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse ``type`` whose :class:`CrossmathError` message reaches the user (argparse hides the text of a
     ValueError from a type function)."""
@@ -90,10 +110,12 @@ def sigterm_interrupts() -> Iterator[None]:
 
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse arguments and run the chosen command, turning bad input (:class:`CrossmathError`) and ``OSError`` into
-    one error line (exit 2); any other exception is a bug and keeps its traceback."""
+    one error line (exit 2); any other exception is a bug and keeps its traceback. A number option of nan or inf
+    is refused before the command starts."""
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
+        check_finite(_options(parser, args))
         return run(args)
     except BrokenPipeError:  # the reader of our output went away (`... | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -21,6 +21,8 @@ def read_toml(path: str | Path, what: str) -> tuple[dict[str, Any], str]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SettingsError(f"no such {what}: {path}") from None
+    except IsADirectoryError:
+        raise SettingsError(f"{what} {path} is a folder; give the TOML file itself") from None
     except UnicodeDecodeError:
         raise SettingsError(f"cannot read {what} {path}: it is not UTF-8 text (a TOML file)") from None
     try:

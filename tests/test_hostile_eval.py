@@ -7,6 +7,7 @@ against a local answer server, so no model (and no torch) is needed.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -109,6 +110,39 @@ def test_25_extra_body_with_nan_is_refused(server, eval_dataset, tmp_path, capsy
                          f'{{"x": {constant}}}')
         assert error.endswith(f"--extra-body holds {constant}, which is not valid JSON; give a number")
     assert not any(tmp_path.iterdir())
+
+
+def float_options(parser: argparse.ArgumentParser) -> list[str]:
+    """The first name of every option of ``parser`` (or of its ``run`` subcommand) that takes a float."""
+    from crossmath.eval.plan import _subparser
+
+    command = _subparser(parser) if parser.prog == "crossmath-eval" else parser
+    return [action.option_strings[0] for action in command._actions if action.type is float]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_25_every_float_option_of_run_refuses_nan_and_inf_before_the_model_loads(server, eval_dataset, tmp_path,
+                                                                                   capsys, monkeypatch, value):
+    from crossmath.eval import cells
+
+    monkeypatch.setattr(cells, "make_backend", lambda args: pytest.fail("the model was loaded"))
+    options = float_options(cli.build_parser())
+    assert {"--temperature", "--top-p", "--timeout"} <= set(options)
+    for option in options:
+        error = error_of(capsys, "run", "--backend", "openai", "--base-url", server.url, "--model", server.model,
+                         "--dataset", str(eval_dataset), "--output", str(tmp_path), f"{option}={value}")
+        assert error == f"crossmath-eval: error: {option} must be a finite number, not {float(value)}"
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_run_whose_every_request_failed_is_named_not_reported(items, eval_dataset, tmp_path, capsys):
+    with AnswerServer(items, faults={item.id: ["always"] for item in items}) as down:
+        assert run_api(down, eval_dataset, tmp_path, "--modality", "text,image", "--max-retries", "0") == 1
+    captured = capsys.readouterr()
+    for modality in ("text", "image"):
+        assert (f"not in the report: {tmp_path / down.model / f'original-{modality}'} has no answered prediction "
+                "(every request failed)") in captured.out
+    assert "2 run(s) incomplete" in captured.err and "error" not in captured.err
 
 
 def test_25_a_taken_run_folder_is_refused_before_the_model_loads(runs, eval_dataset, capsys):
@@ -288,8 +322,7 @@ def train_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--learning-rate", "nan"], "--learning-rate must be a number above 0"),
-    (["--learning-rate", "inf"], "--learning-rate must be a number above 0"),
+    (["--learning-rate", "0"], "--learning-rate must be a number above 0"),
     (["--lora-dropout", "2"], "--lora-dropout must be from 0 up to (not including) 1"),
     (["--report-to", "foo"], "--report-to foo: not available here; choose none, all or one of"),
     (["--method", "grpo", "--num-generations", "0"], "--num-generations must be at least 2 for GRPO"),
@@ -299,6 +332,18 @@ def train_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ])
 def test_21_25_train_options_out_of_range_are_refused_first(train_error, args, message):
     assert message in train_error(*args)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_25_every_float_option_of_train_refuses_nan_and_inf_first(train_error, value):
+    from crossmath.train.cli import build_parser
+
+    options = float_options(build_parser())
+    assert {"--learning-rate", "--epochs", "--beta", "--temperature", "--lora-dropout", "--curriculum-threshold",
+            "--curriculum-lower"} <= set(options)
+    for option in options:
+        assert train_error(f"{option}={value}") == f"crossmath-train: error: {option} must be a finite number, " \
+                                                   f"not {float(value)}"
 
 
 def test_21_19_train_refuses_unknown_target_modules_and_bad_prompt_files_before_loading(train_error, tiny_qwen,

@@ -170,6 +170,16 @@ def test_latex_and_csv_tables_parse_and_escape(study, tmp_path, capsys, style):
     assert "![image-vs-text](image-vs-text.png)" in (out / "report.md").read_text()
 
 
+def test_a_latex_row_opening_with_a_bracket_is_not_the_line_breaks_option():
+    from crossmath.report.latex import latex_table
+    from crossmath.report.tables import Table
+
+    tex = latex_table(Table("Models", "", ("[rank]", "model"), (("1", "org/a"), ("[ours] b", "2"), (" [x]", "3"))))
+    body = tex.split("\\toprule\n")[1].split("\n\\bottomrule")[0].splitlines()  # each line follows \\ or a rule
+    assert len(body) == 5 and not any(line.lstrip().startswith("[") for line in body), tex
+    assert [row[0] for row in check_latex(tex)] == ["{}[rank]", "1", "{}[ours] b", "{} [x]"]
+
+
 def test_latex_tables_need_a_folder(study):
     from crossmath.report.report import ReportError, gap_report
 

@@ -175,11 +175,19 @@ def test_dry_run_lists_the_runs_and_loads_nothing(eval_dataset, tmp_path, monkey
      "[[model]] 1 and 2 are both named 'a'; give each model its own name"),
     ('[[model]]\nmodel = "m"\nbatch_size = "4"\n', "batch_size must be a whole number, not '4'"),
     ('[[model]]\nmodel = "m"\nbatch_size = 0\n', "--batch-size must be at least 1"),
+    ('temperature = inf\n[[model]]\nmodel = "m"\n', "p.toml: temperature must be a finite number, not inf"),
+    ('[[model]]\nmodel = "m"\ntimeout = nan\n', "[[model]] 1 (m): timeout must be a finite number, not nan"),
     ('modalities = ["text", "smell"]\n[[model]]\nmodel = "m"\n', "modalities: modalities are text, image, hybrid"),
     ('dtype = "float8"\n[[model]]\nmodel = "m"\n', "dtype must be one of auto, bfloat16, float16, float32"),
     ('dataset = "d"\n', "a plan needs at least one [[model]] table"),
     ('[[model]]\nmodel = "m"\noutput = "x"\n', "unknown key 'output'"),
     ('[[model]\nmodel = "m"\n', "cannot read plan"),
+    ('[[model]]\nname = "report"\nmodel = "m"\n',
+     "[[model]] 1 (report): its runs' folder 'report' is the plan's own report folder in the output folder"),
+    ('[[model]]\nmodel = "m1"\n[[model]]\nname = "Plan.toml"\nmodel = "m2"\n',
+     "[[model]] 2 (Plan.toml): its runs' folder 'Plan.toml' is the plan's own copy of the plan"),
+    ('[[model]]\nname = "plan-failures.log"\nmodel = "m"\n', "is the plan's own failure log"),
+    ('output = "p.toml"\n[[model]]\nmodel = "m"\n', "output p.toml is a file; the plan writes its runs"),
 ])
 def test_a_bad_plan_is_one_error_line_before_anything_runs(tmp_path, monkeypatch, capsys, plan_text, message):
     monkeypatch.chdir(tmp_path)
@@ -188,6 +196,11 @@ def test_a_bad_plan_is_one_error_line_before_anything_runs(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("crossmath-eval: error: ") and message in err, err
     assert os.listdir(tmp_path) == ["p.toml"]
+
+
+def test_a_plan_that_is_a_folder_is_one_error_line(tmp_path, capsys):
+    assert cli.main(["run", "--plan", str(tmp_path), "--dry-run"]) == 2
+    assert capsys.readouterr().err == f"crossmath-eval: error: plan {tmp_path} is a folder; give the TOML file itself\n"
 
 
 def test_the_command_line_may_not_rename_a_plans_models(tmp_path, capsys):
@@ -238,6 +251,24 @@ def test_a_rerun_resends_only_the_failed_requests(eval_dataset, tmp_path, capsys
     assert cli.main(["run", "--plan", str(plan), "--no-progress", "--max-new-tokens", "32"]) == 1
     assert "FAILED api: " in (out := capsys.readouterr().out) and "holds a run of other settings" in out
     assert study(tmp_path / "out")["api/original-text"] == rows
+
+
+def test_a_model_whose_every_request_failed_is_named_and_the_others_reported(eval_dataset, server, tmp_path,
+                                                                             capsys):
+    items = load_items(str(eval_dataset), "original", "test")
+    with AnswerServer(items, faults={item.id: ["always"] for item in items}) as down:
+        models = (f'[[model]]\nname = "api"\nmodel = "{server.model}"\nbase_url = "{server.url}"\n\n'
+                  f'[[model]]\nname = "down"\nmodel = "{down.model}"\nbase_url = "{down.url}"\nmax_retries = 0\n')
+        plan = write_plan(tmp_path / "p.toml", eval_dataset, models, output=str(tmp_path / "out"),
+                          styles=["original"], max_new_tokens=64)
+        assert cli.main(["run", "--plan", str(plan), "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    for modality in MODALITIES:
+        assert (f"not in the report: {tmp_path / 'out' / 'down' / f'original-{modality}'} has no answered "
+                "prediction (every request failed)") in out
+    assert "| 1 | api | original |" in out and "| down |" not in out
+    assert "wrote the report over 3 runs" in out and (tmp_path / "out" / "report" / "report.md").is_file()
+    assert "3 incomplete" in out
 
 
 def test_a_single_run_takes_a_name(eval_dataset, server, tmp_path, capsys):

@@ -2,10 +2,12 @@
 misread cells named."""
 
 import json
+import tracemalloc
 
 import pytest
 
 from crossmath.eval.transcripts import (
+    MAX_GRID_CHARS,
     blank_equation_cells,
     explained,
     grid_text,
@@ -42,6 +44,21 @@ def test_the_table_itself_in_prose_fences_and_other_spellings_is_read_exactly() 
         assert reading.exact, (reply, reading)
         assert reading.counts == {"numbers": (4, 4), "operators": (2, 2), "equals": (2, 2), "blanks": (1, 1)}
         assert reading.empty == 16
+
+
+@pytest.mark.parametrize("text_format, filler", [("markdown", "| 1 | 2 |\n"), ("csv", "1,2\n"),
+                                                 ("cells", "99 99 1\n")])
+def test_a_10_mb_reply_is_read_up_to_the_cap_in_bounded_memory(text_format: str, filler: str) -> None:
+    reply = grid_text(TRUTH, text_format) + "\n" + filler * (10_000_000 // len(filler))
+    tracemalloc.start()
+    try:
+        reading = score_reading(TRUTH, reply, text_format)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16_000_000  # parsing all 10 MB held hundreds of MB
+    assert reading.counts["numbers"] == (4, 4) and not reading.misread
+    assert parse_grid(" " * MAX_GRID_CHARS + TABLE) is None  # a table beyond the cap is not read
 
 
 def test_operator_and_minus_spellings_are_one_glyph() -> None:

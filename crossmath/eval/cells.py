@@ -263,6 +263,18 @@ def reported(paths: Sequence[tuple[Path, str]], modalities: Sequence[str]) -> li
     return [path for path, modality in paths if modality in MODALITIES or whole]
 
 
+def answered_runs(paths: Sequence[Path]) -> list[Path]:
+    """The runs of ``paths`` with at least one answered prediction, which a report can cover; each other run (every
+    request failed) is named in one line instead of failing the report."""
+    answered = []
+    for path in paths:
+        if json.loads((path / METRICS).read_text(encoding="utf-8"))["puzzles"]:
+            answered.append(path)
+        else:
+            print(f"not in the report: {path} has no answered prediction (every request failed)")
+    return answered
+
+
 def summary_line(metrics: dict) -> str:
     """A run's figures in one line: micro and macro accuracy, or a transcription's read figures."""
     if "read" in metrics:

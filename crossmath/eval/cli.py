@@ -188,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
         raise CrossmathError(f"run needs {' and '.join(missing)} (or --plan FILE)")
     _check_run_options(args)
     from crossmath.eval.cells import (
+        answered_runs,
         fingerprints,
         given_transcripts,
         held,
@@ -209,8 +210,9 @@ def _run(args: argparse.Namespace) -> int:
         ran = run_cells(args, make_backend(args), runs, items_by_style, transcripts)
     if len(refused := ran.refused) == len(args.modality):
         raise CrossmathError(f"{args.model} takes none of the modalities asked ({', '.join(args.modality)})")
-    if sum(modality in MODALITIES for _, modality in ran.paths) > 1:
-        print(gap_report(reported(ran.paths, args.modality), out=Path(args.output) / model_folder(args) / "report"))
+    if sum(modality in MODALITIES for _, modality in ran.paths) > 1 and (paths := answered_runs(
+            reported(ran.paths, args.modality))):
+        print(gap_report(paths, out=Path(args.output) / model_folder(args) / "report"))
     incomplete = ran.incomplete
     if incomplete:
         print(f"crossmath-eval: {incomplete} run(s) incomplete: some requests failed after their retries; "

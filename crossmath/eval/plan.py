@@ -5,7 +5,8 @@ Top-level keys are ``run`` options shared by every model, named as on the comman
 ``[[model]]`` table is one model: its id or path under ``model``, its label under ``name`` (the folder of its runs
 and its row in reports) and any ``run`` option of its own. Options given on the command line override both. A plan
 is checked whole before anything runs: an unknown key (with the closest known one), a value of the wrong kind, a
-model without an id, or two models of one name is one error line.
+model without an id, two models of one name, a model named like a file or folder the plan writes in its output
+folder, or an output that is a file is one error line.
 """
 
 from __future__ import annotations
@@ -19,11 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crossmath._cli import check_finite
 from crossmath._toml import read_toml
 from crossmath.errors import CrossmathError
 
 PLAN_FILE = "plan.toml"
 """The plan's copy in its output folder."""
+FAILURES = "plan-failures.log"
+"""Written to the output folder when models fail: each failure's traceback."""
+REPORT = "report"
+"""The folder of the report over every run, in the output folder."""
+OUTPUT_NAMES = {PLAN_FILE: "copy of the plan", FAILURES: "failure log", REPORT: "report folder"}
+"""What a plan writes in its output folder beside the models' folders, which no model may be named."""
 RENAMED = {"styles": "style", "modalities": "modality"}
 """Plan keys whose ``run`` option has another name (a list in the file, a comma list on the command line)."""
 COMMAND_LINE_ONLY = ("help", "plan", "dry_run", "only", "resume", "no_progress")
@@ -107,6 +115,10 @@ def _value(key: str, action: argparse.Action, value: Any, where: str) -> Any:
         parsed = action.type(str(value)) if callable(action.type) else value
     except (argparse.ArgumentTypeError, ValueError) as exc:
         raise PlanError(f"{where}: {key}: {exc}") from None
+    try:
+        check_finite([(key, parsed)])  # TOML writes nan and inf
+    except CrossmathError as exc:
+        raise PlanError(f"{where}: {exc}") from None
     if action.choices is not None and parsed not in action.choices:
         raise PlanError(f"{where}: {key} must be one of {', '.join(map(str, action.choices))}, not {value!r}")
     return parsed
@@ -165,6 +177,14 @@ def read_plan(path: str | Path, parser: argparse.ArgumentParser, args: argparse.
         if folder in folders:
             raise PlanError(f"{path}: [[model]] {folders[folder]} and {number} are both named {folder!r}; give "
                             "each model its own name")
+        taken = next((name for name in OUTPUT_NAMES if name.casefold() == folder.casefold()), None)
+        if taken is not None:
+            raise PlanError(f"{where}: its runs' folder {folder!r} is the plan's own {OUTPUT_NAMES[taken]} in the "
+                            "output folder; give the model another name")
         folders[folder] = number
         models.append(namespace)
+    output = Path(models[0].output)
+    if output.exists() and not output.is_dir():
+        raise PlanError(f"output {output} is a file; the plan writes its runs and report in a folder: give a folder "
+                        "(new or existing)")
     return Plan(path, text, models)

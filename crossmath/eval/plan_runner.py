@@ -24,6 +24,7 @@ from crossmath.errors import CrossmathError
 from crossmath.eval.cells import (
     Cell,
     Ran,
+    answered_runs,
     cell_status,
     fingerprints,
     given_transcripts,
@@ -36,11 +37,8 @@ from crossmath.eval.cells import (
     reported,
     run_cells,
 )
-from crossmath.eval.plan import PLAN_FILE, Plan, PlanError, given_options, read_plan
+from crossmath.eval.plan import FAILURES, PLAN_FILE, REPORT, Plan, PlanError, given_options, read_plan
 from crossmath.eval.sources import EvalItem
-
-FAILURES = "plan-failures.log"
-"""Written to the output folder when models fail: each failure's traceback."""
 
 
 @dataclass
@@ -181,14 +179,17 @@ def run_plan(args: argparse.Namespace, parser: argparse.ArgumentParser, check: C
 
 def _report(entries: list[Entry], output: Path) -> None:
     """The report over every run of the plan that has results (not those of other settings in its folders), in
-    ``OUTPUT/report``."""
+    ``OUTPUT/report``; a run without one answered prediction (every request failed) is named instead."""
     from crossmath.eval.rundir import METRICS
     from crossmath.report.report import gap_report
 
-    paths = [path for entry in entries for path in reported(
+    found = [path for entry in entries for path in reported(
         [(cell.path, cell.modality) for cell, status in zip(entry.cells, entry.status)
          if status != "other settings" and (cell.path / METRICS).is_file()], entry.args.modality)]
+    paths = answered_runs(found)
     if paths:
-        markdown = gap_report(paths, out=output / "report")
+        markdown = gap_report(paths, out=output / REPORT)
         print(markdown.split("\n\n## ")[0])  # the leaderboard, the report's first table
-        print(f"wrote the report over {len(paths)} runs to {output / 'report'}")
+        print(f"wrote the report over {len(paths)} runs to {output / REPORT}")
+    elif found:
+        print("no report: no run of the plan has an answered prediction")

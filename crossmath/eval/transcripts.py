@@ -38,6 +38,10 @@ KINDS = ("numbers", "operators", "equals", "blanks")
 """The kinds of non-empty cells, each scored on its own."""
 REACH = 2
 """How far beyond the difference in size an alignment looks (rows or columns of shift)."""
+MAX_GRID_CHARS = 100_000
+"""The most characters of a reply's grid text (after its reasoning and outside its ``<grid>`` tag) that are read:
+a grid of ``MAX_SIDE`` x ``MAX_SIDE`` cells in any text form, padded, fits well within it; the rest of a runaway
+reply is ignored, so scoring one costs bounded time and memory."""
 
 
 @lru_cache(maxsize=65536)
@@ -66,7 +70,7 @@ def kind_of(text: str) -> str:
 def _grid_body(reply: str) -> str:
     visible = without_reasoning(reply)
     tagged = GRID_TAG.search(visible)
-    return FENCE.sub("", tagged.group(1) if tagged else visible)
+    return FENCE.sub("", (tagged.group(1) if tagged else visible)[:MAX_GRID_CHARS])
 
 
 def _pipe_rows(body: str) -> Grid:

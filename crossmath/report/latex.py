@@ -3,7 +3,8 @@ files (``tables/NAME.csv``) with every interval split into its own columns.
 
 In LaTeX, an interval is written as ``mean $\\pm$ half-width`` (``pm``: half the 95% interval's width) or as
 ``mean [low, high]`` (``brackets``), the best value of each column where one is defined is bold, and every cell,
-title and note is escaped (``\\ & % $ # _ { } ~ ^`` and the few non-ASCII signs the tables use).
+title and note is escaped (``\\ & % $ # _ { } ~ ^`` and the few non-ASCII signs the tables use); a row opening
+with ``[`` (a model named ``[ours] ...``) starts with ``{}``, so LaTeX does not take it for the line break's option.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def _align(table: Table, column: int) -> str:
     return "r" if values and all(cell_number(v) is not None for v in values) else "l"
 
 
+def _row(cells: Sequence[str]) -> str:
+    """A tabular row; one opening with ``[`` starts with ``{}``, else LaTeX reads it as the optional argument of the
+    ``\\\\`` (or rule) on the line before."""
+    line = " & ".join(cells)
+    return ("{}" if line.lstrip().startswith("[") else "") + line + r" \\"
+
+
 def latex_table(table: Table, style: str = "pm") -> str:
     """One ``table`` environment: caption (title and note), label ``tab:NAME``, a booktabs ``tabular``."""
     columns = range(len(table.header))
@@ -59,11 +67,10 @@ def latex_table(table: Table, style: str = "pm") -> str:
              f"\\caption{{{escape(table.title)}}}",
              f"\\label{{tab:{table.name}}}",
              f"\\begin{{tabular}}{{{''.join(_align(table, k) for k in columns)}}}", r"\toprule",
-             " & ".join(escape(h) for h in table.header) + r" \\", r"\midrule"]
+             _row([escape(h) for h in table.header]), r"\midrule"]
     for i, row in enumerate(table.rows):
         cells = [latex_cell(value, style) for value in row]
-        lines.append(" & ".join(f"\\textbf{{{cell}}}" if i in best[k] and cell else cell
-                                for k, cell in enumerate(cells)) + r" \\")
+        lines.append(_row([f"\\textbf{{{cell}}}" if i in best[k] and cell else cell for k, cell in enumerate(cells)]))
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
