@@ -82,19 +82,20 @@ def interrupted(plan: Path, ready: Path, sig: signal.Signals) -> tuple[int | Non
 def test_an_interrupted_plan_resumes_to_what_an_uninterrupted_one_makes(tiny_models, eval_dataset, lora, server,
                                                                       tmp_path):
     models = four_models(tiny_models, lora, server)
-    one_style = {"styles": ["original"]}  # four models (two families, an adapter, a server) x three modalities
+    one_style = {"styles": ["original"], "limit": 2}  # four models (two families, an adapter, a server) x three
+    # modalities, two puzzles each
     whole = write_plan(tmp_path / "whole.toml", eval_dataset, models, output=str(tmp_path / "whole"), **one_style)
     assert cli.main(["run", "--plan", str(whole), "--no-progress"]) == 0
     reference = study(tmp_path / "whole")
-    assert len(reference) == 12 and all(len(r) == 3 for r in reference.values())
-    assert all(len(set(r)) == 3 for r in reference.values())
+    assert len(reference) == 12 and all(len(r) == 2 for r in reference.values())
+    assert all(len(set(r)) == 2 for r in reference.values())
 
     cut = write_plan(tmp_path / "cut.toml", eval_dataset, models, output=str(tmp_path / "cut"), **one_style)
     code, err = interrupted(cut, tmp_path / "cut" / "llava" / "original-image" / "predictions.jsonl", signal.SIGINT)
     assert code == 130, err
     assert "plan interrupted" in err
     partial = study(tmp_path / "cut")
-    assert 0 < sum(map(len, partial.values())) < 36  # stopped mid-way
+    assert 0 < sum(map(len, partial.values())) < 24  # stopped mid-way
 
     assert cli.main(["run", "--plan", str(cut), "--no-progress"]) == 0
     resumed = study(tmp_path / "cut")
