@@ -55,7 +55,7 @@ def test_reasoning_gym_creates_crossmath_through_its_registry():
 @pytest.mark.parametrize("modality", ["text", "image", "hybrid"])
 def test_verifiers_loads_a_single_turn_environment_with_crossmaths_rubric(modality):
     """Needs verifiers' classic API (0.1-0.3); it cannot share an environment with lmms-eval (antlr4 pins), so the
-    default test environment skips it: run it where ``pip install "crossmath[verifiers]"`` is installed."""
+    main suite skips it and CI runs this file in a venv with ``crossmath[verifiers]`` (README, Testing)."""
     import base64
 
     import datasets
