@@ -87,3 +87,13 @@ def test_depth_levels_are_the_builds_re_blanked_variants():
     assert [row["answer"] for row in built] == [row["answer"] for row in rows]
     with pytest.raises(SettingsError, match="window"):
         Curriculum(levels=2, threshold=0.5, window=0)
+
+
+def test_a_curriculum_stream_checks_start_prefetch_and_images_as_the_stream_does():
+    factor, levels = parse_curriculum("depth=1,3")
+    curriculum = Curriculum(levels=2, threshold=0.5, window=1)
+    for bad, message in (({"start": 1.5}, "start is a whole number, 0 or more, not 1.5"),
+                         ({"prefetch": -1}, "prefetch is a whole number, 0 or more, not -1"),
+                         ({"images": "no"}, "images is True or False, not 'no'")):
+        with pytest.raises(SettingsError, match=message):
+            curriculum_stream("small", factor, levels, curriculum, styles=(SMALL,), **bad)

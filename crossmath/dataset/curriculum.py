@@ -18,7 +18,7 @@ from crossmath.dataset.factors import BLANK_FACTORS, GRID_FACTORS, check_levels,
 from crossmath.dataset.heldout import held_out_keys
 from crossmath.dataset.items import keys_of_test_split
 from crossmath.dataset.settings import DIFFICULTIES, BuildSettings
-from crossmath.dataset.streaming import StreamRows, settings_for, stream_of
+from crossmath.dataset.streaming import StreamRows, check_stream_options, settings_for, stream_of
 from crossmath.errors import CrossmathError, SettingsError
 from crossmath.puzzles.generator import check_settings
 
@@ -154,6 +154,7 @@ def curriculum_stream(style: str, factor: str, levels: list[Any], curriculum: Cu
     """The stream of :func:`crossmath.dataset.stream` whose rows come from the level ``curriculum`` is at: at level
     k, item i is train row i of a build with ``factor`` at ``levels[k]`` (a row made ahead, with ``prefetch``,
     keeps the level it was made at)."""
+    check_stream_options(start, prefetch, images)
     if len(levels) != curriculum.levels:
         raise SettingsError(f"the curriculum has {curriculum.levels} levels, the factor {len(levels)}")
     base = settings_for(seed, settings)

@@ -152,17 +152,20 @@ def settings_for(seed: int, settings: dict[str, Any]) -> BuildSettings:
     return BuildSettings(**settings, seed=seed)
 
 
-def check_counts(start: object, prefetch: object) -> None:
-    """SettingsError in one line unless ``start`` and ``prefetch`` are whole numbers, 0 or more (not bools)."""
+def check_stream_options(start: object, prefetch: object, images: object) -> None:
+    """SettingsError in one line unless ``start`` and ``prefetch`` are whole numbers, 0 or more (not bools), and
+    ``images`` is a bool: checked first by each kind of stream, before any test split's keys are worked out."""
     for name, value in (("start", start), ("prefetch", prefetch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise SettingsError(f"{name} is a whole number, 0 or more, not {value!r}")
+    if not isinstance(images, bool):
+        raise SettingsError(f"images is True or False, not {images!r}")
 
 
 def stream_of(rows: Callable[[int], dict[str, Any]], settings: BuildSettings, start: int = 0, prefetch: int = 0
               ) -> datasets.IterableDataset:
-    """The ``IterableDataset`` of ``rows`` from position ``start``, with the build's features."""
-    check_counts(start, prefetch)
+    """The ``IterableDataset`` of ``rows`` from position ``start``, with the build's features (``start`` and
+    ``prefetch`` checked by the caller, :func:`check_stream_options`)."""
     info = datasets.DatasetInfo(features=features(settings))
     return datasets.IterableDataset(PositionStream(rows, start, prefetch=prefetch), info=info,
                                     split=datasets.Split.TRAIN)
@@ -175,9 +178,7 @@ def stream(style: str = "original", *, seed: int = 0, start: int = 0, exclude: s
     crossmath-build folder or Hub dataset id: its test split). ``prefetch=N`` makes up to N rows ahead in a
     thread, so a trainer's steps and the stream's work overlap. ``images=False`` is for readers of the text
     alone: the same rows with the image columns None, made without drawing or encoding a picture."""
-    if not isinstance(images, bool):
-        raise SettingsError(f"images is True or False, not {images!r}")
-    check_counts(start, prefetch)  # before the test split's keys are worked out
+    check_stream_options(start, prefetch, images)
     built = settings_for(seed, settings)
     rows = StreamRows(built, style, keys_of_test_split(built) | held_out_keys(exclude), images)
     return stream_of(rows, built, start, prefetch)
