@@ -212,5 +212,8 @@ def test_lmms_evals_cli_with_its_openai_model_reports_what_crossmath_eval_scores
                 **{f"step{k}": scored["steps"][f"step{k}"]["mean"] for k in (1, 2, 3)},
                 "step4plus": scored["steps"]["step4+"]["mean"]}
         theirs = {metric: lmms[name][f"{metric},none"] for metric in ours}
+        with capsys.disabled():  # shown with -s: the two tools' figures side by side
+            pairs = (f"{m} {theirs[m]:.1f} / {'n/a' if ours[m] is None else f'{ours[m]:.1f}'}" for m in ours)
+            print(f"\n{modality:7} " + "  ".join(pairs) + "  (lmms-eval / crossmath-eval score)")
         assert theirs == pytest.approx({m: math.nan if v is None else v for m, v in ours.items()}, nan_ok=True)
         assert theirs["macro"] == pytest.approx(100 * 2 / 6) and theirs["micro"] == pytest.approx(expected_micro)
