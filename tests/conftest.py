@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -6,7 +8,9 @@ from pathlib import Path
 # Nothing is fetched at test time: the Hub is off, and datasets caches under a throwaway folder.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
-os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="crossmath-hf-cache-"))
+if "HF_DATASETS_CACHE" not in os.environ:  # each test process's own, removed when it exits
+    os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="crossmath-hf-cache-")
+    atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 # One thread for torch in tests: tiny models gain nothing from more, and two test workers must not fight.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -14,7 +18,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).parent))
 
 
-import shutil
 from collections.abc import Callable
 
 import pytest
