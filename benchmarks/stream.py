@@ -3,7 +3,8 @@
 1. Rows per second of ``crossmath.stream`` with images on one core, against the floor measured in the same run:
    rendering and PNG-encoding the very same puzzles (the bar: within 1.3x); and with a DataLoader of 2 workers.
 2. A GRPO step on a tiny random model with ``--stream`` against the same step on a pre-built split (medians of the
-   trainer's ``step_time``): the stream must never be what the trainer waits for.
+   trainer's ``step_time``), and the time each step waited for its data (``data_wait``): the stream must never be
+   what the trainer waits for.
 3. Two processes (``accelerate launch --multi_gpu --num_processes 2`` on CPU: torchrun and gloo) against one, SFT on
    a pre-built split: examples per second, and both loss curves.
 
@@ -77,10 +78,14 @@ def train_log(out: Path) -> list[dict]:
 
 
 def train_figures(steps: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="crossmath-stream-bench-") as work:
+        train_figures_in(Path(work), steps)
+
+
+def train_figures_in(work: Path, steps: int) -> None:
     from crossmath.dataset import BuildSettings, build
     from crossmath.testing.random_models import tiny_qwen2_vl
 
-    work = Path(tempfile.mkdtemp(prefix="crossmath-stream-bench-"))
     model = str(tiny_qwen2_vl(work / "model"))
     # crossmath-train --stream reads the stream of crossmath-build's defaults: this build's train rows are its first 64
     build(work / "data", BuildSettings(train_size=64), progress=False, num_proc=2)
@@ -89,14 +94,18 @@ def train_figures(steps: int) -> None:
     common = ["--model", model, "--prompt-file", str(work / "prompt.txt"), "--no-progress", "--batch-size", "4",
               "--max-steps", str(steps), "--save-steps", "1000", "--modality", "image", "--learning-rate", "2e-2"]
     grpo = ["--method", "grpo", "--num-generations", "2", "--max-completion-length", "8"]
-    times = {}
+    times, waits = {}, {}
     for name, source in (("pre-built split", ["--dataset", str(work / "data")]), ("stream", ["--stream"])):
         out = work / name.replace(" ", "-")
         subprocess.run([sys.executable, "-m", "crossmath.train.cli", *common, *grpo, *source, "--out", str(out)],
                        check=True, env=env, capture_output=True)
-        times[name] = statistics.median(line["step_time"] for line in train_log(out)[1:] if "step_time" in line)
+        logged = [line for line in train_log(out)[1:] if "step_time" in line]  # the first step warms up
+        times[name] = statistics.median(line["step_time"] for line in logged)
+        waits[name] = statistics.median(line["data_wait"] for line in logged)
     print(f"GRPO step, tiny model, image prompts: pre-built {times['pre-built split']:.3f} s, stream "
-          f"{times['stream']:.3f} s (stream/pre-built {times['stream'] / times['pre-built split']:.2f}x)")
+          f"{times['stream']:.3f} s (stream/pre-built {times['stream'] / times['pre-built split']:.2f}x)\n"
+          f"  waiting for data per step (data_wait): pre-built {waits['pre-built split'] * 1000:.1f} ms, stream "
+          f"{waits['stream'] * 1000:.1f} ms ({waits['stream'] / times['stream']:.1%} of the streamed step)")
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m",
               "crossmath.train.cli"]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import datasets
 import pytest
@@ -18,6 +19,7 @@ import torch
 
 import crossmath
 from crossmath.train import cli
+from crossmath.train.data_wait import data_wait_callback
 from crossmath.train.options import LOG_FILE, TrainOptions
 from crossmath.train.pacing import STATE_FILE
 from crossmath.train.training import grpo_arguments
@@ -85,8 +87,31 @@ def test_sft_streams_mixed_modalities(tiny_models, short_template, tmp_path):
     out = tmp_path / "sft"
     assert train("--model", tiny_models["llava"], "--stream", "--modality", "mixed", "--out", str(out),
                  "--prompt-file", short_template, "--max-steps", "2", "--save-steps", "10") == 0
-    assert [line["step"] for line in log_lines(out) if "loss" in line] == [1, 2]
+    lines = [line for line in log_lines(out) if "loss" in line]
+    assert [line["step"] for line in lines] == [1, 2]
+    assert all(0 <= line["data_wait"] < line["step_time"] if "step_time" in line else line["data_wait"] >= 0
+               for line in lines)
     assert (out / "adapter_model.safetensors").is_file()
+
+
+def test_data_wait_counts_the_gaps_before_steps_and_not_logging_or_saving():
+    times = iter([0, 2, 5, 5.5, 9, 12, 12.5, 20, 30, 31, 40, 41])  # the clock at each callback below, in order
+    wait = data_wait_callback(clock=lambda: next(times))
+    unused: Any = None  # the trainer's arguments, state and control, which the callback does not read
+    logs: list[dict] = [{}, {}, {"train_runtime": 1.0}]
+    wait.on_train_begin(unused, unused, unused)  # 0: training starts to fetch its first batches
+    wait.on_step_begin(unused, unused, unused)  # 2: waited 2
+    wait.on_step_end(unused, unused, unused)  # 5
+    wait.on_step_begin(unused, unused, unused)  # 5.5: waited 0.5
+    wait.on_step_end(unused, unused, unused)  # 9
+    wait.on_log(unused, unused, unused, logs=logs[0])  # (2 + 0.5) / 2; the log is written until 12
+    wait.on_step_begin(unused, unused, unused)  # 12.5: waited 0.5
+    wait.on_step_end(unused, unused, unused)  # 20
+    wait.on_save(unused, unused, unused)  # a checkpoint is written until 30
+    wait.on_step_begin(unused, unused, unused)  # 31: waited 1
+    wait.on_log(unused, unused, unused, logs=logs[1])  # (0.5 + 1) / 2, at 40
+    wait.on_log(unused, unused, unused, logs=logs[2])  # the summary after training: no step since, no figure
+    assert logs == [{"data_wait": 1.25}, {"data_wait": 0.75}, {"train_runtime": 1.0}]
 
 
 def test_accelerate_gives_each_process_its_own_shard_of_the_stream():

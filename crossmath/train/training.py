@@ -2,7 +2,8 @@
 
 The folder holds the peft adapter (``adapter_config.json`` naming the base model exactly as given), the
 processor files, ``crossmath_train.json`` (options, dataset fingerprint, versions, prompt templates),
-``train_log.jsonl`` (one line per logged step: loss, learning rate, ... as the trainer logs them), the trainer's
+``train_log.jsonl`` (one line per logged step: loss, learning rate, ... as the trainer logs them, and
+``data_wait``, the seconds per step it waited for data), the trainer's
 ``checkpoint-N`` folders (``--resume`` continues from the last), and with ``--merge`` a ``merged/`` model.
 """
 
@@ -20,6 +21,7 @@ from crossmath._version import __version__
 from crossmath.errors import CrossmathError
 from crossmath.eval.sources import describe_source, source_fingerprint
 from crossmath.train.data import example_rows, hold_out, modalities_for, templates_for, to_dataset, training_items
+from crossmath.train.data_wait import data_wait_callback
 from crossmath.train.model import check_fits, check_target_modules, load_base, lora_config
 from crossmath.train.options import CONFIG_FILE, LOG_FILE, TrainOptions
 from crossmath.train.pacing import curriculum_callback, curriculum_of, restore
@@ -287,6 +289,7 @@ def train(options: TrainOptions) -> Path:
     if curriculum is not None:
         restore(curriculum, checkpoint)
         trainer.add_callback(curriculum_callback(curriculum, options))  # before the log: it adds the level
+    trainer.add_callback(data_wait_callback())  # before the log too: it adds data_wait
     trainer.add_callback(_log_callback(out / LOG_FILE))
     if process.is_main_process:
         _write_config(options, out, templates, train_rows, len(eval_rows), teacher)
