@@ -127,7 +127,8 @@ def test_verifiers_v1_loads_crossmaths_taskset_by_id_with_its_rewards(modality):
     from crossmath.integrations.verifiers import load_environment
 
     config = vf.resolve_env_config({"taskset": {"id": "crossmath-verifiers", "size": 3, "modality": modality,
-                                                "seed": 4, "weights": [1.0, 0.5, 0.0]}})
+                                                "seed": 4, "weights": [1.0, 0.5, 0.0],
+                                                "task": {"rewards": {"consistency": {"weight": 0.25}}}}})
     env = vf.load_environment(config)
     assert isinstance(env, vf.SingleAgentEnv) and type(load_environment(size=1)) is type(env)
     assert env.config.agent_harnesses()["agent"].id == "crossmath-verifiers"  # the chat harness it exports
@@ -137,7 +138,7 @@ def test_verifiers_v1_loads_crossmaths_taskset_by_id_with_its_rewards(modality):
         assert task.data.answer == row["answer"] and task.data.id == row["id"]
         check_prompt([message.model_dump() for message in task.data.prompt], row, modality)
         right = v1_scored(vf, task, f"<answer>{task.data.answer}</answer>")
-        assert right.rewards["correctness"].score == 1.0 and right.reward == 1.5
+        assert right.rewards["correctness"].score == 1.0 and right.reward == 1.75  # 1 + 0.5 + 0.25 (plugged)
         assert v1_scored(vf, task, f"<answer>{wrong(task.data.answer)}</answer>").rewards["correctness"].score < 1
 
 
@@ -151,15 +152,21 @@ def v1_scored(vf: Any, task: Any, reply: str) -> Any:
     return trace
 
 
-@pytest.mark.parametrize("arguments, message", [({"modality": "audio"}, "modality is one of text, image, hybrid"),
-                                                ({"size": 0}, "size is 1 or more, not 0")])
-def test_verifiers_environment_refuses_a_bad_modality_or_size_in_one_line(arguments, message):
+@pytest.mark.parametrize("arguments, message", [
+    ({"modality": "audio"}, "modality is one of text, image, hybrid"),
+    ({"size": 0}, "size is 1 or more, not 0"),
+    ({"modality": "image", "text_format": "yaml"}, "text_format is one of markdown, json"),  # was a KeyError
+    ({"style": "neon"}, "no config 'neon'"),
+    ({"settings": {"bogus": 1}}, "unknown stream settings: bogus"),  # the taskset used to meet it only when iterated
+])
+def test_verifiers_environment_refuses_bad_arguments_in_one_line(arguments, message):
     pytest.importorskip("verifiers")
     from crossmath.errors import CrossmathError
     from crossmath.integrations.verifiers import classic_api, load_environment
 
-    with pytest.raises(CrossmathError, match=message):
-        load_environment(**arguments)
+    settings = arguments.get("settings", {})
+    with pytest.raises(CrossmathError, match=message):  # settings are keyword arguments here
+        load_environment(**settings, **{name: value for name, value in arguments.items() if name != "settings"})
     if not classic_api():  # verifiers 0.4's own loader refuses it as the taskset is made
         import verifiers.v1 as vf
 

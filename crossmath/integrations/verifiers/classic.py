@@ -25,7 +25,7 @@ def rubric_func(reward: Callable[[str, str, str], float]) -> Callable[..., float
 def environment(size: int, modality: str, text_format: str, seed: int, style: str,
                 weights: tuple[float, float, float], settings: dict[str, Any], env_id: str) -> vf.SingleTurnEnv:
     """A single-turn environment of the rows, its rubric crossmath's rewards weighted by ``weights``."""
-    rows.check(size, modality)
+    examples = rows.Rows(size, modality, text_format, seed, style, settings)
     rubric = vf.Rubric(funcs=[rubric_func(reward) for reward in rows.REWARDS], weights=list(weights))
-    data = datasets.Dataset.from_list(list(rows.examples(size, modality, text_format, seed, style, settings)))
+    data = datasets.Dataset.from_list(list(examples))
     return vf.SingleTurnEnv(dataset=data, eval_dataset=data, rubric=rubric, env_id=env_id)

@@ -1,10 +1,11 @@
-"""What both verifiers APIs share: the environment's arguments checked, its rows, and crossmath's three rewards
+"""What both verifiers APIs share: the environment's rows (its arguments checked) and crossmath's three rewards
 on a reply's text (each API wraps them in its own scoring machinery)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -13,31 +14,47 @@ import datasets
 from crossmath.dataset.streaming import stream
 from crossmath.errors import CrossmathError
 from crossmath.eval.backends.openai_backend import api_messages
-from crossmath.eval.prompts import DEFAULT_TEMPLATES, MODALITIES, build_prompt
+from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, build_prompt
 from crossmath.train.rewards import consistency_score, format_score, micro_score
 from crossmath.train.streamed import row_item
 
 
-def check(size: int, modality: str) -> None:
-    """Refuse a modality or size the environment cannot have, in one line."""
-    if modality not in (*MODALITIES, "mixed"):
-        raise CrossmathError(f"modality is one of {', '.join(MODALITIES)} or mixed, not {modality!r}")
-    if size < 1:
-        raise CrossmathError(f"size is 1 or more, not {size}")
-
-
-def examples(size: int, modality: str, text_format: str, seed: int, style: str, settings: dict[str, Any]
-             ) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class Rows:
     """The environment's rows, the stream's first ``size`` items: ``prompt`` (OpenAI chat messages, images as PNG
-    data URLs), ``answer``, ``info`` (id, puzzle, difficulty, the modality chosen)."""
-    data = stream(style, seed=seed, images=modality != "text", **settings)  # text prompts: no image to draw
-    for row in islice(data.cast_column("image", datasets.Image(decode=False)), size):
-        item = row_item(row)
-        chosen = random.Random(f"{seed}/{item.id}").choice(MODALITIES) if modality == "mixed" else modality
-        prompt = build_prompt(item, chosen, text_format, DEFAULT_TEMPLATES[chosen])
-        yield {"prompt": api_messages(prompt), "answer": row["answer"],
-               "info": {"id": item.id, "puzzle": row["markdown_table"], "difficulty": row["difficulty"],
-                        "modality": chosen}}
+    data URLs), ``answer``, ``info`` (id, puzzle, difficulty, the modality chosen). Its arguments are checked when
+    it is made, each bad one in one line (a lazy taskset would meet them only when iterated)."""
+
+    size: int
+    modality: str
+    text_format: str
+    seed: int
+    style: str
+    settings: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if self.modality not in (*MODALITIES, "mixed"):
+            raise CrossmathError(f"modality is one of {', '.join(MODALITIES)} or mixed, not {self.modality!r}")
+        if self.size < 1:
+            raise CrossmathError(f"size is 1 or more, not {self.size}")
+        if self.text_format not in FORMAT_NAMES:
+            raise CrossmathError(f"text_format is one of {', '.join(FORMAT_NAMES)}, not {self.text_format!r}")
+        self.stream()  # the style and settings
+
+    def stream(self) -> datasets.IterableDataset:
+        """The stream these rows come from (text prompts: no image to draw), its images as PNG bytes."""
+        data = stream(self.style, seed=self.seed, images=self.modality != "text", **self.settings)
+        return data.cast_column("image", datasets.Image(decode=False))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in islice(self.stream(), self.size):
+            item = row_item(row)
+            chosen = (random.Random(f"{self.seed}/{item.id}").choice(MODALITIES) if self.modality == "mixed"
+                      else self.modality)
+            prompt = build_prompt(item, chosen, self.text_format, DEFAULT_TEMPLATES[chosen])
+            yield {"prompt": api_messages(prompt), "answer": row["answer"],
+                   "info": {"id": item.id, "puzzle": row["markdown_table"], "difficulty": row["difficulty"],
+                            "modality": chosen}}
 
 
 def correctness(reply: str, answer: str, puzzle: str) -> float:

@@ -57,18 +57,17 @@ class CrossmathConfig(vf.TasksetConfig):
 
 
 class CrossmathTaskset(vf.Taskset[CrossmathTask, CrossmathConfig]):
-    """The stream's first ``size`` puzzles as tasks; a bad modality or size is refused when it is made."""
+    """The stream's first ``size`` puzzles as tasks; bad arguments are refused when it is made."""
 
     def __init__(self, config: CrossmathConfig) -> None:
-        rows.check(config.size, config.modality)
+        self.rows = rows.Rows(config.size, config.modality, config.text_format, config.seed, config.style,
+                              config.settings)
         super().__init__(config)
 
     def load(self) -> Iterator[CrossmathTask]:
         """The tasks, one per row, each with the task config weighted by ``weights``."""
-        config = self.config
-        task_config = weighted(config.task, config.weights)
-        for row in rows.examples(config.size, config.modality, config.text_format, config.seed, config.style,
-                                 config.settings):
+        task_config = weighted(self.config.task, self.config.weights)
+        for row in self.rows:
             data = CrossmathData.model_validate({"prompt": row["prompt"], "answer": row["answer"], **row["info"]})
             yield CrossmathTask(data, task_config)
 
