@@ -65,8 +65,10 @@ SUBSTITUTIONS: list[tuple[str, str, str]] = [
 SKIPPED: dict[str, str] = {
     # a part of exactly one command -> why it does not run here
     'pip install -e ".[test]" && python -m pytest': "runs this test suite",
-    "python -m venv --system-site-packages /tmp/crossmath-verifiers": "CI's second test step: the verifiers "
-        "adapter's tests in a venv with verifiers' classic API",
+    "python -m venv --system-site-packages /tmp/crossmath-verifiers-classic": "CI's second test step: the "
+        "verifiers adapter's tests in a venv with verifiers' classic API",
+    "python -m venv --system-site-packages /tmp/crossmath-verifiers-v1": "CI's third test step: the verifiers "
+        "adapter's tests in a venv with verifiers 0.4's v1 API",
     "crossmath-build --out crossmath-data --push-to-hub": "needs the network and a Hub login",
     "crossmath-eval score --dataset data/Original/testset_hr.jsonl run_1.log":
         "needs the published code's own log files (tests/test_eval.py scores such logs)",
