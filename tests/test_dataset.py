@@ -287,6 +287,7 @@ def test_command_builds_and_reports(tmp_path):
     (["--test-mix", "1,2"], "expected easy,medium,hard weights"),
 ])
 def test_bad_input_is_one_error_line(tmp_path, args, message, capsys):
+    status: int | str | None
     try:  # in process: the command's own main, as its console script calls it (argparse's refusals exit)
         status = dataset_cli.main(["--out", str(tmp_path / "x"), "--train-size", "1", "--test-size", "1", *args])
     except SystemExit as exit:
