@@ -3,7 +3,6 @@ on a reply's text (each API wraps them in its own scoring machinery)."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -16,7 +15,7 @@ from crossmath.errors import CrossmathError
 from crossmath.eval.backends.openai_backend import api_messages
 from crossmath.eval.prompts import DEFAULT_TEMPLATES, FORMAT_NAMES, MODALITIES, build_prompt
 from crossmath.train.rewards import consistency_score, format_score, micro_score
-from crossmath.train.streamed import row_item
+from crossmath.train.streamed import modality_of, row_item
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,7 @@ class Rows:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for row in islice(self.stream(), self.size):
             item = row_item(row)
-            chosen = (random.Random(f"{self.seed}/{item.id}").choice(MODALITIES) if self.modality == "mixed"
-                      else self.modality)
+            chosen = modality_of(item.id, self.modality, self.seed)  # as crossmath-train --stream draws it
             prompt = build_prompt(item, chosen, self.text_format, DEFAULT_TEMPLATES[chosen])
             yield {"prompt": api_messages(prompt), "answer": row["answer"],
                    "info": {"id": item.id, "puzzle": row["markdown_table"], "difficulty": row["difficulty"],
