@@ -599,14 +599,19 @@ def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: in
     state = {cell: status(cell) for cell in through}
     chosen: list[Cell] = []
     for picked in range(target):
-        candidates = [cell for cell, s in state.items() if s]
+        if chain_bias >= 0 or picked < chained:
+            wanted, bias = CHAINING, 1.0 if picked < chained else chain_bias
+        else:
+            wanted, bias = ALLOWED, -chain_bias
+        # One pass over the cells finds both the candidates and the preferred ones among them.
+        candidates, preferred = [], []
+        for other, s in state.items():
+            if s:
+                candidates.append(other)
+                if s == wanted:
+                    preferred.append(other)
         if not candidates:
             return None
-        if chain_bias >= 0 or picked < chained:
-            preferred = [cell for cell in candidates if state[cell] == CHAINING]
-            bias = 1.0 if picked < chained else chain_bias
-        else:
-            preferred, bias = [cell for cell in candidates if state[cell] == ALLOWED], -chain_bias
         cell = draw.pick(preferred if preferred and draw.chance(bias) else candidates)
         chosen.append(cell)
         del state[cell]

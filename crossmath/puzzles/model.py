@@ -231,6 +231,22 @@ class Puzzle:
 
     def grid(self, *, solved: bool = False) -> list[list[str]]:
         """The grid as rows of cell texts: a number, an operator, ``=``, ``?`` for a blank, ``""`` for empty."""
+        return [list(row) for row in self.grid_rows(solved=solved)]
+
+    def grid_rows(self, *, solved: bool = False) -> tuple[tuple[str, ...], ...]:
+        """:meth:`grid` as read-only rows, worked out once per puzzle: the leak key, the image and every text form
+        of a dataset row read the same grid instead of each building it again."""
+        return self._solved_grid if solved else self._shown_grid
+
+    @cached_property
+    def _shown_grid(self) -> tuple[tuple[str, ...], ...]:
+        return self._make_grid(solved=False)
+
+    @cached_property
+    def _solved_grid(self) -> tuple[tuple[str, ...], ...]:
+        return self._make_grid(solved=True)
+
+    def _make_grid(self, *, solved: bool) -> tuple[tuple[str, ...], ...]:
         grid = [[""] * self.cols for _ in range(self.rows)]
         for eq in self.equations:
             (r1, c1), (r2, c2) = eq.symbol_cells
@@ -244,11 +260,11 @@ class Puzzle:
                 raise PuzzleError("cannot draw the solved grid of an unsolved puzzle")
             else:
                 grid[r][c] = str(value)
-        return grid
+        return tuple(map(tuple, grid))
 
     def iter_cells(self) -> Iterator[tuple[Cell, str]]:
         """Every filled cell with its text (blanks as ``?``), in reading order."""
-        for r, row in enumerate(self.grid()):
+        for r, row in enumerate(self.grid_rows()):
             for c, text in enumerate(row):
                 if text:
                     yield (r, c), text
