@@ -42,11 +42,15 @@ _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)")
 def markdown_rows(grid: Sequence[Sequence[str]]) -> str:
     """Rows of cell texts as markdown table lines."""
     # An empty cell is one space between the separators, so three spaces stand between its pipes.
-    return "\n".join("| " + " | ".join(text or " " for text in row) + " |" for row in grid)
+    return "\n".join(["| " + " | ".join([text or " " for text in row]) + " |" for row in grid])
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False)
+"""``json.dumps(..., ensure_ascii=False)`` made once: dumps would build a new encoder for every grid."""
 
 
 def json_rows(grid: Sequence[Sequence[str]]) -> str:
-    return json.dumps(grid, ensure_ascii=False)
+    return _JSON.encode(grid)
 
 
 def csv_rows(grid: Sequence[Sequence[str]]) -> str:
