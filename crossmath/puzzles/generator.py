@@ -596,7 +596,10 @@ def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: in
             return NOT_ALLOWED
         return CHAINING if free < len(through[cell]) else ALLOWED
 
-    state = {cell: status(cell) for cell in through}
+    # No blank is chosen yet, so no equation is full and none has a blank: a cell is allowed unless ``exact`` and it
+    # crosses another equation (what status() gives, without calling it for every cell of every attempt).
+    state = {cell: ALLOWED if max_per_equation > 0 and not (exact and len(eqs) > 1) else NOT_ALLOWED
+             for cell, eqs in through.items()}
     chosen: list[Cell] = []
     for picked in range(target):
         if chain_bias >= 0 or picked < chained:
