@@ -405,7 +405,7 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
         return direction, line, start, cells, (top, bottom, left, right)
 
     def place(direction: str, line: tuple, start: int, cells: tuple, new_bounds: tuple) -> bool:
-        a, b, c = (values.get(cell) for cell in cells)
+        a, b, c = map(values.get, cells)
         filled = _fill(draw, operator_order(), lo, hi, a, b, c, seen)
         if filled is None:
             return False

@@ -67,7 +67,7 @@ class Equation:
 
     def text(self, values: Mapping[Cell, int | None]) -> str:
         """The equation written solved and without spaces, e.g. ``128÷8=16``."""
-        a, b, c = (values[cell] for cell in self.cells)
+        a, b, c = map(values.__getitem__, self.cells)  # written for every equation of every row
         return f"{a}{self.op}{b}={c}"
 
     def shifted(self, drow: int, dcol: int) -> Equation:
