@@ -26,6 +26,7 @@ import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from crossmath._version import __version__
@@ -265,6 +266,11 @@ def _settings(difficulty: str, profile: str, equations: int | tuple[int, int] | 
                      ops, number_range, blanks, depth_span)
 
 
+_checked_settings = lru_cache(maxsize=256, typed=True)(_settings)
+""":func:`_settings` once per distinct set of arguments: a dataset or a stream generates every puzzle with the same
+few, and checking them again for each puzzle cost as much as seeding its draw."""
+
+
 def generate(
     difficulty: str = "medium",
     *,
@@ -287,7 +293,11 @@ def generate(
     ``seed``: item 0 by default, as ``crossmath generate --seed`` prints first. Raises :class:`GenerationError`
     for impossible settings, quickly.
     """
-    settings = _settings(difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks, depth)
+    arguments = (difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks, depth)
+    try:
+        settings = _checked_settings(*arguments)
+    except TypeError:  # an unhashable argument, such as a list read from JSON settings
+        settings = _settings(*arguments)
     draw = _Draw(difficulty, seed, index)
     bins = settings.equation_bins
     n_lo, n_hi, _ = bins[draw.weighted([weight for _, _, weight in bins]) if len(bins) > 1 else 0]
