@@ -168,8 +168,8 @@ class Puzzle:
         if not equations:
             raise PuzzleError("a puzzle needs at least one equation")
         cells = [cell for eq in equations for cell in eq.cells]
-        top = min(r for r, _ in cells)
-        left = min(c for _, c in cells)
+        cell_rows, cell_cols = zip(*cells)  # one pass, then the builtins: every generated puzzle is made here
+        top, left = min(cell_rows), min(cell_cols)
         if top % 2 or left % 2:
             raise PuzzleError("number cells must sit on even rows and even columns")
         moved = sorted(
@@ -178,8 +178,8 @@ class Puzzle:
         )
         numbers = tuple(sorted(((r - top, c - left), values.get((r, c))) for r, c in set(cells)))
         blank_cells = tuple(sorted((r - top, c - left) for r, c in set(blanks)))
-        rows = max(r for r, _ in cells) - top + 1
-        cols = max(c for _, c in cells) - left + 1
+        rows = max(cell_rows) - top + 1
+        cols = max(cell_cols) - left + 1
         return cls(rows, cols, tuple(moved), numbers, blank_cells, info)
 
     # -- reading the puzzle ---------------------------------------------------------------------------------------
@@ -343,10 +343,10 @@ def _check_layout(p: Puzzle) -> None:
             if second - first < MIN_GAP:
                 raise PuzzleError(f"{direction} equations at {(direction == ACROSS and 'row') or 'column'} {index} "
                                   f"overlap or touch (starts {first} and {second})")
-    rows = max(r for r, _ in number_cells) + 1
-    cols = max(c for _, c in number_cells) + 1
+    cell_rows, cell_cols = zip(*number_cells)
+    rows, cols = max(cell_rows) + 1, max(cell_cols) + 1
     check_size(rows, cols)
-    if min(r for r, _ in number_cells) != 0 or min(c for _, c in number_cells) != 0:
+    if min(cell_rows) != 0 or min(cell_cols) != 0:
         raise PuzzleError("the grid is not tight to its content")
     if (rows, cols) != (p.rows, p.cols):
         raise PuzzleError(f"grid size {p.rows}x{p.cols} does not match its content ({rows}x{cols})")
