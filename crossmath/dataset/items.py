@@ -15,7 +15,7 @@ MAX_REDRAWS = 50
 
 def leak_key(puzzle: Puzzle) -> str:
     """Identifies a puzzle up to which cells are blank: its layout with every number filled in."""
-    grid = "\n".join("|".join(row) for row in puzzle.grid(solved=True))
+    grid = "\n".join("|".join(row) for row in puzzle.grid_rows(solved=True))
     return hashlib.sha256(grid.encode()).hexdigest()[:24]
 
 

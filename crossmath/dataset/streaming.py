@@ -17,6 +17,7 @@ import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,6 +35,12 @@ from crossmath.puzzles.records import to_record
 LANES = 2**6 * 3**2 * 5 * 7 * 11 * 13
 """Data sources of a stream (2,882,880): divisible by every count of ranks or workers up to 16, and by 32 and 64,
 so ``split_dataset_by_node`` gives each rank whole sources instead of skipping examples."""
+
+BATCH = 10
+"""Rows a stream makes at a time, phase by phase (:meth:`StreamRows.many`): generating puzzles, writing their text
+and drawing their images each keep their working set in the CPU's caches over the batch instead of evicting each
+other on every row (measured: ~4% more rows per second on one core than row by row, the same as batches of 20; a
+reader that stops mid-batch has had at most 9 rows made for nothing)."""
 
 
 class StreamRows:
@@ -55,14 +62,19 @@ class StreamRows:
         return item_puzzles(self.settings, "train", position, self.forbidden)[0][self.config.name]
 
     def __call__(self, position: int) -> dict[str, Any]:
-        puzzle = self.puzzle(position)
-        shared = text_columns(puzzle, to_record(puzzle, img="", img_blank=""), self.settings)
-        return config_row(item_id("train", position), puzzle, self.config, shared, self.settings, self.images)
+        return self.many([position])[0]
+
+    def many(self, positions: list[int]) -> list[dict[str, Any]]:
+        """The rows of ``positions``, made phase by phase (every puzzle, then every text, then every image; see
+        :data:`BATCH`)."""
+        puzzles = [self.puzzle(position) for position in positions]
+        shared = [text_columns(puzzle, to_record(puzzle, img="", img_blank=""), self.settings) for puzzle in puzzles]
+        return [config_row(item_id("train", position), puzzle, self.config, texts, self.settings, self.images)
+                for position, puzzle, texts in zip(positions, puzzles, shared, strict=True)]
 
 
-def made_ahead(positions: Iterator[int], make: Callable[[int], dict[str, Any]], depth: int
-               ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(position, make(position))`` pairs, made by a thread up to ``depth`` rows ahead of the reader, so that
+def made_ahead(made: Iterator[tuple[int, dict[str, Any]]], depth: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The ``(position, row)`` pairs of ``made``, made by a thread up to ``depth`` rows ahead of the reader, so that
     making rows overlaps the reader's own work (a model step, which releases the GIL) on another core."""
     ready: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -78,8 +90,8 @@ def made_ahead(positions: Iterator[int], make: Callable[[int], dict[str, Any]], 
 
     def produce() -> None:
         try:
-            for position in positions:
-                if not put((position, make(position))):
+            for pair in made:
+                if not put(pair):
                     return
         except BaseException as exc:  # the reader raises it
             put(exc)
@@ -98,12 +110,13 @@ def made_ahead(positions: Iterator[int], make: Callable[[int], dict[str, Any]], 
 class PositionStream(_BaseExamplesIterable):
     """``datasets``' examples iterable over the positions from ``start`` on whose residue mod :data:`LANES` is one
     of ``lanes``, in increasing order; resumable through ``IterableDataset.state_dict``. With ``prefetch`` a
-    thread makes up to that many rows ahead of the reader."""
+    thread makes up to that many rows ahead of the reader. With ``many`` (rows of a list of positions) rows are
+    made :data:`BATCH` at a time, so an error in a batch reaches the reader before the batch's earlier rows."""
 
     def __init__(self, rows: Callable[[int], dict[str, Any]], start: int = 0, lanes: range = range(LANES),
-                 prefetch: int = 0) -> None:
+                 prefetch: int = 0, many: Callable[[list[int]], list[dict[str, Any]]] | None = None) -> None:
         super().__init__()
-        self.rows, self.start, self.lanes, self.prefetch = rows, start, lanes, prefetch
+        self.rows, self.start, self.lanes, self.prefetch, self.many = rows, start, lanes, prefetch, many
 
     def _init_state_dict(self) -> dict:
         self._state_dict = {"next": self.start, "type": type(self).__name__}
@@ -118,9 +131,17 @@ class PositionStream(_BaseExamplesIterable):
                     yield cycle * LANES + lane
             cycle, offset = cycle + 1, 0
 
+    def made(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(position, row)`` pairs in the order of :meth:`positions`, made one by one or a batch at a time."""
+        positions = self.positions()
+        if self.many is None:
+            yield from ((position, self.rows(position)) for position in positions)
+            return
+        while batch := list(islice(positions, BATCH)):
+            yield from zip(batch, self.many(batch), strict=True)
+
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        made = (made_ahead(self.positions(), self.rows, self.prefetch) if self.prefetch else
-                ((position, self.rows(position)) for position in self.positions()))
+        made = made_ahead(self.made(), self.prefetch) if self.prefetch else self.made()
         for position, row in made:
             if isinstance(self._state_dict, dict):
                 self._state_dict["next"] = position + 1
@@ -132,7 +153,7 @@ class PositionStream(_BaseExamplesIterable):
     def shard_data_sources(self, num_shards: int, index: int, contiguous: bool = True) -> PositionStream:
         """Every ``num_shards``-th source from the ``index``-th, contiguous or not: interleaved positions keep each
         shard near the front of the stream (a contiguous cut would start rank 2 of 2 a million items in)."""
-        return PositionStream(self.rows, self.start, self.lanes[index::num_shards], self.prefetch)
+        return PositionStream(self.rows, self.start, self.lanes[index::num_shards], self.prefetch, self.many)
 
     def reshard_data_sources(self) -> PositionStream:
         return self
@@ -162,12 +183,12 @@ def check_stream_options(start: object, prefetch: object, images: object) -> Non
         raise SettingsError(f"images is True or False, not {images!r}")
 
 
-def stream_of(rows: Callable[[int], dict[str, Any]], settings: BuildSettings, start: int = 0, prefetch: int = 0
-              ) -> datasets.IterableDataset:
+def stream_of(rows: Callable[[int], dict[str, Any]], settings: BuildSettings, start: int = 0, prefetch: int = 0,
+              many: Callable[[list[int]], list[dict[str, Any]]] | None = None) -> datasets.IterableDataset:
     """The ``IterableDataset`` of ``rows`` from position ``start``, with the build's features (``start`` and
-    ``prefetch`` checked by the caller, :func:`check_stream_options`)."""
+    ``prefetch`` checked by the caller, :func:`check_stream_options`); ``many`` makes rows a batch at a time."""
     info = datasets.DatasetInfo(features=features(settings))
-    return datasets.IterableDataset(PositionStream(rows, start, prefetch=prefetch), info=info,
+    return datasets.IterableDataset(PositionStream(rows, start, prefetch=prefetch, many=many), info=info,
                                     split=datasets.Split.TRAIN)
 
 
@@ -181,4 +202,4 @@ def stream(style: str = "original", *, seed: int = 0, start: int = 0, exclude: s
     check_stream_options(start, prefetch, images)
     built = settings_for(seed, settings)
     rows = StreamRows(built, style, keys_of_test_split(built) | held_out_keys(exclude), images)
-    return stream_of(rows, built, start, prefetch)
+    return stream_of(rows, built, start, prefetch, rows.many)

@@ -26,6 +26,7 @@ import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from crossmath._version import __version__
@@ -265,6 +266,11 @@ def _settings(difficulty: str, profile: str, equations: int | tuple[int, int] | 
                      ops, number_range, blanks, depth_span)
 
 
+_checked_settings = lru_cache(maxsize=256, typed=True)(_settings)
+""":func:`_settings` once per distinct set of arguments: a dataset or a stream generates every puzzle with the same
+few, and checking them again for each puzzle cost as much as seeding its draw."""
+
+
 def generate(
     difficulty: str = "medium",
     *,
@@ -287,7 +293,11 @@ def generate(
     ``seed``: item 0 by default, as ``crossmath generate --seed`` prints first. Raises :class:`GenerationError`
     for impossible settings, quickly.
     """
-    settings = _settings(difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks, depth)
+    arguments = (difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks, depth)
+    try:
+        settings = _checked_settings(*arguments)
+    except TypeError:  # an unhashable argument, such as a list read from JSON settings
+        settings = _settings(*arguments)
     draw = _Draw(difficulty, seed, index)
     bins = settings.equation_bins
     n_lo, n_hi, _ = bins[draw.weighted([weight for _, _, weight in bins]) if len(bins) > 1 else 0]
@@ -405,7 +415,7 @@ def _grow(draw: _Draw, n: int, settings: _Settings, lo: int, hi: int) -> _Grown 
         return direction, line, start, cells, (top, bottom, left, right)
 
     def place(direction: str, line: tuple, start: int, cells: tuple, new_bounds: tuple) -> bool:
-        a, b, c = (values.get(cell) for cell in cells)
+        a, b, c = map(values.get, cells)
         filled = _fill(draw, operator_order(), lo, hi, a, b, c, seen)
         if filled is None:
             return False
@@ -596,17 +606,25 @@ def _choose_blanks(draw: _Draw, grown: _Grown, target: int, max_per_equation: in
             return NOT_ALLOWED
         return CHAINING if free < len(through[cell]) else ALLOWED
 
-    state = {cell: status(cell) for cell in through}
+    # No blank is chosen yet, so no equation is full and none has a blank: a cell is allowed unless ``exact`` and it
+    # crosses another equation (what status() gives, without calling it for every cell of every attempt).
+    state = {cell: ALLOWED if max_per_equation > 0 and not (exact and len(eqs) > 1) else NOT_ALLOWED
+             for cell, eqs in through.items()}
     chosen: list[Cell] = []
     for picked in range(target):
-        candidates = [cell for cell, s in state.items() if s]
+        if chain_bias >= 0 or picked < chained:
+            wanted, bias = CHAINING, 1.0 if picked < chained else chain_bias
+        else:
+            wanted, bias = ALLOWED, -chain_bias
+        # One pass over the cells finds both the candidates and the preferred ones among them.
+        candidates, preferred = [], []
+        for other, s in state.items():
+            if s:
+                candidates.append(other)
+                if s == wanted:
+                    preferred.append(other)
         if not candidates:
             return None
-        if chain_bias >= 0 or picked < chained:
-            preferred = [cell for cell in candidates if state[cell] == CHAINING]
-            bias = 1.0 if picked < chained else chain_bias
-        else:
-            preferred, bias = [cell for cell in candidates if state[cell] == ALLOWED], -chain_bias
         cell = draw.pick(preferred if preferred and draw.chance(bias) else candidates)
         chosen.append(cell)
         del state[cell]

@@ -67,7 +67,7 @@ class Equation:
 
     def text(self, values: Mapping[Cell, int | None]) -> str:
         """The equation written solved and without spaces, e.g. ``128÷8=16``."""
-        a, b, c = (values[cell] for cell in self.cells)
+        a, b, c = map(values.__getitem__, self.cells)  # written for every equation of every row
         return f"{a}{self.op}{b}={c}"
 
     def shifted(self, drow: int, dcol: int) -> Equation:
@@ -168,8 +168,8 @@ class Puzzle:
         if not equations:
             raise PuzzleError("a puzzle needs at least one equation")
         cells = [cell for eq in equations for cell in eq.cells]
-        top = min(r for r, _ in cells)
-        left = min(c for _, c in cells)
+        cell_rows, cell_cols = zip(*cells)  # one pass, then the builtins: every generated puzzle is made here
+        top, left = min(cell_rows), min(cell_cols)
         if top % 2 or left % 2:
             raise PuzzleError("number cells must sit on even rows and even columns")
         moved = sorted(
@@ -178,8 +178,8 @@ class Puzzle:
         )
         numbers = tuple(sorted(((r - top, c - left), values.get((r, c))) for r, c in set(cells)))
         blank_cells = tuple(sorted((r - top, c - left) for r, c in set(blanks)))
-        rows = max(r for r, _ in cells) - top + 1
-        cols = max(c for _, c in cells) - left + 1
+        rows = max(cell_rows) - top + 1
+        cols = max(cell_cols) - left + 1
         return cls(rows, cols, tuple(moved), numbers, blank_cells, info)
 
     # -- reading the puzzle ---------------------------------------------------------------------------------------
@@ -231,6 +231,22 @@ class Puzzle:
 
     def grid(self, *, solved: bool = False) -> list[list[str]]:
         """The grid as rows of cell texts: a number, an operator, ``=``, ``?`` for a blank, ``""`` for empty."""
+        return [list(row) for row in self.grid_rows(solved=solved)]
+
+    def grid_rows(self, *, solved: bool = False) -> tuple[tuple[str, ...], ...]:
+        """:meth:`grid` as read-only rows, worked out once per puzzle: the leak key, the image and every text form
+        of a dataset row read the same grid instead of each building it again."""
+        return self._solved_grid if solved else self._shown_grid
+
+    @cached_property
+    def _shown_grid(self) -> tuple[tuple[str, ...], ...]:
+        return self._make_grid(solved=False)
+
+    @cached_property
+    def _solved_grid(self) -> tuple[tuple[str, ...], ...]:
+        return self._make_grid(solved=True)
+
+    def _make_grid(self, *, solved: bool) -> tuple[tuple[str, ...], ...]:
         grid = [[""] * self.cols for _ in range(self.rows)]
         for eq in self.equations:
             (r1, c1), (r2, c2) = eq.symbol_cells
@@ -244,11 +260,11 @@ class Puzzle:
                 raise PuzzleError("cannot draw the solved grid of an unsolved puzzle")
             else:
                 grid[r][c] = str(value)
-        return grid
+        return tuple(map(tuple, grid))
 
     def iter_cells(self) -> Iterator[tuple[Cell, str]]:
         """Every filled cell with its text (blanks as ``?``), in reading order."""
-        for r, row in enumerate(self.grid()):
+        for r, row in enumerate(self.grid_rows()):
             for c, text in enumerate(row):
                 if text:
                     yield (r, c), text
@@ -327,10 +343,10 @@ def _check_layout(p: Puzzle) -> None:
             if second - first < MIN_GAP:
                 raise PuzzleError(f"{direction} equations at {(direction == ACROSS and 'row') or 'column'} {index} "
                                   f"overlap or touch (starts {first} and {second})")
-    rows = max(r for r, _ in number_cells) + 1
-    cols = max(c for _, c in number_cells) + 1
+    cell_rows, cell_cols = zip(*number_cells)
+    rows, cols = max(cell_rows) + 1, max(cell_cols) + 1
     check_size(rows, cols)
-    if min(r for r, _ in number_cells) != 0 or min(c for _, c in number_cells) != 0:
+    if min(cell_rows) != 0 or min(cell_cols) != 0:
         raise PuzzleError("the grid is not tight to its content")
     if (rows, cols) != (p.rows, p.cols):
         raise PuzzleError(f"grid size {p.rows}x{p.cols} does not match its content ({rows}x{cols})")

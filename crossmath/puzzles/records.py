@@ -34,22 +34,25 @@ class RecordError(PuzzleError):
 def to_record(puzzle: Puzzle, *, img: str, img_blank: str) -> dict[str, Any]:
     """A solved puzzle as a published record, keys in the published order."""
     info = puzzle.info
-    used = operators_to_ascii(tuple(eq.op for eq in puzzle.equations))
-    shown = [v for _, v in puzzle.numbers if v is not None]
-    number_range = info.number_range or (min(shown), max(shown))
     return {
         "img": img,
         "img_blank": img_blank,
         "problems": len(puzzle.equations),
-        "operators": info.operators or used,
+        "operators": info.operators or operators_to_ascii(tuple(eq.op for eq in puzzle.equations)),
         "difficulty": info.difficulty,
-        "range": list(number_range),
+        "range": list(info.number_range or _shown_range(puzzle)),
         "markdown_table": to_markdown(puzzle),
         "markdown_answer": markdown_answer(puzzle),
         "markdown_answer_step": markdown_answer_step(puzzle),
         "solutions": solutions(puzzle),
         "solving_steps": solving_steps(puzzle),
     }
+
+
+def _shown_range(puzzle: Puzzle) -> tuple[int, int]:
+    """The smallest and largest number of the grid: the range of a puzzle whose labels lack one."""
+    shown = [v for _, v in puzzle.numbers if v is not None]
+    return min(shown), max(shown)
 
 
 def json_kind(value: Any) -> str:

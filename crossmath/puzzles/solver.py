@@ -70,7 +70,7 @@ def analyse(puzzle: Puzzle) -> Analysis:
 
 
 def _check_true(eq: Equation, values: Mapping[Cell, int | None]) -> None:
-    a, b, c = (values.get(cell) for cell in eq.cells)
+    a, b, c = map(values.get, eq.cells)
     if a is not None and b is not None and c is not None and evaluate(eq.op, a, b) != c:
         raise Contradiction(f"{describe(eq)} is false: {a}{eq.op}{b}={c}")
 

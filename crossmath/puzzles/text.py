@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from crossmath.puzzles import solver
 from crossmath.puzzles.arith import canonical_operator
@@ -39,36 +39,40 @@ _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)")
 
 # -- writing ------------------------------------------------------------------------------------------------------
 
-def markdown_rows(grid: list[list[str]]) -> str:
+def markdown_rows(grid: Sequence[Sequence[str]]) -> str:
     """Rows of cell texts as markdown table lines."""
     # An empty cell is one space between the separators, so three spaces stand between its pipes.
-    return "\n".join("| " + " | ".join(text or " " for text in row) + " |" for row in grid)
+    return "\n".join(["| " + " | ".join([text or " " for text in row]) + " |" for row in grid])
 
 
-def json_rows(grid: list[list[str]]) -> str:
-    return json.dumps(grid, ensure_ascii=False)
+_JSON = json.JSONEncoder(ensure_ascii=False)
+"""``json.dumps(..., ensure_ascii=False)`` made once: dumps would build a new encoder for every grid."""
 
 
-def csv_rows(grid: list[list[str]]) -> str:
+def json_rows(grid: Sequence[Sequence[str]]) -> str:
+    return _JSON.encode(grid)
+
+
+def csv_rows(grid: Sequence[Sequence[str]]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(grid)
     return out.getvalue()
 
 
-def cell_rows(grid: list[list[str]]) -> str:
+def cell_rows(grid: Sequence[Sequence[str]]) -> str:
     lines = [f"{len(grid)} {max(map(len, grid), default=0)}"]
     lines += [f"{r} {c} {text}" for r, row in enumerate(grid) for c, text in enumerate(row) if text]
     return "\n".join(lines)
 
 
-GRID_WRITERS: dict[str, Callable[[list[list[str]]], str]] = {
+GRID_WRITERS: dict[str, Callable[[Sequence[Sequence[str]]], str]] = {
     "markdown": markdown_rows, "json": json_rows, "csv": csv_rows, "cells": cell_rows}
 """Each text form written from rows of cell texts (any grid, a model's transcription too, not only a puzzle)."""
 
 
 def to_markdown(puzzle: Puzzle) -> str:
     """The published ``markdown_table``: one line per row, ``?`` for a blank, no header line."""
-    return markdown_rows(puzzle.grid())
+    return markdown_rows(puzzle.grid_rows())
 
 
 def _blank_layer(puzzle: Puzzle, label: Callable[[Cell], str]) -> str:
@@ -113,17 +117,17 @@ def solving_steps(puzzle: Puzzle) -> dict[str, list[str]]:
 
 def to_json_grid(puzzle: Puzzle) -> str:
     """The grid as a JSON list of rows of cell texts, ``""`` for an empty cell, ``"?"`` for a blank."""
-    return json_rows(puzzle.grid())
+    return json_rows(puzzle.grid_rows())
 
 
 def to_csv_grid(puzzle: Puzzle) -> str:
     """The grid as CSV: one line per row, empty fields for empty cells."""
-    return csv_rows(puzzle.grid())
+    return csv_rows(puzzle.grid_rows())
 
 
 def to_cell_list(puzzle: Puzzle) -> str:
     """A ``rows cols`` header, then one ``row col text`` line per filled cell in reading order."""
-    return cell_rows(puzzle.grid())
+    return cell_rows(puzzle.grid_rows())
 
 
 # -- reading ------------------------------------------------------------------------------------------------------

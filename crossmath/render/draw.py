@@ -169,7 +169,7 @@ def _cells(puzzle: Puzzle, style: Style, solved: bool,
     blanks = set(puzzle.blanks)
     answer_color = style.answer_color or style.text_color
     cell, margin = style.cell_size, style.margin
-    for r, row in enumerate(puzzle.grid(solved=solved)):
+    for r, row in enumerate(puzzle.grid_rows(solved=solved)):
         for c, text in enumerate(row):
             if not text:
                 continue
