@@ -295,9 +295,11 @@ def generate(
     """
     arguments = (difficulty, profile, equations, max_rows, max_cols, operators, number_range, blanks, depth)
     try:
-        settings = _checked_settings(*arguments)
-    except TypeError:  # an unhashable argument, such as a list read from JSON settings
+        hash(arguments)
+    except TypeError:  # an unhashable argument, such as a list read from JSON settings: checked every time
         settings = _settings(*arguments)
+    else:
+        settings = _checked_settings(*arguments)
     draw = _Draw(difficulty, seed, index)
     bins = settings.equation_bins
     n_lo, n_hi, _ = bins[draw.weighted([weight for _, _, weight in bins]) if len(bins) > 1 else 0]
