@@ -89,8 +89,7 @@ def test_sft_streams_mixed_modalities(tiny_models, short_template, tmp_path):
                  "--prompt-file", short_template, "--max-steps", "2", "--save-steps", "10") == 0
     lines = [line for line in log_lines(out) if "loss" in line]
     assert [line["step"] for line in lines] == [1, 2]
-    assert all(0 <= line["data_wait"] < line["step_time"] if "step_time" in line else line["data_wait"] >= 0
-               for line in lines)
+    assert all(line["data_wait"] >= 0 for line in lines)  # SFT logs no step_time to compare it with
     assert (out / "adapter_model.safetensors").is_file()
 
 
